@@ -1,0 +1,178 @@
+"""Command line: `gpufit-tui` opens the app; `report` and `list` answer headlessly.
+
+Exit codes: 0 success, 2 usage error (bad flag, unknown or ambiguous name), 1 other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from gpufit import __version__
+from gpufit.core.catalog import Catalog, load_catalog
+from gpufit.core.estimate import estimate
+from gpufit.core.recommend import recommend
+from gpufit.core.report import to_dict, to_markdown, to_text
+from gpufit.core.resolve import ResolveError, resolve
+from gpufit.core.specs import ENGINES, GB, KV_CACHE_DTYPES, MIB, Hardware, Workload
+
+DEFAULT_CONTEXT_TOKENS = 8192
+
+
+class UsageError(Exception):
+    """A problem with what the user typed; exits with code 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _memory_gb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of GB, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="gpufit-tui",
+        description="Will this LLM fit on this GPU, at which quantization, and how fast?",
+    )
+    parser.add_argument("--version", action="version", version=f"gpufit-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = commands.add_parser("report", help="estimate one setup and print it")
+    report.add_argument("--gpu", required=True, help="GPU id, name or alias (see `list gpus`)")
+    report.add_argument("--count", type=_positive_int, default=1, help="number of GPUs (default 1)")
+    report.add_argument("--model", required=True, help="model id, name or alias")
+    report.add_argument("--quant", required=True, help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4")
+    report.add_argument("--context", type=_positive_int, default=None,
+                        help=f"context tokens per sequence (default min({DEFAULT_CONTEXT_TOKENS}, "
+                             "model maximum))")
+    report.add_argument("--sequences", type=_positive_int, default=1,
+                        help="concurrent sequences (default 1)")
+    report.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="f16")
+    report.add_argument("--engine", choices=ENGINES, default="llama.cpp")
+    report.add_argument("--memory-gb", type=_memory_gb, default=None,
+                        help="usable memory per GPU in GB, overriding the catalog")
+    report.add_argument("--flash-attention", action="store_true",
+                        help="llama.cpp with -fa (no attention-score buffer)")
+    report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+
+    listing = commands.add_parser("list", help="list catalog GPUs, models or quants")
+    listing.add_argument("kind", choices=("gpus", "models", "quants"))
+    listing.add_argument("--search", default=None, help="only entries whose names contain TEXT")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gpufit-tui` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _run_app()
+    catalog = _load_catalog()
+    try:
+        if args.command == "report":
+            return _report(catalog, args)
+        return _list(catalog, args)
+    except (ResolveError, UsageError) as error:
+        print(f"gpufit-tui: {error}", file=sys.stderr)
+        return 2
+
+
+def _load_catalog() -> Catalog:
+    from gpufit.persist.paths import user_catalog_dir
+
+    catalog = load_catalog(extra_dirs=[user_catalog_dir()])
+    for issue in catalog.issues:
+        print(f"gpufit-tui: catalog: {issue}", file=sys.stderr)
+    return catalog
+
+
+def _run_app() -> int:
+    from gpufit.ui.app import make_app
+
+    make_app().run()
+    return 0
+
+
+def _report(catalog: Catalog, args: argparse.Namespace) -> int:
+    gpu = resolve(catalog.gpus, args.gpu, "GPU")
+    model = resolve(catalog.models, args.model, "model")
+    quant = resolve(catalog.quants, args.quant, "quant")
+    context = args.context or min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens)
+    override = round(args.memory_gb * GB) if args.memory_gb else None
+    hardware = Hardware(gpu=gpu, count=args.count, memory_override_bytes=override)
+    workload = Workload(context_tokens=context, sequences=args.sequences,
+                        kv_cache_dtype=args.kv_cache_dtype, engine=args.engine,
+                        flash_attention=args.flash_attention)
+    result = estimate(model, quant, hardware, workload)
+    advice = recommend(result, catalog.quants)
+    if args.format == "json":
+        print(json.dumps(to_dict(result, advice), indent=2))
+    elif args.format == "markdown":
+        print(to_markdown(result, advice), end="")
+    else:
+        print(to_text(result, advice), end="")
+    return 0
+
+
+def _matches(search: str | None, *names: str) -> bool:
+    return search is None or any(search.casefold() in name.casefold() for name in names)
+
+
+def _list(catalog: Catalog, args: argparse.Namespace) -> int:
+    rows: list[dict[str, Any]] = []
+    if args.kind == "gpus":
+        for gpu in catalog.gpus.values():
+            if _matches(args.search, gpu.id, gpu.name, *gpu.aliases):
+                rows.append({"id": gpu.id, "name": gpu.name, "vendor": gpu.vendor,
+                             "family": gpu.family, "memory_bytes": gpu.memory_bytes,
+                             "bandwidth_gbps": gpu.bandwidth_gbps, "fp16_tflops": gpu.fp16_tflops})
+        text_rows = [f"{row['id']:<26} {row['name']:<40} {row['memory_bytes'] / MIB:>8,.0f} MiB "
+                     f"{row['bandwidth_gbps']:>7,.0f} GB/s" for row in rows]
+    elif args.kind == "models":
+        from gpufit.core.tensors import parameter_count
+
+        for model in catalog.models.values():
+            if _matches(args.search, model.id, model.name, *model.aliases):
+                total, active = parameter_count(model)
+                rows.append({"id": model.id, "name": model.name, "family": model.family,
+                             "params_total": total, "params_active": active,
+                             "moe": model.is_moe, "max_context_tokens": model.max_context_tokens})
+        text_rows = [f"{row['id']:<34} {row['name']:<34} {row['params_total'] / 1e9:>7.1f}B"
+                     + (f" ({row['params_active'] / 1e9:.1f}B active)" if row["moe"] else "")
+                     + f"  ctx {row['max_context_tokens']:,}" for row in rows]
+    else:
+        for quant in catalog.quants.values():
+            if _matches(args.search, quant.id, quant.name, *quant.aliases):
+                rows.append({"id": quant.id, "name": quant.name, "format": quant.format,
+                             "bits_per_weight": quant.default_bits_per_weight,
+                             "engines": list(quant.engines)})
+        text_rows = [f"{row['id']:<10} {row['name']:<32} {row['bits_per_weight']:>7.4f} bpw  "
+                     f"{', '.join(row['engines'])}" for row in rows]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n".join(text_rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Every constant the estimator does not derive from a spec sheet, in one place.
+
+Efficiencies were fitted on the public llama.cpp measurements in shared/reference (see
+docs/estimation.md, "Calibration", and benchmarks/accuracy.py --fit); runtime overheads are
+documented engine behaviour. Change a value here and re-run benchmarks/accuracy.py.
+"""
+
+from __future__ import annotations
+
+from gpufit.core.specs import MIB
+
+# --- memory -------------------------------------------------------------------------------
+# CUDA context, kernels and cuBLAS workspace that llama.cpp's own buffer log does not show.
+LLAMA_CPP_CONTEXT_BYTES_PER_GPU = 400 * MIB
+# vLLM: CUDA context, CUDA graphs, NCCL buffers and PyTorch's non-tensor memory per GPU.
+VLLM_OVERHEAD_BYTES_PER_GPU = 1536 * MIB
+# Part of the reported memory the driver reserves (nvidia-smi -q "Reserved": 479 MiB of
+# 81559 on an H100, 620 of 40960 on an A100 40GB): about 1 %.
+DRIVER_RESERVED_FRACTION = 0.01
+# llama.cpp keeps a per-token scratch of about six hidden-size f32 vectors beside the
+# attention scores in its compute graph (fits the 560 MiB compute buffer of an 8B model at
+# 8192 context and ubatch 512 exactly; see docs/estimation.md).
+LLAMA_CPP_SCRATCH_HIDDEN_VECTORS = 6
+# vLLM profiles activations with this many batched tokens and up to this many sequences.
+VLLM_MAX_BATCHED_TOKENS = 8192
+VLLM_MAX_SEQUENCES = 256
+# A fit with less headroom than this share of capacity (and at least TIGHT_MIN per GPU) is tight.
+TIGHT_FRACTION = 0.05
+TIGHT_MIN_BYTES_PER_GPU = 512 * MIB
+
+# --- speed --------------------------------------------------------------------------------
+# Share of peak memory bandwidth a decode step achieves streaming weights and KV cache.
+DECODE_BANDWIDTH_EFFICIENCY = 0.82
+# Dequantizing block-quantized weights costs ALU time: FP16-equivalent operations per weight.
+DEQUANT_OPS_PER_WEIGHT = 12.0
+# Fixed cost per layer per decode step: kernel launches and synchronisation (seconds).
+LAYER_OVERHEAD_S = 55e-6
+# Extra per-step cost of each additional GPU in a layer split (activation hand-off).
+GPU_HOP_S = 120e-6
+# Share of the dense tensor-core peak that prefill matmuls reach, and the extra cost of
+# running them from block-quantized weights (dequantize, then multiply).
+PREFILL_COMPUTE_EFFICIENCY = 0.35
+PREFILL_QUANT_SLOWDOWN = 1.3
+# Relative uncertainty bands reported with each speed (from the accuracy benchmark's spread).
+DECODE_BAND = 0.15
+PREFILL_BAND = 0.30
+# Tensor-parallel all-reduce latency per collective (vLLM; two per layer per step).
+ALL_REDUCE_LATENCY_S = 12e-6

@@ -1,0 +1,401 @@
+"""Load and validate the catalog (GPUs, models, quants) from TOML.
+
+A bad entry never stops the rest: each problem becomes one `CatalogIssue` naming the file,
+the entry id and the field, and every other entry still loads. Later files override earlier
+entries with the same id, which is how a user's own catalog directory adds or replaces data.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gpufit.core.specs import GpuSpec, ModelSpec, QuantRule, QuantSpec
+
+CATALOG_FILES = ("gpus.toml", "models.toml", "quants.toml")
+ROLES = (
+    "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output",
+    "ffn_gate", "ffn_up", "ffn_down",
+)
+LAYER_SELECTORS = ("all", "more_bits", "first_eighth", "first_sixteenth", "first_2", "first_4")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogIssue:
+    """One problem found while loading: where it is and what is wrong."""
+
+    file: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: entry '{self.entry}', field '{self.field}': {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    kind: type | tuple[type, ...]
+    required: bool = True
+    check: Callable[[Any], str | None] | None = None
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def _fraction(value: Any) -> str | None:
+    return None if 0 < value <= 1 else "must be in (0, 1]"
+
+
+def _one_of(*allowed: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {', '.join(allowed)}"
+
+    return check
+
+
+def _strings(value: Any) -> str | None:
+    return None if all(isinstance(item, str) for item in value) else "must be a list of strings"
+
+
+_NUMBER = (int, float)
+_COMMON: dict[str, _Field] = {
+    "id": _Field(str),
+    "name": _Field(str),
+    "aliases": _Field(list, required=False, check=_strings),
+    "source": _Field(str),
+}
+
+GPU_FIELDS: dict[str, _Field] = {
+    **_COMMON,
+    "vendor": _Field(str, check=_one_of("nvidia", "amd", "apple", "intel")),
+    "family": _Field(str),
+    "architecture": _Field(str),
+    "memory_mib": _Field(int, check=_positive),
+    "memory_type": _Field(str, required=False),
+    "bandwidth_gbps": _Field(_NUMBER, check=_positive),
+    "fp16_tflops": _Field(_NUMBER, check=_positive),
+    "bf16_tflops": _Field(_NUMBER, required=False, check=_positive),
+    "fp8_tflops": _Field(_NUMBER, required=False, check=_positive),
+    "int8_tops": _Field(_NUMBER, required=False, check=_positive),
+    "fp4_tflops": _Field(_NUMBER, required=False, check=_positive),
+    "tdp_watts": _Field(_NUMBER, check=_positive),
+    "interconnect": _Field(str, check=_one_of("nvlink", "pcie", "infinity-fabric", "unified")),
+    "interconnect_gbps": _Field(_NUMBER, check=_positive),
+    "pcie_generation": _Field(int, required=False, check=_positive),
+    "mig_profiles": _Field(list, required=False, check=_strings),
+    "gpu_usable_fraction": _Field(_NUMBER, required=False, check=_fraction),
+}
+
+MODEL_FIELDS: dict[str, _Field] = {
+    **_COMMON,
+    "family": _Field(str),
+    "architecture": _Field(str),
+    "layers": _Field(int, check=_positive),
+    "hidden_size": _Field(int, check=_positive),
+    "attention_heads": _Field(int, check=_positive),
+    "kv_heads": _Field(int, check=_positive),
+    "head_dim": _Field(int, check=_positive),
+    "intermediate_size": _Field(int, check=_positive),
+    "vocab_size": _Field(int, check=_positive),
+    "tied_embeddings": _Field(bool),
+    "max_context_tokens": _Field(int, check=_positive),
+    "mlp_gated": _Field(bool, required=False),
+    "attention_bias": _Field(bool, required=False),
+    "experts_total": _Field(int, required=False, check=_non_negative),
+    "experts_active": _Field(int, required=False, check=_non_negative),
+    "expert_intermediate_size": _Field(int, required=False, check=_positive),
+    "shared_experts": _Field(int, required=False, check=_non_negative),
+    "shared_expert_intermediate_size": _Field(int, required=False, check=_positive),
+    "dense_layers": _Field(int, required=False, check=_non_negative),
+    "sliding_window_tokens": _Field(int, required=False, check=_positive),
+    "sliding_window_pattern": _Field(int, required=False, check=_positive),
+    "kv_lora_rank": _Field(int, required=False, check=_positive),
+    "q_lora_rank": _Field(int, required=False, check=_non_negative),
+    "qk_rope_head_dim": _Field(int, required=False, check=_positive),
+    "qk_nope_head_dim": _Field(int, required=False, check=_positive),
+    "v_head_dim": _Field(int, required=False, check=_positive),
+    "params_total_published": _Field(_NUMBER, check=_positive),
+    "params_active_published": _Field(_NUMBER, required=False, check=_positive),
+    "native_dtype": _Field(str, required=False, check=_one_of("bf16", "fp16", "fp8", "mxfp4")),
+}
+
+QUANT_FIELDS: dict[str, _Field] = {
+    **_COMMON,
+    "format": _Field(str, check=_one_of("any", "gguf", "safetensors")),
+    "default_type": _Field(str),
+    "nominal_bits": _Field(_NUMBER, check=_positive),
+    "compute": _Field(str, check=_one_of("fp16", "fp8", "int8", "fp4")),
+    "engines": _Field(list, check=_strings),
+    "rules": _Field(list, required=False),
+    "native_architectures": _Field(list, required=False, check=_strings),
+    "quality_kld": _Field(_NUMBER, required=False, check=_non_negative),
+    "quality_ppl_delta_pct": _Field(_NUMBER, required=False, check=_non_negative),
+}
+
+BLOCK_TYPE_FIELDS: dict[str, _Field] = {
+    "id": _Field(str),
+    "bits_per_weight": _Field(_NUMBER, check=_positive),
+}
+
+_TABLES: dict[str, dict[str, _Field]] = {
+    "gpu": GPU_FIELDS,
+    "model": MODEL_FIELDS,
+    "quant": QUANT_FIELDS,
+    "block_type": BLOCK_TYPE_FIELDS,
+}
+
+
+@dataclass(slots=True)
+class Catalog:
+    """Everything the estimator can choose from, plus what was skipped while loading."""
+
+    gpus: dict[str, GpuSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    quants: dict[str, QuantSpec] = field(default_factory=dict)
+    issues: list[CatalogIssue] = field(default_factory=list)
+
+
+def builtin_catalog_dir() -> Path:
+    """Where the shipped catalog lives: inside the wheel, or the repo's `catalog/` in a checkout."""
+    packaged = Path(str(resources.files("gpufit"))) / "_data" / "catalog"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "catalog"
+
+
+def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None) -> Catalog:
+    """Load the built-in catalog, then every `*.toml` in `extra_dirs` (later wins by id)."""
+    base = base_dir or builtin_catalog_dir()
+    paths = [base / name for name in CATALOG_FILES]
+    for directory in extra_dirs:
+        if directory.is_dir():
+            paths.extend(sorted(directory.glob("*.toml")))
+    return load_catalog_files(paths)
+
+
+def load_catalog_files(paths: Iterable[Path]) -> Catalog:
+    """Load catalog TOML files in order; problems become issues, never exceptions."""
+    issues: list[CatalogIssue] = []
+    raw: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {table: {} for table in _TABLES}
+    for path in paths:
+        _read_file(path, raw, issues)
+    catalog = Catalog(issues=issues)
+    block_bits = {entry_id: float(data["bits_per_weight"]) for entry_id, (_, data)
+                  in raw["block_type"].items()}
+    for entry_id, (file, data) in raw["gpu"].items():
+        catalog.gpus[entry_id] = _build_gpu(data)
+    for entry_id, (file, data) in raw["model"].items():
+        problem = _model_consistency(data)
+        if problem:
+            issues.append(CatalogIssue(file, entry_id, problem[0], problem[1]))
+            continue
+        catalog.models[entry_id] = _build_model(data)
+    for entry_id, (file, data) in raw["quant"].items():
+        built = _build_quant(file, data, block_bits, issues)
+        if built is not None:
+            catalog.quants[entry_id] = built
+    _check_aliases(catalog, raw, issues)
+    return catalog
+
+
+def _read_file(
+    path: Path,
+    raw: dict[str, dict[str, tuple[str, dict[str, Any]]]],
+    issues: list[CatalogIssue],
+) -> None:
+    name = path.name
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        issues.append(CatalogIssue(name, "-", "-", f"file not found: {path}"))
+        return
+    except (OSError, UnicodeDecodeError) as error:
+        issues.append(CatalogIssue(name, "-", "-", f"cannot read {path}: {error}"))
+        return
+    except tomllib.TOMLDecodeError as error:
+        issues.append(CatalogIssue(name, "-", "-", f"not valid TOML: {error}"))
+        return
+    for table, entries in document.items():
+        if table not in _TABLES:
+            issues.append(CatalogIssue(name, "-", table, "unknown table (expected "
+                                       + ", ".join(f"[[{t}]]" for t in _TABLES) + ")"))
+            continue
+        if not isinstance(entries, list):
+            issues.append(CatalogIssue(name, "-", table, f"must be an array of tables [[{table}]]"))
+            continue
+        seen_here: set[str] = set()
+        for position, entry in enumerate(entries, start=1):
+            _read_entry(name, table, position, entry, seen_here, raw, issues)
+
+
+def _read_entry(
+    file: str,
+    table: str,
+    position: int,
+    entry: Any,
+    seen_here: set[str],
+    raw: dict[str, dict[str, tuple[str, dict[str, Any]]]],
+    issues: list[CatalogIssue],
+) -> None:
+    label = f"#{position}"
+    if not isinstance(entry, dict):
+        issues.append(CatalogIssue(file, label, "-", f"[[{table}]] entry must be a table"))
+        return
+    entry_id = entry.get("id")
+    if isinstance(entry_id, str) and entry_id:
+        label = entry_id
+    problem = _validate(entry, _TABLES[table])
+    if problem:
+        issues.append(CatalogIssue(file, label, problem[0], problem[1] + " — entry skipped"))
+        return
+    if entry_id in seen_here:
+        issues.append(CatalogIssue(file, label, "id", "duplicate id in this file — entry skipped"))
+        return
+    seen_here.add(entry_id)
+    raw[table][entry_id] = (file, entry)
+
+
+def _validate(entry: dict[str, Any], schema: dict[str, _Field]) -> tuple[str, str] | None:
+    for key in entry:
+        if key not in schema:
+            return key, "unknown key"
+    for key, spec in schema.items():
+        if key not in entry:
+            if spec.required:
+                return key, "missing"
+            continue
+        value = entry[key]
+        # bool is an int subclass; a count given as true/false is a typo, not a number.
+        wrong_bool = isinstance(value, bool) and spec.kind is not bool
+        if wrong_bool or not isinstance(value, spec.kind):
+            return key, f"expected {_kind_name(spec.kind)}, got {type(value).__name__} {value!r}"
+        if isinstance(value, str) and not value.strip():
+            return key, "must not be empty"
+        if spec.check is not None:
+            message = spec.check(value)
+            if message:
+                return key, f"{message} (got {value!r})"
+    return None
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if kind == _NUMBER:
+        return "a number"
+    return {str: "a string", int: "an integer", bool: "true/false", list: "a list"}.get(
+        kind if isinstance(kind, type) else list, str(kind))
+
+
+def _model_consistency(data: dict[str, Any]) -> tuple[str, str] | None:
+    if data["attention_heads"] % data["kv_heads"] != 0:
+        return "kv_heads", (f"{data['kv_heads']} does not divide attention_heads "
+                            f"{data['attention_heads']} — entry skipped")
+    experts_total = data.get("experts_total", 0)
+    experts_active = data.get("experts_active", 0)
+    if experts_active > experts_total:
+        return "experts_active", (f"{experts_active} is more than experts_total "
+                                  f"{experts_total} — entry skipped")
+    if experts_total and not experts_active:
+        return "experts_active", "required when experts_total is set — entry skipped"
+    if data.get("dense_layers", 0) > data["layers"]:
+        return "dense_layers", "is more than layers — entry skipped"
+    mla = [key for key in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+           if key in data]
+    if mla and len(mla) != 4:
+        missing = next(key for key in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+                                       "v_head_dim") if key not in data)
+        return missing, "MLA models need kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim and " \
+                        "v_head_dim — entry skipped"
+    return None
+
+
+def _build_gpu(data: dict[str, Any]) -> GpuSpec:
+    values = dict(data)
+    values["aliases"] = tuple(values.get("aliases", ()))
+    values["mig_profiles"] = tuple(values.get("mig_profiles", ()))
+    return GpuSpec(**values)
+
+
+def _build_model(data: dict[str, Any]) -> ModelSpec:
+    values = dict(data)
+    values["aliases"] = tuple(values.get("aliases", ()))
+    return ModelSpec(**values)
+
+
+def _build_quant(
+    file: str,
+    data: dict[str, Any],
+    block_bits: dict[str, float],
+    issues: list[CatalogIssue],
+) -> QuantSpec | None:
+    entry_id = data["id"]
+    if data["default_type"] not in block_bits:
+        issues.append(CatalogIssue(file, entry_id, "default_type",
+                                   f"unknown storage type {data['default_type']!r} — entry skipped"))
+        return None
+    rules: list[QuantRule] = []
+    for index, rule in enumerate(data.get("rules", ()), start=1):
+        parsed = _parse_rule(rule, block_bits)
+        if isinstance(parsed, str):
+            issues.append(CatalogIssue(file, entry_id, f"rules[{index}]",
+                                       parsed + " — entry skipped"))
+            return None
+        rules.append(parsed)
+    values = dict(data)
+    values.pop("rules", None)
+    values["aliases"] = tuple(values.get("aliases", ()))
+    values["engines"] = tuple(values["engines"])
+    values["native_architectures"] = tuple(values.get("native_architectures", ()))
+    return QuantSpec(**values, rules=tuple(rules), block_bits=dict(block_bits))
+
+
+def _parse_rule(rule: Any, block_bits: dict[str, float]) -> QuantRule | str:
+    if not isinstance(rule, dict):
+        return "must be an inline table {role = …, type = …}"
+    unknown = set(rule) - {"role", "type", "layers", "when"}
+    if unknown:
+        return f"unknown key {sorted(unknown)[0]!r}"
+    role, storage, layers = rule.get("role"), rule.get("type"), rule.get("layers", "all")
+    if role not in ROLES:
+        return f"role {role!r} must be one of {', '.join(ROLES)}"
+    if storage not in block_bits:
+        return f"unknown storage type {storage!r}"
+    if layers not in LAYER_SELECTORS:
+        return f"layers {layers!r} must be one of {', '.join(LAYER_SELECTORS)}"
+    when = rule.get("when", {})
+    if not isinstance(when, dict) or set(when) - {"experts", "min_gqa", "layers"}:
+        return "when may only hold experts, min_gqa, layers"
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in when.values()):
+        return "when values must be integers"
+    return QuantRule(role=role, type=storage, layers=layers, when_experts=when.get("experts"),
+                     when_min_gqa=when.get("min_gqa"), when_layers=when.get("layers"))
+
+
+def _check_aliases(
+    catalog: Catalog,
+    raw: dict[str, dict[str, tuple[str, dict[str, Any]]]],
+    issues: list[CatalogIssue],
+) -> None:
+    """Within a kind, an alias naming two entries would make lookups ambiguous: report it."""
+    kinds: list[tuple[str, dict[str, Any]]] = [
+        ("gpu", catalog.gpus), ("model", catalog.models), ("quant", catalog.quants)]
+    for table, entries in kinds:
+        owner: dict[str, str] = {}
+        for entry_id, spec in entries.items():
+            for name in (entry_id, spec.name, *spec.aliases):
+                key = name.casefold()
+                previous = owner.setdefault(key, entry_id)
+                if previous != entry_id:
+                    file = raw[table][entry_id][0]
+                    issues.append(CatalogIssue(file, entry_id, "aliases",
+                                               f"{name!r} also names '{previous}'; "
+                                               f"'{previous}' keeps it"))

@@ -1,0 +1,180 @@
+"""One estimate: memory breakdown, available memory, verdict, speed, max context and sequences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gpufit.core import calibration as cal
+from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
+from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.speed import SpeedEstimate, estimate_speed
+from gpufit.core.tensors import WeightBreakdown, weight_breakdown
+
+VERDICTS = ("fits", "tight", "does-not-fit")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryBreakdown:
+    """Where the bytes go, for all GPUs together."""
+
+    weights_bytes: int
+    naive_weights_bytes: int
+    host_weights_bytes: int
+    kv_cache_bytes: int
+    activations_bytes: int
+    overhead_bytes: int
+    total_bytes: int
+    available_bytes: int
+    headroom_bytes: int
+
+    @property
+    def gpu_weights_bytes(self) -> int:
+        """Weights that live in GPU memory (llama.cpp keeps the token embedding in host RAM)."""
+        return self.weights_bytes - self.host_weights_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Everything gpufit knows about running `model` at `quant` on `hardware` for `workload`."""
+
+    model: ModelSpec
+    quant: QuantSpec
+    hardware: Hardware
+    workload: Workload
+    weights: WeightBreakdown
+    memory: MemoryBreakdown
+    verdict: str
+    speed: SpeedEstimate
+    max_context_tokens: int
+    max_sequences: int
+    fits_in_free: bool | None
+    notes: tuple[str, ...]
+
+
+def available_bytes(hardware: Hardware, workload: Workload) -> int:
+    """Memory the engine may use: all of it for llama.cpp, gpu_memory_utilization for vLLM."""
+    capacity = hardware.capacity_bytes
+    if workload.engine == "vllm":
+        return int(capacity * workload.gpu_memory_utilization)
+    return capacity
+
+
+def _total_bytes(model: ModelSpec, hardware: Hardware, workload: Workload,
+                 gpu_weights: int) -> float:
+    return (gpu_weights + kv_cache_bytes(model, workload)
+            + activation_bytes(model, hardware, workload) + overhead_bytes(hardware, workload))
+
+
+def _host_weights(weights: WeightBreakdown, workload: Workload) -> int:
+    # llama.cpp looks tokens up in the embedding table on the CPU, so it never uploads it.
+    return weights.bytes_by_group["embedding"] if workload.engine == "llama.cpp" else 0
+
+
+def verdict_for(headroom_bytes: float, hardware: Hardware) -> str:
+    """fits / tight / does-not-fit from the headroom and a per-GPU safety margin."""
+    if headroom_bytes < 0:
+        return "does-not-fit"
+    margin = max(cal.TIGHT_FRACTION * hardware.capacity_bytes,
+                 cal.TIGHT_MIN_BYTES_PER_GPU * hardware.count)
+    return "tight" if headroom_bytes < margin else "fits"
+
+
+def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload) -> Estimate:
+    """Estimate memory, fit and speed. Pure and fast (microseconds once a model/quant is cached)."""
+    weights = weight_breakdown(model, quant)
+    host = _host_weights(weights, workload)
+    gpu_weights = weights.total_bytes - host
+    kv = kv_cache_bytes(model, workload)
+    activations = activation_bytes(model, hardware, workload)
+    overhead = overhead_bytes(hardware, workload)
+    total = gpu_weights + kv + activations + overhead
+    available = available_bytes(hardware, workload)
+    headroom = available - total
+    memory = MemoryBreakdown(
+        weights_bytes=weights.total_bytes,
+        naive_weights_bytes=round(weights.total_params * quant.nominal_bits / 8),
+        host_weights_bytes=host,
+        kv_cache_bytes=round(kv),
+        activations_bytes=round(activations),
+        overhead_bytes=round(overhead),
+        total_bytes=round(total),
+        available_bytes=available,
+        headroom_bytes=round(headroom),
+    )
+    fits_in_free = None
+    if hardware.free_memory_bytes is not None:
+        fits_in_free = total <= hardware.free_memory_bytes
+    return Estimate(
+        model=model,
+        quant=quant,
+        hardware=hardware,
+        workload=workload,
+        weights=weights,
+        memory=memory,
+        verdict=verdict_for(headroom, hardware),
+        speed=estimate_speed(model, quant, hardware, workload, weights),
+        max_context_tokens=max_context_tokens(model, hardware, workload, gpu_weights, available),
+        max_sequences=max_sequences(model, hardware, workload, gpu_weights, available),
+        fits_in_free=fits_in_free,
+        notes=_notes(model, quant, hardware, workload),
+    )
+
+
+def max_context_tokens(model: ModelSpec, hardware: Hardware, workload: Workload,
+                       gpu_weights: int, available: int) -> int:
+    """Longest context per sequence (up to the model's maximum) that fits; 0 if none does."""
+    def fits(context: int) -> bool:
+        trial = replace(workload, context_tokens=context)
+        return _total_bytes(model, hardware, trial, gpu_weights) <= available
+
+    if not fits(1):
+        return 0
+    if fits(model.max_context_tokens):
+        return model.max_context_tokens
+    low, high = 1, model.max_context_tokens  # fits(low), not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def max_sequences(model: ModelSpec, hardware: Hardware, workload: Workload,
+                  gpu_weights: int, available: int, limit: int = 4096) -> int:
+    """Most concurrent sequences of the chosen context that fit; 0 if not even one does."""
+    def fits(count: int) -> bool:
+        trial = replace(workload, sequences=count)
+        return _total_bytes(model, hardware, trial, gpu_weights) <= available
+
+    if not fits(1):
+        return 0
+    if fits(limit):
+        return limit
+    low, high = 1, limit
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _notes(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload) -> tuple[str, ...]:
+    notes: list[str] = []
+    if workload.engine not in quant.engines:
+        notes.append(f"{quant.id} is not a {workload.engine} format; "
+                     f"it runs on {', '.join(quant.engines)}.")
+    if quant.native_architectures and hardware.gpu.architecture not in quant.native_architectures:
+        notes.append(f"{hardware.gpu.architecture} has no native {quant.id} support; engines "
+                     "fall back to slower kernels or refuse it.")
+    if workload.context_tokens > model.max_context_tokens:
+        notes.append(f"{model.name} was trained for {model.max_context_tokens:,} tokens of "
+                     f"context; {workload.context_tokens:,} is beyond it.")
+    if model.sliding_window_tokens and workload.engine == "llama.cpp" \
+            and model.sliding_window_pattern is None:
+        notes.append("llama.cpp does not apply this model's sliding window: "
+                     "every layer caches the full context.")
+    return tuple(notes)

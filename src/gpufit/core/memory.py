@@ -1,0 +1,103 @@
+"""KV cache, compute buffers (activations) and runtime overhead, per engine.
+
+All functions are pure arithmetic on specs; see docs/estimation.md for each formula.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from gpufit.core import calibration as cal
+from gpufit.core.specs import KV_CACHE_BYTES_PER_ELEMENT, Hardware, ModelSpec, Workload
+
+
+@dataclass(frozen=True, slots=True)
+class KvShape:
+    """Cached elements per token, split by layers that see everything vs. a sliding window."""
+
+    full_elements_per_token: int
+    sliding_elements_per_token: int
+    window_tokens: int
+
+
+@lru_cache(maxsize=1024)
+def kv_shape(model: ModelSpec, engine: str) -> KvShape:
+    """Elements the KV cache stores per token, summed over layers.
+
+    Standard attention stores K and V: 2 × kv_heads × head_dim per layer. MLA (DeepSeek) stores
+    one compressed latent plus the RoPE key: kv_lora_rank + qk_rope_head_dim per layer. Layers
+    with a sliding window keep at most `window` tokens where the engine honours the window:
+    vLLM always; llama.cpp only for interleaved sliding-window models (Gemma 2/3, gpt-oss),
+    and not for Mistral 7B v0.1's all-layer window.
+    """
+    if model.uses_mla:
+        per_layer = (model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0)
+    else:
+        per_layer = 2 * model.kv_heads * model.head_dim
+    honours_window = model.sliding_window_tokens is not None and (
+        engine == "vllm" or model.sliding_window_pattern is not None)
+    sliding_layers = (sum(1 for layer in range(model.layers) if model.is_sliding_layer(layer))
+                      if honours_window else 0)
+    return KvShape(
+        full_elements_per_token=per_layer * (model.layers - sliding_layers),
+        sliding_elements_per_token=per_layer * sliding_layers,
+        window_tokens=model.sliding_window_tokens or 0,
+    )
+
+
+def kv_cache_bytes(model: ModelSpec, workload: Workload, context_tokens: int | None = None,
+                   sequences: int | None = None) -> float:
+    """Bytes of KV cache for `sequences` sequences of `context_tokens` each."""
+    shape = kv_shape(model, workload.engine)
+    context = workload.context_tokens if context_tokens is None else context_tokens
+    count = workload.sequences if sequences is None else sequences
+    per_element = KV_CACHE_BYTES_PER_ELEMENT[workload.kv_cache_dtype]
+    elements = (shape.full_elements_per_token * context
+                + shape.sliding_elements_per_token * min(context, shape.window_tokens))
+    return elements * per_element * count
+
+
+def activation_bytes(model: ModelSpec, hardware: Hardware, workload: Workload) -> float:
+    """Compute buffers (all GPUs together) the engine allocates for a forward pass."""
+    if workload.engine == "vllm":
+        return _vllm_activation_bytes(model, hardware)
+    return _llama_cpp_compute_bytes(model, workload) * hardware.count
+
+
+def _llama_cpp_compute_bytes(model: ModelSpec, workload: Workload) -> float:
+    """llama.cpp's per-device compute buffer: the larger of the attention and the logits peak.
+
+    Without flash attention the f32 attention scores of one micro-batch against every KV cell
+    are materialised (ubatch × heads × cells × 4 bytes); the output step holds ubatch × vocab
+    f32 logits. Flash attention removes the score matrix.
+    """
+    cells = workload.context_tokens * workload.sequences
+    ubatch = min(workload.ubatch_tokens, cells)
+    scratch = cal.LLAMA_CPP_SCRATCH_HIDDEN_VECTORS * model.hidden_size
+    scores = 0 if workload.flash_attention else model.attention_heads * cells
+    attention_peak = ubatch * 4 * (scores + scratch)
+    logits_peak = ubatch * 4 * (model.vocab_size + model.hidden_size)
+    return float(max(attention_peak, logits_peak))
+
+
+def _vllm_activation_bytes(model: ModelSpec, hardware: Hardware) -> float:
+    """vLLM's profiled activation peak: one batch of max_num_batched_tokens plus sampler logits."""
+    tokens = cal.VLLM_MAX_BATCHED_TOKENS
+    if model.is_moe:
+        mlp_width = (model.expert_intermediate_size or model.intermediate_size) * model.experts_active
+    else:
+        mlp_width = model.intermediate_size
+    per_token = 2 * (3 * model.hidden_size + 3 * mlp_width)  # bf16 residual, qkv, gate/up/act
+    sampler = cal.VLLM_MAX_SEQUENCES * model.vocab_size * 4
+    # Under tensor parallelism each GPU holds its slice; summed over GPUs it is the same.
+    del hardware
+    return tokens * per_token + sampler
+
+
+def overhead_bytes(hardware: Hardware, workload: Workload) -> float:
+    """Runtime memory outside the engine's buffers: context, graphs, driver reservation."""
+    per_gpu = (cal.VLLM_OVERHEAD_BYTES_PER_GPU if workload.engine == "vllm"
+               else cal.LLAMA_CPP_CONTEXT_BYTES_PER_GPU)
+    reserved = cal.DRIVER_RESERVED_FRACTION * hardware.memory_per_gpu_bytes
+    return (per_gpu + reserved) * hardware.count

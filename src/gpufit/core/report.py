@@ -1,0 +1,168 @@
+"""Turn an estimate into the stable JSON contract, a Markdown report, or plain text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpufit.core.estimate import Estimate
+from gpufit.core.recommend import Recommendation
+from gpufit.core.specs import GB, GIB
+
+VERDICT_WORDS = {"fits": "FITS", "tight": "TIGHT", "does-not-fit": "DOES NOT FIT"}
+
+
+def to_dict(result: Estimate, advice: list[Recommendation]) -> dict[str, Any]:
+    """The JSON contract of `gpufit-tui report --format json` (keys are stable)."""
+    hardware, model, quant, workload = result.hardware, result.model, result.quant, result.workload
+    memory, speed = result.memory, result.speed
+    return {
+        "gpu": {
+            "id": hardware.gpu.id,
+            "name": hardware.gpu.name,
+            "count": hardware.count,
+            "memory_bytes": hardware.memory_per_gpu_bytes,
+            "bandwidth_gbps": hardware.gpu.bandwidth_gbps,
+        },
+        "model": {
+            "id": model.id,
+            "name": model.name,
+            "params_total": result.weights.total_params,
+            "params_active": result.weights.active_params,
+        },
+        "quant": {
+            "id": quant.id,
+            "bits_per_weight": round(result.weights.bits_per_weight, 4),
+            "nominal_bits": quant.nominal_bits,
+        },
+        "workload": {
+            "context_tokens": workload.context_tokens,
+            "sequences": workload.sequences,
+            "kv_cache_dtype": workload.kv_cache_dtype,
+            "engine": workload.engine,
+        },
+        "memory": {
+            "weights_bytes": memory.weights_bytes,
+            "naive_weights_bytes": memory.naive_weights_bytes,
+            "host_weights_bytes": memory.host_weights_bytes,
+            "kv_cache_bytes": memory.kv_cache_bytes,
+            "activations_bytes": memory.activations_bytes,
+            "overhead_bytes": memory.overhead_bytes,
+            "total_bytes": memory.total_bytes,
+            "available_bytes": memory.available_bytes,
+            "headroom_bytes": memory.headroom_bytes,
+            "fits_in_free_memory": result.fits_in_free,
+        },
+        "verdict": result.verdict,
+        "speed": {
+            "decode_tokens_per_s": round(speed.decode_tokens_per_s, 2),
+            "prefill_tokens_per_s": round(speed.prefill_tokens_per_s, 1),
+            "time_to_first_token_s": round(speed.time_to_first_token_s, 3),
+            "bound": speed.bound,
+            "low": round(speed.decode_low, 2),
+            "high": round(speed.decode_high, 2),
+            "prefill_low": round(speed.prefill_low, 1),
+            "prefill_high": round(speed.prefill_high, 1),
+            "aggregate_decode_tokens_per_s": round(speed.aggregate_decode_tokens_per_s, 2),
+        },
+        "max_context_tokens": result.max_context_tokens,
+        "max_sequences": result.max_sequences,
+        "recommendations": [item.as_dict() for item in advice],
+        "notes": list(result.notes),
+    }
+
+
+def gb(value: float) -> str:
+    """Bytes as decimal gigabytes, unit spelled out."""
+    return f"{value / GB:,.1f} GB"
+
+
+def gib(value: float) -> str:
+    """Bytes as binary gibibytes, unit spelled out."""
+    return f"{value / GIB:,.1f} GiB"
+
+
+def hardware_label(result: Estimate) -> str:
+    """'2 × NVIDIA A100 80GB SXM4' or just the name for one GPU."""
+    name = result.hardware.gpu.name
+    return f"{result.hardware.count} × {name}" if result.hardware.count > 1 else name
+
+
+def to_markdown(result: Estimate, advice: list[Recommendation]) -> str:
+    """A report like the web pages people read today, but computed for this setup."""
+    memory, speed, workload = result.memory, result.speed, result.workload
+    headroom_word = "headroom" if memory.headroom_bytes >= 0 else "short"
+    lines = [
+        f"# {result.model.name} at {result.quant.id} on {hardware_label(result)}",
+        "",
+        f"**Verdict: {VERDICT_WORDS[result.verdict]}** — needs {gb(memory.total_bytes)} of "
+        f"{gb(memory.available_bytes)}, {gb(abs(memory.headroom_bytes))} {headroom_word}.",
+        "",
+        f"Workload: {workload.context_tokens:,} tokens of context × {workload.sequences} "
+        f"sequence(s), KV cache {workload.kv_cache_dtype}, engine {workload.engine}.",
+        "",
+        "| memory | GB | GiB |",
+        "|---|---:|---:|",
+    ]
+    rows = [
+        ("weights (on GPU)", memory.gpu_weights_bytes),
+        ("KV cache", memory.kv_cache_bytes),
+        ("activations / compute buffers", memory.activations_bytes),
+        ("runtime overhead", memory.overhead_bytes),
+        ("**total**", memory.total_bytes),
+        ("available", memory.available_bytes),
+        ("headroom" if memory.headroom_bytes >= 0 else "shortfall", abs(memory.headroom_bytes)),
+    ]
+    lines += [f"| {label} | {value / GB:,.2f} | {value / GIB:,.2f} |" for label, value in rows]
+    lines += [
+        "",
+        f"Weights: {gb(memory.weights_bytes)} at {result.weights.bits_per_weight:.2f} effective "
+        f"bits per weight; the naive params × {result.quant.nominal_bits:g} bits / 8 figure is "
+        f"{gb(memory.naive_weights_bytes)}.",
+    ]
+    if memory.host_weights_bytes:
+        lines.append(f"llama.cpp keeps the token embedding ({gb(memory.host_weights_bytes)}) in "
+                     "system RAM.")
+    lines += [
+        "",
+        f"Speed: ~{speed.decode_tokens_per_s:,.1f} tok/s decode "
+        f"({speed.decode_low:,.1f}–{speed.decode_high:,.1f}, {speed.bound}-bound), "
+        f"~{speed.prefill_tokens_per_s:,.0f} tok/s prefill, "
+        f"time to first token ~{speed.time_to_first_token_s:,.2f} s for a "
+        f"{workload.context_tokens:,}-token prompt.",
+        "",
+        f"Max context that fits: {result.max_context_tokens:,} tokens; "
+        f"max concurrent sequences at {workload.context_tokens:,}: {result.max_sequences:,}.",
+    ]
+    if advice:
+        lines += ["", "## Recommendations", ""]
+        lines += [f"- {item.text}" for item in advice]
+    if result.notes:
+        lines += ["", "## Notes", ""]
+        lines += [f"- {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_text(result: Estimate, advice: list[Recommendation]) -> str:
+    """A compact plain-text report for terminals and logs."""
+    memory, speed, workload = result.memory, result.speed, result.workload
+    lines = [
+        f"{result.model.name} · {result.quant.id} · {hardware_label(result)}",
+        f"verdict      {VERDICT_WORDS[result.verdict]}",
+        f"context      {workload.context_tokens:,} tokens × {workload.sequences} seq "
+        f"(KV {workload.kv_cache_dtype}, {workload.engine})",
+        f"weights      {gb(memory.weights_bytes)}  ({result.weights.bits_per_weight:.2f} bpw; "
+        f"naive {gb(memory.naive_weights_bytes)})",
+        f"kv cache     {gb(memory.kv_cache_bytes)}",
+        f"activations  {gb(memory.activations_bytes)}",
+        f"overhead     {gb(memory.overhead_bytes)}",
+        f"total        {gb(memory.total_bytes)}  of {gb(memory.available_bytes)} "
+        f"({gib(memory.total_bytes)} of {gib(memory.available_bytes)})",
+        f"headroom     {'+' if memory.headroom_bytes >= 0 else '-'}{gb(abs(memory.headroom_bytes))}",
+        f"decode       {speed.decode_tokens_per_s:,.1f} tok/s "
+        f"({speed.decode_low:,.1f}–{speed.decode_high:,.1f}, {speed.bound}-bound)",
+        f"prefill      {speed.prefill_tokens_per_s:,.0f} tok/s, TTFT {speed.time_to_first_token_s:,.2f} s",
+        f"max context  {result.max_context_tokens:,} tokens; max sequences {result.max_sequences:,}",
+    ]
+    lines += [f"→ {item.text}" for item in advice]
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,212 @@
+"""Typed, frozen descriptions of what an estimate is made from: GPUs, models, quants, workloads.
+
+Units are in the field names; everything is bytes, tokens, GB/s (10^9 B/s) or TFLOPS inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MIB = 1024**2
+GIB = 1024**3
+GB = 10**9
+
+ENGINES = ("llama.cpp", "vllm")
+KV_CACHE_DTYPES = ("f16", "bf16", "fp8", "q8_0", "q4_0")
+
+# Bytes per cached element. q8_0/q4_0 are ggml blocks of 32 with an fp16 scale (34 and 18 bytes).
+KV_CACHE_BYTES_PER_ELEMENT: dict[str, float] = {
+    "f16": 2.0,
+    "bf16": 2.0,
+    "fp8": 1.0,
+    "q8_0": 34 / 32,
+    "q4_0": 18 / 32,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSpec:
+    """One GPU model as the catalog describes it."""
+
+    id: str
+    name: str
+    vendor: str
+    family: str
+    architecture: str
+    memory_mib: int
+    bandwidth_gbps: float
+    fp16_tflops: float
+    tdp_watts: float
+    interconnect: str
+    interconnect_gbps: float
+    source: str
+    aliases: tuple[str, ...] = ()
+    memory_type: str | None = None
+    bf16_tflops: float | None = None
+    fp8_tflops: float | None = None
+    int8_tops: float | None = None
+    fp4_tflops: float | None = None
+    pcie_generation: int | None = None
+    mig_profiles: tuple[str, ...] = ()
+    gpu_usable_fraction: float | None = None
+
+    @property
+    def memory_bytes(self) -> int:
+        """Memory as the device reports it, in bytes."""
+        return self.memory_mib * MIB
+
+    @property
+    def usable_memory_bytes(self) -> int:
+        """Memory a GPU program may allocate (unified-memory parts share it with the OS)."""
+        if self.gpu_usable_fraction is not None:
+            return int(self.memory_bytes * self.gpu_usable_fraction)
+        return self.memory_bytes
+
+    def tflops_for(self, compute: str) -> float:
+        """Dense tensor throughput for a precision, falling back to FP16 where the part lacks it."""
+        if compute == "fp8" and self.fp8_tflops:
+            return self.fp8_tflops
+        if compute == "int8" and self.int8_tops:
+            return self.int8_tops
+        if compute == "fp4" and self.fp4_tflops:
+            return self.fp4_tflops
+        return self.fp16_tflops
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model's architecture, as its config.json gives it."""
+
+    id: str
+    name: str
+    family: str
+    architecture: str
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    tied_embeddings: bool
+    max_context_tokens: int
+    params_total_published: float
+    source: str
+    aliases: tuple[str, ...] = ()
+    mlp_gated: bool = True
+    attention_bias: bool = False
+    experts_total: int = 0
+    experts_active: int = 0
+    expert_intermediate_size: int | None = None
+    shared_experts: int = 0
+    shared_expert_intermediate_size: int | None = None
+    dense_layers: int = 0
+    sliding_window_tokens: int | None = None
+    sliding_window_pattern: int | None = None
+    kv_lora_rank: int | None = None
+    q_lora_rank: int | None = None
+    qk_rope_head_dim: int | None = None
+    qk_nope_head_dim: int | None = None
+    v_head_dim: int | None = None
+    params_active_published: float | None = None
+    native_dtype: str = "bf16"
+
+    @property
+    def is_moe(self) -> bool:
+        """True for mixture-of-experts models."""
+        return self.experts_total > 0
+
+    @property
+    def uses_mla(self) -> bool:
+        """True for DeepSeek-style multi-head latent attention."""
+        return self.kv_lora_rank is not None
+
+    @property
+    def gqa_ratio(self) -> int:
+        """Query heads per KV head (llama.cpp's n_gqa)."""
+        return max(1, self.attention_heads // max(1, self.kv_heads))
+
+    def is_sliding_layer(self, layer_index: int) -> bool:
+        """Whether a layer attends only to the last `sliding_window_tokens` tokens."""
+        if self.sliding_window_tokens is None:
+            return False
+        if self.sliding_window_pattern is None:
+            return True
+        return (layer_index + 1) % self.sliding_window_pattern != 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuantRule:
+    """One llama.cpp-style override: tensors of `role` (in `layers`, if `when` holds) get `type`."""
+
+    role: str
+    type: str
+    layers: str = "all"
+    when_experts: int | None = None
+    when_min_gqa: int | None = None
+    when_layers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuantSpec:
+    """A quantization format: which storage type each tensor gets, and what that costs."""
+
+    id: str
+    name: str
+    format: str
+    default_type: str
+    nominal_bits: float
+    compute: str
+    engines: tuple[str, ...]
+    source: str
+    block_bits: dict[str, float] = field(hash=False, compare=False, default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    rules: tuple[QuantRule, ...] = ()
+    native_architectures: tuple[str, ...] = ()
+    quality_kld: float | None = None
+    quality_ppl_delta_pct: float | None = None
+
+    @property
+    def is_block_quantized(self) -> bool:
+        """True when weights must be dequantized on the fly (everything narrower than 16 bits)."""
+        return self.block_bits[self.default_type] < 16
+
+    @property
+    def default_bits_per_weight(self) -> float:
+        """Bits per weight of the default storage type (before per-tensor upgrades)."""
+        return self.block_bits[self.default_type]
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """What the model runs on: `count` identical GPUs, optionally with a measured memory size."""
+
+    gpu: GpuSpec
+    count: int = 1
+    memory_override_bytes: int | None = None
+    free_memory_bytes: int | None = None
+
+    @property
+    def memory_per_gpu_bytes(self) -> int:
+        """Usable memory of one GPU (the override wins over the catalog)."""
+        if self.memory_override_bytes is not None:
+            return self.memory_override_bytes
+        return self.gpu.usable_memory_bytes
+
+    @property
+    def capacity_bytes(self) -> int:
+        """Memory of all GPUs together."""
+        return self.memory_per_gpu_bytes * self.count
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """How the model is run: context per sequence, parallel sequences, cache type and engine."""
+
+    context_tokens: int = 8192
+    sequences: int = 1
+    kv_cache_dtype: str = "f16"
+    engine: str = "llama.cpp"
+    ubatch_tokens: int = 512
+    flash_attention: bool = False
+    gpu_memory_utilization: float = 0.9

@@ -1,0 +1,122 @@
+"""Decode and prefill speed from bytes moved and operations done, over the GPU's peaks.
+
+Decode is a roofline: one step streams the weights it needs (MoE: only the experts the batch
+routes to) plus every sequence's KV cache, and does 2 operations per active parameter per
+sequence; the slower of the two bounds wins, plus a fixed per-layer cost. Prefill is
+compute-bound matmuls (2 × active params per token) plus attention's quadratic term.
+Efficiencies come from gpufit.core.calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gpufit.core import calibration as cal
+from gpufit.core.memory import kv_cache_bytes, kv_shape
+from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.tensors import WeightBreakdown
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedEstimate:
+    """Speeds for one setup; `bound` says which limit decides decode."""
+
+    decode_tokens_per_s: float
+    decode_low: float
+    decode_high: float
+    aggregate_decode_tokens_per_s: float
+    prefill_tokens_per_s: float
+    prefill_low: float
+    prefill_high: float
+    time_to_first_token_s: float
+    bound: str
+
+
+def expert_fraction(model: ModelSpec, batch: int) -> float:
+    """Expected share of routed experts a batch touches (uniform routing, top-k per token)."""
+    if not model.is_moe:
+        return 0.0
+    unused_share = 1 - model.experts_active / model.experts_total
+    return 1 - unused_share**batch
+
+
+def _attention_ops(model: ModelSpec, engine: str, query_tokens: int, context_tokens: float) -> float:
+    """Q·K and scores·V operations for `query_tokens` tokens attending to `context_tokens`."""
+    shape = kv_shape(model, engine)
+    if model.uses_mla:
+        width = model.attention_heads * ((model.qk_nope_head_dim or 0) + (model.qk_rope_head_dim or 0)
+                                         + (model.v_head_dim or 0))
+    else:
+        width = model.attention_heads * model.head_dim * 2
+    per_layer_elements = (model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0) \
+        if model.uses_mla else 2 * model.kv_heads * model.head_dim
+    full_layers = shape.full_elements_per_token / per_layer_elements
+    sliding_layers = shape.sliding_elements_per_token / per_layer_elements
+    seen_full = context_tokens
+    seen_sliding = min(context_tokens, shape.window_tokens) if sliding_layers else 0
+    return 2 * query_tokens * width * (full_layers * seen_full + sliding_layers * seen_sliding)
+
+
+def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
+                   weights: WeightBreakdown) -> SpeedEstimate:
+    """Decode and prefill speed for `workload` on `hardware`."""
+    gpu = hardware.gpu
+    bandwidth = gpu.bandwidth_gbps * 1e9 * cal.DECODE_BANDWIDTH_EFFICIENCY
+    fp16_ops = gpu.fp16_tflops * 1e12
+    tensor_parallel = workload.engine == "vllm" and hardware.count > 1
+    parallel_gpus = hardware.count if tensor_parallel else 1
+
+    # --- decode: one step produces one token for each of `batch` sequences.
+    batch = workload.sequences
+    mean_context = max(1.0, workload.context_tokens / 2)
+    fraction = expert_fraction(model, batch)
+    weight_bytes = weights.bytes_read_per_token(fraction)
+    read_params = weight_bytes * 8 / max(weights.bits_per_weight, 1e-9)
+    kv_bytes = kv_cache_bytes(model, workload, context_tokens=int(mean_context), sequences=batch)
+    memory_s = (weight_bytes + kv_bytes) / (bandwidth * parallel_gpus)
+    dequant_s = (read_params * cal.DEQUANT_OPS_PER_WEIGHT / (fp16_ops * parallel_gpus)
+                 if quant.is_block_quantized else 0.0)
+    step_ops = 2 * weights.active_params * batch + _attention_ops(
+        model, workload.engine, batch, mean_context)
+    compute_s = step_ops / (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
+                            * parallel_gpus)
+    fixed_s = model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel)
+    bound = "memory" if memory_s + dequant_s >= compute_s else "compute"
+    step_s = max(memory_s + dequant_s, compute_s) + fixed_s
+    decode = 1 / step_s
+
+    # --- prefill: the prompt fills the context, in micro-batches of `ubatch_tokens`.
+    prompt = max(1, workload.context_tokens)
+    micro_batches = math.ceil(prompt / workload.ubatch_tokens)
+    prefill_ops = 2 * weights.active_params * prompt + _attention_ops(
+        model, workload.engine, prompt, prompt / 2)
+    slowdown = cal.PREFILL_QUANT_SLOWDOWN if quant.is_block_quantized else 1.0
+    prefill_compute_s = prefill_ops * slowdown / (
+        gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY * parallel_gpus)
+    prefill_memory_s = micro_batches * weights.bytes_read_per_token(
+        expert_fraction(model, workload.ubatch_tokens)) / (bandwidth * parallel_gpus)
+    prefill_s = max(prefill_compute_s, prefill_memory_s) + micro_batches * fixed_s
+    prefill = prompt / prefill_s
+    return SpeedEstimate(
+        decode_tokens_per_s=decode,
+        decode_low=decode * (1 - cal.DECODE_BAND),
+        decode_high=decode * (1 + cal.DECODE_BAND),
+        aggregate_decode_tokens_per_s=decode * batch,
+        prefill_tokens_per_s=prefill,
+        prefill_low=prefill * (1 - cal.PREFILL_BAND),
+        prefill_high=prefill * (1 + cal.PREFILL_BAND),
+        time_to_first_token_s=prefill_s + step_s,
+        bound=bound,
+    )
+
+
+def _multi_gpu_s(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) -> float:
+    """Per-step cost of spreading a model over GPUs."""
+    if hardware.count <= 1:
+        return 0.0
+    if tensor_parallel:
+        # Two all-reduces of the hidden state per layer, latency plus transfer over the link.
+        transfer_s = 2 * model.hidden_size * 2 / (hardware.gpu.interconnect_gbps * 1e9)
+        return 2 * model.layers * (cal.ALL_REDUCE_LATENCY_S + transfer_s)
+    return (hardware.count - 1) * cal.GPU_HOP_S

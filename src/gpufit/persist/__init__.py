@@ -1,0 +1,1 @@
+"""Where gpufit-tui keeps user files: settings, profiles, the user's own catalog entries."""
