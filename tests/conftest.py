@@ -1,0 +1,33 @@
+"""Shared fixtures: the shipped catalog, loaded once, and the shared reference data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gpufit.core.catalog import Catalog, load_catalog
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The built-in catalog, with no user additions."""
+    return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the real user's config or data during tests."""
+    base = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("GPUFIT_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("GPUFIT_DATA_DIR", str(base / "data"))
+
+
+def load_reference(name: str) -> dict:
+    """A file from shared/reference (public measurements), parsed."""
+    return json.loads((REFERENCE / name).read_text(encoding="utf-8"))
