@@ -29,18 +29,23 @@ TIGHT_FRACTION = 0.05
 TIGHT_MIN_BYTES_PER_GPU = 512 * MIB
 
 # --- speed --------------------------------------------------------------------------------
-# Share of peak memory bandwidth a decode step achieves streaming weights and KV cache.
-DECODE_BANDWIDTH_EFFICIENCY = 0.82
+# Share of peak memory bandwidth a decode step achieves streaming weights and KV cache, by
+# memory technology: HBM's higher latency needs more bytes in flight than llama.cpp's
+# matrix-vector kernels keep outstanding, so HBM parts reach a smaller share of their peak.
+DECODE_BANDWIDTH_EFFICIENCY = {"GDDR": 0.858, "HBM": 0.560, "LPDDR": 0.722}
 # Dequantizing block-quantized weights costs ALU time: FP16-equivalent operations per weight.
-DEQUANT_OPS_PER_WEIGHT = 12.0
+DEQUANT_OPS_PER_WEIGHT = 10.4
 # Fixed cost per layer per decode step: kernel launches and synchronisation (seconds).
-LAYER_OVERHEAD_S = 55e-6
+LAYER_OVERHEAD_S = 45.5e-6
 # Extra per-step cost of each additional GPU in a layer split (activation hand-off).
-GPU_HOP_S = 120e-6
+GPU_HOP_S = 163e-6
+# llama.cpp splits a batch into micro-batches and pipelines them across a layer split
+# (pipeline parallelism, n_batch 2048 = 4 micro-batches of 512 in flight).
+LLAMA_CPP_BATCH_TOKENS = 2048
 # Share of the dense tensor-core peak that prefill matmuls reach, and the extra cost of
 # running them from block-quantized weights (dequantize, then multiply).
-PREFILL_COMPUTE_EFFICIENCY = 0.35
-PREFILL_QUANT_SLOWDOWN = 1.3
+PREFILL_COMPUTE_EFFICIENCY = 0.366
+PREFILL_QUANT_SLOWDOWN = 1.31
 # Relative uncertainty bands reported with each speed (from the accuracy benchmark's spread).
 DECODE_BAND = 0.15
 PREFILL_BAND = 0.30

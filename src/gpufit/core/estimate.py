@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from gpufit.core import calibration as cal
 from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
@@ -33,9 +34,13 @@ class MemoryBreakdown:
         return self.weights_bytes - self.host_weights_bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Estimate:
-    """Everything gpufit knows about running `model` at `quant` on `hardware` for `workload`."""
+    """Everything gpufit knows about running `model` at `quant` on `hardware` for `workload`.
+
+    `max_context_tokens` and `max_sequences` are searched for only when first read, so sweeps
+    that need just the verdict stay cheap.
+    """
 
     model: ModelSpec
     quant: QuantSpec
@@ -45,10 +50,24 @@ class Estimate:
     memory: MemoryBreakdown
     verdict: str
     speed: SpeedEstimate
-    max_context_tokens: int
-    max_sequences: int
     fits_in_free: bool | None
-    notes: tuple[str, ...]
+
+    @cached_property
+    def max_context_tokens(self) -> int:
+        """Longest context per sequence that fits (up to the model's maximum); 0 if none."""
+        return max_context_tokens(self.model, self.hardware, self.workload,
+                                  self.memory.gpu_weights_bytes, self.memory.available_bytes)
+
+    @cached_property
+    def max_sequences(self) -> int:
+        """Most concurrent sequences of the chosen context that fit; 0 if not one."""
+        return max_sequences(self.model, self.hardware, self.workload,
+                             self.memory.gpu_weights_bytes, self.memory.available_bytes)
+
+    @cached_property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats about this combination (engine support, native formats, context limits)."""
+        return _notes(self.model, self.quant, self.hardware, self.workload)
 
 
 def available_bytes(hardware: Hardware, workload: Workload) -> int:
@@ -113,10 +132,7 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
         memory=memory,
         verdict=verdict_for(headroom, hardware),
         speed=estimate_speed(model, quant, hardware, workload, weights),
-        max_context_tokens=max_context_tokens(model, hardware, workload, gpu_weights, available),
-        max_sequences=max_sequences(model, hardware, workload, gpu_weights, available),
         fits_in_free=fits_in_free,
-        notes=_notes(model, quant, hardware, workload),
     )
 
 

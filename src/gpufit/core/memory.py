@@ -6,8 +6,6 @@ All functions are pure arithmetic on specs; see docs/estimation.md for each form
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
 from gpufit.core import calibration as cal
 from gpufit.core.specs import KV_CACHE_BYTES_PER_ELEMENT, Hardware, ModelSpec, Workload
 
@@ -21,8 +19,22 @@ class KvShape:
     window_tokens: int
 
 
-@lru_cache(maxsize=1024)
+_shapes: dict[tuple[int, str], tuple[ModelSpec, KvShape]] = {}
+
+
 def kv_shape(model: ModelSpec, engine: str) -> KvShape:
+    """Elements the KV cache stores per token (cached per model and engine, by identity)."""
+    hit = _shapes.get((id(model), engine))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    if len(_shapes) > 10_000:
+        _shapes.clear()
+    shape = _kv_shape(model, engine)
+    _shapes[(id(model), engine)] = (model, shape)
+    return shape
+
+
+def _kv_shape(model: ModelSpec, engine: str) -> KvShape:
     """Elements the KV cache stores per token, summed over layers.
 
     Standard attention stores K and V: 2 × kv_heads × head_dim per layer. MLA (DeepSeek) stores

@@ -62,7 +62,7 @@ def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workl
                    weights: WeightBreakdown) -> SpeedEstimate:
     """Decode and prefill speed for `workload` on `hardware`."""
     gpu = hardware.gpu
-    bandwidth = gpu.bandwidth_gbps * 1e9 * cal.DECODE_BANDWIDTH_EFFICIENCY
+    bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type)
     fp16_ops = gpu.fp16_tflops * 1e12
     tensor_parallel = workload.engine == "vllm" and hardware.count > 1
     parallel_gpus = hardware.count if tensor_parallel else 1
@@ -96,7 +96,8 @@ def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workl
         gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY * parallel_gpus)
     prefill_memory_s = micro_batches * weights.bytes_read_per_token(
         expert_fraction(model, workload.ubatch_tokens)) / (bandwidth * parallel_gpus)
-    prefill_s = max(prefill_compute_s, prefill_memory_s) + micro_batches * fixed_s
+    prefill_s = (max(prefill_compute_s, prefill_memory_s) + micro_batches * fixed_s) \
+        * _pipeline_factor(hardware, workload, prompt, tensor_parallel)
     prefill = prompt / prefill_s
     return SpeedEstimate(
         decode_tokens_per_s=decode,
@@ -109,6 +110,30 @@ def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workl
         time_to_first_token_s=prefill_s + step_s,
         bound=bound,
     )
+
+
+def bandwidth_efficiency(memory_type: str | None) -> float:
+    """Achieved share of peak bandwidth for a memory technology (GDDR when unknown)."""
+    kind = (memory_type or "GDDR").upper()
+    for family, share in cal.DECODE_BANDWIDTH_EFFICIENCY.items():
+        if kind.startswith(family):
+            return share
+    return cal.DECODE_BANDWIDTH_EFFICIENCY["GDDR"]
+
+
+def _pipeline_factor(hardware: Hardware, workload: Workload, prompt: int,
+                     tensor_parallel: bool) -> float:
+    """Share of serial prefill time left when a layer split pipelines micro-batches.
+
+    With G GPUs each holding 1/G of the layers, m micro-batches of one batch take (m + G - 1)
+    stage times instead of m × G.
+    """
+    gpus = hardware.count
+    if gpus <= 1 or tensor_parallel:
+        return 1.0
+    micro_batches = math.ceil(prompt / workload.ubatch_tokens)
+    per_batch = max(1, min(micro_batches, cal.LLAMA_CPP_BATCH_TOKENS // workload.ubatch_tokens))
+    return (per_batch + gpus - 1) / (per_batch * gpus)
 
 
 def _multi_gpu_s(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) -> float:

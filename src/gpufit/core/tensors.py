@@ -9,8 +9,6 @@ feeds memory (all weights) and speed (the weights one token reads), so they cann
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
 from gpufit.core.specs import ModelSpec, QuantRule, QuantSpec
 
 # Groups a tensor can belong to; speed reads each group differently (experts only in part).
@@ -129,9 +127,28 @@ def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
     return tensors
 
 
-@lru_cache(maxsize=4096)
+_CACHE_LIMIT = 20_000
+_breakdowns: dict[tuple[int, int], tuple[ModelSpec, QuantSpec, WeightBreakdown]] = {}
+
+
 def weight_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
-    """Bytes and params of every weight group of `model` stored as `quant` (cached per pair)."""
+    """Bytes and params of every weight group of `model` stored as `quant` (cached per pair).
+
+    The cache is keyed on object identity (and checked with `is`), because hashing two large
+    frozen dataclasses on every keypress costs more than the estimate itself.
+    """
+    key = (id(model), id(quant))
+    hit = _breakdowns.get(key)
+    if hit is not None and hit[0] is model and hit[1] is quant:
+        return hit[2]
+    if len(_breakdowns) >= _CACHE_LIMIT:
+        _breakdowns.clear()
+    breakdown = _compute_breakdown(model, quant)
+    _breakdowns[key] = (model, quant, breakdown)
+    return breakdown
+
+
+def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
     rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
     bits = quant.block_bits
     default = quant.default_type
@@ -155,16 +172,29 @@ def weight_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
         add("output", output_type, embed_params)
     add("other", "F32", model.hidden_size)
 
-    layer_bytes: list[int] = []
-    for layer in range(model.layers):
-        layer_size = 0.0
-        for role, group, params in layer_tensors(model, layer):
+    # Layers differ only in being dense or MoE, and in the few tensors whose rules pick layers
+    # (attn_v, ffn_down): uniform tensors are sized once per kind, the rest layer by layer.
+    layer_bytes = [0.0] * model.layers
+    first_moe = model.dense_layers if model.is_moe else model.layers
+    for first, last in ((0, first_moe), (first_moe, model.layers)):
+        if last <= first:
+            continue
+        for role, group, params in layer_tensors(model, first):
             if role in ("norm", "router"):
-                storage = "F32"
+                role_rules: tuple[QuantRule, ...] = ()
+                storage_default = "F32"
             else:
-                storage = _storage_type(role, layer, model, rules, default)
-            layer_size += add(group, storage, params)
-        layer_bytes.append(round(layer_size))
+                role_rules = tuple(rule for rule in rules if rule.role == role)
+                storage_default = default
+            if all(rule.layers == "all" for rule in role_rules):
+                storage = role_rules[-1].type if role_rules else storage_default
+                size = add(group, storage, params * (last - first))
+                for layer in range(first, last):
+                    layer_bytes[layer] += size / (last - first)
+                continue
+            for layer in range(first, last):
+                storage = _storage_type(role, layer, model, role_rules, storage_default)
+                layer_bytes[layer] += add(group, storage, params)
 
     total_params = sum(params_by_group.values())
     expert_fraction = model.experts_active / model.experts_total if model.is_moe else 0.0
@@ -174,7 +204,7 @@ def weight_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
         total_params=total_params,
         bytes_by_group={group: round(size) for group, size in bytes_by_group.items()},
         params_by_group=params_by_group,
-        layer_bytes=tuple(layer_bytes),
+        layer_bytes=tuple(round(size) for size in layer_bytes),
         params_by_type=params_by_type,
         active_params=active_params,
     )
