@@ -13,7 +13,6 @@ import argparse
 import json
 import re
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 

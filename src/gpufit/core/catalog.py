@@ -192,7 +192,7 @@ def load_catalog_files(paths: Iterable[Path]) -> Catalog:
     catalog = Catalog(issues=issues)
     block_bits = {entry_id: float(data["bits_per_weight"]) for entry_id, (_, data)
                   in raw["block_type"].items()}
-    for entry_id, (file, data) in raw["gpu"].items():
+    for entry_id, (_file, data) in raw["gpu"].items():
         catalog.gpus[entry_id] = _build_gpu(data)
     for entry_id, (file, data) in raw["model"].items():
         problem = _model_consistency(data)

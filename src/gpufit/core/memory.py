@@ -6,6 +6,7 @@ All functions are pure arithmetic on specs; see docs/estimation.md for each form
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from gpufit.core import calibration as cal
 from gpufit.core.specs import KV_CACHE_BYTES_PER_ELEMENT, Hardware, ModelSpec, Workload
 

@@ -9,6 +9,7 @@ feeds memory (all weights) and speed (the weights one token reads), so they cann
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from gpufit.core.specs import ModelSpec, QuantRule, QuantSpec
 
 # Groups a tensor can belong to; speed reads each group differently (experts only in part).
