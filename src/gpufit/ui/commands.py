@@ -1,0 +1,105 @@
+"""The one registry of user commands: it feeds the bindings, the footer, the help screen and the palette.
+
+Each `Command` is declared once, with an id (so a keymap can rebind it), the key, the action it
+runs on the main screen, a short footer description and a longer help line. Commands with a
+`title` also appear in the command palette (Ctrl+P).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+PANES = Binding.Group("panes", compact=True)
+CONTEXT = Binding.Group("context", compact=True)
+GPUS = Binding.Group("GPUs", compact=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One thing the user can do: its key, the screen action it runs, and how it is described."""
+
+    id: str
+    """Stable id (`gpufit.<name>`), used by keymaps."""
+    key: str
+    """Key (or comma-separated keys) that run it."""
+    action: str
+    """Action string run on the main screen (`app.` prefix for app actions)."""
+    description: str
+    """Short label for the footer."""
+    help: str
+    """One sentence for the help screen and the palette."""
+    title: str | None = None
+    """Palette title; None keeps the command out of the palette."""
+    show: bool = True
+    """Whether the footer shows it."""
+    group: Binding.Group | None = None
+    """Footer group, so related keys share one label."""
+    key_display: str | None = None
+    """How the footer writes the key, when Textual's default is unclear."""
+
+    def binding(self) -> Binding:
+        """This command as a Textual binding."""
+        return Binding(self.key, self.action, self.description, show=self.show,
+                       key_display=self.key_display, id=f"gpufit.{self.id}",
+                       tooltip=self.help, group=self.group)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "question_mark", "show_help", "help", "Show every key binding.",
+            title="Help: list every key", key_display="?"),
+    Command("focus-hardware", "1", "focus_pane('hardware')", "hardware",
+            "Focus the hardware pane (GPU, count, memory).", group=PANES),
+    Command("focus-model", "2", "focus_pane('model')", "model",
+            "Focus the model pane.", group=PANES),
+    Command("focus-quant", "3", "focus_pane('quant')", "quant",
+            "Focus the quantization pane.", group=PANES),
+    Command("focus-result", "4", "focus_pane('result')", "result",
+            "Focus the result pane (scroll it with the arrows).", group=PANES),
+    Command("next", "tab", "focus_step(1)", "next", "Move focus to the next control.",
+            show=False),
+    Command("previous", "shift+tab", "focus_step(-1)", "previous",
+            "Move focus to the previous control.", show=False),
+    Command("filter", "slash", "focus_filter", "filter",
+            "Type to filter the focused list.", key_display="/"),
+    Command("context-halve", "left_square_bracket", "scale_context(0.5)", "ctx ÷2",
+            "Halve the context (down to 256 tokens).", group=CONTEXT, key_display="["),
+    Command("context-double", "right_square_bracket", "scale_context(2)", "ctx ×2",
+            "Double the context (up to 4 × the model's maximum).", group=CONTEXT,
+            key_display="]"),
+    Command("gpus-more", "plus", "change_gpu_count(1)", "more GPUs",
+            "One more GPU (up to 16).", group=GPUS, key_display="+"),
+    Command("gpus-fewer", "minus", "change_gpu_count(-1)", "fewer GPUs",
+            "One GPU fewer (down to 1).", group=GPUS, key_display="-"),
+    Command("kv-dtype", "v", "cycle_kv_dtype", "KV type",
+            "Cycle the KV-cache type (f16, bf16, fp8, q8_0, q4_0).",
+            title="Cycle KV-cache type"),
+    Command("engine", "e", "toggle_engine", "engine", "Switch engine: llama.cpp / vLLM.",
+            title="Switch engine (llama.cpp / vLLM)"),
+    Command("units", "g", "toggle_units", "GB/GiB",
+            "Show sizes in GB (10^9 bytes) or GiB (2^30 bytes).",
+            title="Toggle GB / GiB"),
+    Command("copy", "y", "copy_report", "copy",
+            "Copy the report as Markdown (OSC 52) and save it to a file too.",
+            title="Copy report as Markdown"),
+    Command("save-markdown", "s", "save_markdown", "save .md",
+            "Save the report as gpufit-report-<model>-<quant>.md here.",
+            title="Save report as Markdown file"),
+    Command("save-json", "x", "save_json", "save .json",
+            "Save the report as gpufit-report-<model>-<quant>.json here.",
+            title="Save report as JSON file"),
+    Command("theme", "t", "app.change_theme", "theme", "Choose a colour theme (remembered).",
+            title="Switch theme"),
+    Command("quit", "q", "app.quit", "quit", "Quit gpufit-tui.", title="Quit"),
+)
+
+
+def bindings() -> list[Binding]:
+    """Every registry command as a binding, in registry order."""
+    return [command.binding() for command in COMMANDS]
+
+
+def palette_commands() -> list[Command]:
+    """The commands offered in the command palette."""
+    return [command for command in COMMANDS if command.title is not None]

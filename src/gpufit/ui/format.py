@@ -1,0 +1,55 @@
+"""Formatting at the edge: bytes become GB or GiB (always spelled out), speeds become short numbers."""
+
+from __future__ import annotations
+
+from gpufit.core.specs import GB, GIB
+
+UNITS = ("GB", "GiB")
+
+
+def size(value_bytes: float, units: str = "GB", digits: int = 1) -> str:
+    """Bytes in decimal GB (10^9) or binary GiB (2^30), with the unit."""
+    divisor = GIB if units == "GiB" else GB
+    return f"{value_bytes / divisor:,.{digits}f} {units}"
+
+
+def rate(tokens_per_s: float) -> str:
+    """A speed in tokens per second, to three significant-ish figures."""
+    if tokens_per_s >= 100:
+        return f"{tokens_per_s:,.0f}"
+    if tokens_per_s >= 10:
+        return f"{tokens_per_s:.1f}"
+    return f"{tokens_per_s:.2f}"
+
+
+def params(count: float) -> str:
+    """A parameter count as 8.0B / 141B / 560M."""
+    if count >= 100e9:
+        return f"{count / 1e9:,.0f}B"
+    if count >= 1e9:
+        return f"{count / 1e9:.1f}B"
+    return f"{count / 1e6:,.0f}M"
+
+
+def tokens(count: int) -> str:
+    """A context length as 8k / 128k / 1M (1k = 1024 tokens, as model cards write it)."""
+    if count >= 1024**2 and count % 1024**2 == 0:
+        return f"{count // 1024**2}M"
+    if count >= 1024 and count % 1024 == 0:
+        return f"{count // 1024}k"
+    return f"{count:,}"
+
+
+def seconds(value: float) -> str:
+    """A duration: ms below one second, else seconds."""
+    if value < 1:
+        return f"{value * 1000:,.0f} ms"
+    return f"{value:,.2f} s"
+
+
+def short_gpu_name(name: str) -> str:
+    """Drop the vendor boilerplate a grouped list makes redundant ("NVIDIA GeForce ")."""
+    for prefix in ("NVIDIA GeForce ", "NVIDIA Tesla ", "NVIDIA "):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
