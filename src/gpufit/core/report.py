@@ -122,9 +122,10 @@ def to_markdown(result: Estimate, advice: list[Recommendation]) -> str:
     if memory.host_weights_bytes:
         lines.append(f"llama.cpp keeps the token embedding ({gb(memory.host_weights_bytes)}) in "
                      "system RAM.")
+    if_fitted = " if it fitted" if result.verdict == "does-not-fit" else ""
     lines += [
         "",
-        f"Speed: ~{speed.decode_tokens_per_s:,.1f} tok/s decode "
+        f"Speed{if_fitted}: ~{speed.decode_tokens_per_s:,.1f} tok/s decode "
         f"({speed.decode_low:,.1f}–{speed.decode_high:,.1f}, {speed.bound}-bound), "
         f"~{speed.prefill_tokens_per_s:,.0f} tok/s prefill, "
         f"time to first token ~{speed.time_to_first_token_s:,.2f} s for a "
@@ -158,7 +159,8 @@ def to_text(result: Estimate, advice: list[Recommendation]) -> str:
         f"total        {gb(memory.total_bytes)}  of {gb(memory.available_bytes)} "
         f"({gib(memory.total_bytes)} of {gib(memory.available_bytes)})",
         f"headroom     {'+' if memory.headroom_bytes >= 0 else '-'}{gb(abs(memory.headroom_bytes))}",
-        f"decode       {speed.decode_tokens_per_s:,.1f} tok/s "
+        f"decode       {speed.decode_tokens_per_s:,.1f} tok/s"
+        f"{' if it fitted' if result.verdict == 'does-not-fit' else ''} "
         f"({speed.decode_low:,.1f}–{speed.decode_high:,.1f}, {speed.bound}-bound)",
         f"prefill      {speed.prefill_tokens_per_s:,.0f} tok/s, TTFT {speed.time_to_first_token_s:,.2f} s",
         f"max context  {result.max_context_tokens:,} tokens; max sequences {result.max_sequences:,}",

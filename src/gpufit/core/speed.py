@@ -58,52 +58,89 @@ def _attention_ops(model: ModelSpec, engine: str, query_tokens: int, context_tok
     return 2 * query_tokens * width * (full_layers * seen_full + sliding_layers * seen_sliding)
 
 
+@dataclass(frozen=True, slots=True)
+class WorkloadTerms:
+    """The GPU-independent quantities of a speed estimate: bytes to move and operations to do."""
+
+    decode_weight_bytes: float
+    decode_read_params: float
+    decode_kv_bytes: float
+    decode_ops: float
+    prompt_tokens: int
+    micro_batches: int
+    prefill_ops: float
+    prefill_weight_bytes: float
+
+
+_terms: dict[tuple[int, int, Workload], tuple[ModelSpec, QuantSpec, WorkloadTerms]] = {}
+
+
+def workload_terms(model: ModelSpec, quant: QuantSpec, workload: Workload,
+                   weights: WeightBreakdown) -> WorkloadTerms:
+    """Bytes and operations of one decode step and one prefill (cached: sweeps reuse them)."""
+    key = (id(model), id(quant), workload)
+    hit = _terms.get(key)
+    if hit is not None and hit[0] is model and hit[1] is quant:
+        return hit[2]
+    if len(_terms) > 50_000:
+        _terms.clear()
+    batch = workload.sequences
+    mean_context = max(1.0, workload.context_tokens / 2)
+    weight_bytes = weights.bytes_read_per_token(expert_fraction(model, batch))
+    prompt = max(1, workload.context_tokens)
+    terms = WorkloadTerms(
+        decode_weight_bytes=weight_bytes,
+        decode_read_params=weight_bytes * 8 / max(weights.bits_per_weight, 1e-9),
+        decode_kv_bytes=kv_cache_bytes(model, workload, context_tokens=int(mean_context),
+                                       sequences=batch),
+        decode_ops=2 * weights.active_params * batch
+        + _attention_ops(model, workload.engine, batch, mean_context),
+        prompt_tokens=prompt,
+        micro_batches=math.ceil(prompt / workload.ubatch_tokens),
+        prefill_ops=2 * weights.active_params * prompt
+        + _attention_ops(model, workload.engine, prompt, prompt / 2),
+        prefill_weight_bytes=weights.bytes_read_per_token(
+            expert_fraction(model, workload.ubatch_tokens)),
+    )
+    _terms[key] = (model, quant, terms)
+    return terms
+
+
 def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
                    weights: WeightBreakdown) -> SpeedEstimate:
     """Decode and prefill speed for `workload` on `hardware`."""
+    terms = workload_terms(model, quant, workload, weights)
     gpu = hardware.gpu
-    bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type)
-    fp16_ops = gpu.fp16_tflops * 1e12
     tensor_parallel = workload.engine == "vllm" and hardware.count > 1
     parallel_gpus = hardware.count if tensor_parallel else 1
+    bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type) * parallel_gpus
+    compute_rate = (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
+                    * parallel_gpus)
+    block_quantized = quant.is_block_quantized
 
-    # --- decode: one step produces one token for each of `batch` sequences.
-    batch = workload.sequences
-    mean_context = max(1.0, workload.context_tokens / 2)
-    fraction = expert_fraction(model, batch)
-    weight_bytes = weights.bytes_read_per_token(fraction)
-    read_params = weight_bytes * 8 / max(weights.bits_per_weight, 1e-9)
-    kv_bytes = kv_cache_bytes(model, workload, context_tokens=int(mean_context), sequences=batch)
-    memory_s = (weight_bytes + kv_bytes) / (bandwidth * parallel_gpus)
-    dequant_s = (read_params * cal.DEQUANT_OPS_PER_WEIGHT / (fp16_ops * parallel_gpus)
-                 if quant.is_block_quantized else 0.0)
-    step_ops = 2 * weights.active_params * batch + _attention_ops(
-        model, workload.engine, batch, mean_context)
-    compute_s = step_ops / (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
-                            * parallel_gpus)
+    # --- decode: one step produces one token for each of `sequences` sequences.
+    memory_s = (terms.decode_weight_bytes + terms.decode_kv_bytes) / bandwidth
+    if block_quantized:
+        memory_s += terms.decode_read_params * cal.DEQUANT_OPS_PER_WEIGHT / (
+            gpu.fp16_tflops * 1e12 * parallel_gpus)
+    compute_s = terms.decode_ops / compute_rate
     fixed_s = model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel)
-    bound = "memory" if memory_s + dequant_s >= compute_s else "compute"
-    step_s = max(memory_s + dequant_s, compute_s) + fixed_s
+    bound = "memory" if memory_s >= compute_s else "compute"
+    step_s = max(memory_s, compute_s) + fixed_s
     decode = 1 / step_s
 
     # --- prefill: the prompt fills the context, in micro-batches of `ubatch_tokens`.
-    prompt = max(1, workload.context_tokens)
-    micro_batches = math.ceil(prompt / workload.ubatch_tokens)
-    prefill_ops = 2 * weights.active_params * prompt + _attention_ops(
-        model, workload.engine, prompt, prompt / 2)
-    slowdown = cal.PREFILL_QUANT_SLOWDOWN if quant.is_block_quantized else 1.0
-    prefill_compute_s = prefill_ops * slowdown / (
-        gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY * parallel_gpus)
-    prefill_memory_s = micro_batches * weights.bytes_read_per_token(
-        expert_fraction(model, workload.ubatch_tokens)) / (bandwidth * parallel_gpus)
-    prefill_s = (max(prefill_compute_s, prefill_memory_s) + micro_batches * fixed_s) \
-        * _pipeline_factor(hardware, workload, prompt, tensor_parallel)
-    prefill = prompt / prefill_s
+    slowdown = cal.PREFILL_QUANT_SLOWDOWN if block_quantized else 1.0
+    prefill_compute_s = terms.prefill_ops * slowdown / compute_rate
+    prefill_memory_s = terms.micro_batches * terms.prefill_weight_bytes / bandwidth
+    prefill_s = (max(prefill_compute_s, prefill_memory_s) + terms.micro_batches * fixed_s) \
+        * _pipeline_factor(hardware, workload, terms.prompt_tokens, tensor_parallel)
+    prefill = terms.prompt_tokens / prefill_s
     return SpeedEstimate(
         decode_tokens_per_s=decode,
         decode_low=decode * (1 - cal.DECODE_BAND),
         decode_high=decode * (1 + cal.DECODE_BAND),
-        aggregate_decode_tokens_per_s=decode * batch,
+        aggregate_decode_tokens_per_s=decode * workload.sequences,
         prefill_tokens_per_s=prefill,
         prefill_low=prefill * (1 - cal.PREFILL_BAND),
         prefill_high=prefill * (1 + cal.PREFILL_BAND),

@@ -1,0 +1,107 @@
+"""The user's remembered choices (theme, units) in `settings.toml` under the config directory.
+
+Read with tomllib, written with tomli-w through a temporary file and `os.replace`, so a crash
+mid-write never leaves half a file. A file that cannot be read is moved aside to
+`settings.toml.corrupt-<timestamp>` and defaults are used: settings must never stop the app.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import tomllib
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gpufit.persist import paths
+from gpufit.ui.format import UNITS
+
+DEFAULT_THEME = "gpufit-dark"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the app remembers between runs."""
+
+    theme: str = DEFAULT_THEME
+    """Name of the colour theme."""
+    units: str = "GB"
+    """GB (10^9 bytes) or GiB (2^30 bytes) for sizes."""
+
+
+def default_path() -> Path:
+    """`settings.toml` in the config directory (`GPUFIT_CONFIG_DIR` overrides it)."""
+    return paths.config_dir() / "settings.toml"
+
+
+def _from_document(document: dict[str, Any]) -> Settings:
+    settings = Settings()
+    theme = document.get("theme")
+    if isinstance(theme, str) and theme:
+        settings = replace(settings, theme=theme)
+    units = document.get("units")
+    if units in UNITS:
+        settings = replace(settings, units=units)
+    return settings
+
+
+class SettingsStore:
+    """Loads settings once and writes them back whenever they change."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self.problems: list[str] = []
+        """What went wrong while loading (shown once as a notification)."""
+        self.settings = self._load()
+
+    def _load(self) -> Settings:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Settings()
+        except OSError as error:
+            self.problems.append(f"Cannot read {self.path}: {error}; using defaults.")
+            return Settings()
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            self._move_aside(f"not valid TOML ({error})")
+            return Settings()
+        return _from_document(document)
+
+    def _move_aside(self, reason: str) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        try:
+            os.replace(self.path, target)
+        except OSError as error:
+            self.problems.append(f"{self.path} is {reason} and could not be moved aside "
+                                 f"({error}); using defaults.")
+            return
+        self.problems.append(f"{self.path} was {reason}; moved it to {target.name} and "
+                             "used defaults.")
+
+    def update(self, **changes: Any) -> None:
+        """Change some settings and write the file if anything changed."""
+        updated = replace(self.settings, **changes)
+        if updated == self.settings:
+            return
+        self.settings = updated
+        self.save()
+
+    def save(self) -> None:
+        """Write the settings atomically (temporary file in the same directory, then replace)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".settings-", suffix=".toml",
+                                             dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                tomli_w.dump(asdict(self.settings), stream)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

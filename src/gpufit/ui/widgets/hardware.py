@@ -1,0 +1,128 @@
+"""Hardware pane: catalog GPUs grouped by family, a filter, the GPU count and a memory override."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import on
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.validation import Integer, Number
+from textual.widgets import Input, Label
+
+from gpufit.core.catalog import Catalog
+from gpufit.core.recommend import MAX_GPUS
+from gpufit.core.specs import GB
+from gpufit.ui.format import short_gpu_name
+from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
+from gpufit.ui.widgets.picker import PickerPane, Row
+
+
+class HardwarePane(PickerPane):
+    """Pick a GPU, how many of them, and (optionally) how much memory each really has."""
+
+    gpu_count: reactive[int] = reactive(1, init=False)
+    """Number of GPUs (bound to the main screen)."""
+    memory_override_bytes: reactive[int | None] = reactive(None, init=False)
+    """Usable bytes per GPU typed by the user; None means the catalog figure."""
+
+    FAMILY_ORDER: ClassVar[tuple[str, ...]] = (
+        "Consumer", "Workstation", "Data centre", "Laptop", "Apple Silicon")
+
+    def __init__(self, catalog: Catalog, *, id: str = "hardware") -> None:
+        super().__init__("1 Hardware", "/ filter GPUs", id=id)
+        self._catalog = catalog
+
+    def compose(self) -> Iterable:
+        """Filter, list, then the count and memory row."""
+        yield from super().compose()
+        with Horizontal(classes="hardware-row"):
+            yield Label("GPUs")
+            yield Input(str(self.gpu_count), type="integer", compact=True, id="gpu-count",
+                        validators=[Integer(minimum=1, maximum=MAX_GPUS)],
+                        tooltip=f"How many GPUs, 1–{MAX_GPUS} (also + and -)")
+            yield Label("GB/GPU")
+            yield Input(type="number", compact=True, id="memory-override",
+                        validators=[Number(minimum=0.1)], valid_empty=True,
+                        tooltip="Usable memory per GPU in GB (10^9); empty = catalog")
+
+    def rows(self) -> Iterable[Row]:
+        """GPUs grouped by family (known families first), catalog order inside a family."""
+        families = list(self.FAMILY_ORDER)
+        for gpu in self._catalog.gpus.values():
+            if gpu.family not in families:
+                families.append(gpu.family)
+        for family in families:
+            for gpu in self._catalog.gpus.values():
+                if gpu.family != family:
+                    continue
+                prompt = Content.assemble(
+                    short_gpu_name(gpu.name), "  ",
+                    (f"{gpu.bandwidth_gbps:,.0f} GB/s", "$text-muted"))
+                haystack = " ".join((gpu.id, gpu.name, gpu.vendor, gpu.family, *gpu.aliases))
+                yield Row(gpu.id, prompt, haystack.casefold(), family)
+
+    def chosen(self, row_id: str) -> Message:
+        """Moving in the list chooses a GPU."""
+        return GpuChosen(row_id)
+
+    def watch_selected(self, selected: str) -> None:
+        super().watch_selected(selected)
+        if self.is_mounted:
+            self._show_catalog_memory()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_catalog_memory()
+        self._show_override()
+
+    def _show_catalog_memory(self) -> None:
+        gpu = self._catalog.gpus.get(self.selected)
+        memory = self.query_one("#memory-override", Input)
+        memory.placeholder = f"{gpu.usable_memory_bytes / GB:.1f}" if gpu else ""
+
+    def watch_gpu_count(self, count: int) -> None:
+        if not self.is_mounted:
+            return
+        box = self.query_one("#gpu-count", Input)
+        if box.value.strip() != str(count):
+            box.value = str(count)
+
+    def watch_memory_override_bytes(self, memory_bytes: int | None) -> None:
+        if self.is_mounted:
+            self._show_override()
+
+    def _show_override(self) -> None:
+        box = self.query_one("#memory-override", Input)
+        if _parse_gb(box.value) != self.memory_override_bytes:
+            box.value = "" if self.memory_override_bytes is None else \
+                f"{self.memory_override_bytes / GB:g}"
+
+    @on(Input.Changed, "#gpu-count")
+    def _count_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.validation_result is not None and event.validation_result.is_valid:
+            self.post_message(GpuCountChanged(int(event.value)))
+
+    @on(Input.Changed, "#memory-override")
+    def _memory_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.validation_result is None or event.validation_result.is_valid:
+            self.post_message(MemoryOverrideChanged(_parse_gb(event.value)))
+
+    @on(Input.Submitted, "#gpu-count, #memory-override")
+    def _row_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.option_list.focus()
+
+
+def _parse_gb(text: str) -> int | None:
+    """'24' → 24 × 10^9 bytes; empty or not a positive number → None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return round(value * GB) if value > 0 else None
