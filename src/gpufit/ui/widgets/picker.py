@@ -59,7 +59,12 @@ class PickerPane(Vertical):
         """Filter on top, list below."""
         yield Input(placeholder=self._placeholder, compact=True, classes="filter",
                     id=f"{self.id}-filter")
+        yield from self.compose_above_list()
         yield NavList(id=f"{self.id}-list")
+
+    def compose_above_list(self) -> Iterable:
+        """Extra widgets between the filter and the list (none by default)."""
+        return ()
 
     @property
     def filter_input(self) -> Input:
