@@ -1,0 +1,107 @@
+"""A stacked memory bar that reads without colour: each part has its own block pattern.
+
+weights █  KV cache ▓  activations ▒  overhead ░  free ·  and ┃ marks the capacity when the
+setup needs more than there is. Colours (theme variables only) are a second channel, not the only one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from gpufit.core.estimate import MemoryBreakdown
+from gpufit.ui.format import size
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One segment of the bar: its name, the pattern drawn, its colour and its bytes."""
+
+    label: str
+    glyph: str
+    style: str
+    value_bytes: int
+
+
+CAPACITY_GLYPH = "┃"
+
+
+def parts(memory: MemoryBreakdown) -> list[Part]:
+    """The bar's segments in order; 'free' only when something is left."""
+    items = [
+        Part("weights", "█", "$primary", memory.gpu_weights_bytes),
+        Part("KV cache", "▓", "$accent", memory.kv_cache_bytes),
+        Part("activations", "▒", "$secondary", memory.activations_bytes),
+        Part("overhead", "░", "$foreground-muted", memory.overhead_bytes),
+    ]
+    if memory.headroom_bytes > 0:
+        items.append(Part("free", "·", "$foreground-disabled", memory.headroom_bytes))
+    return items
+
+
+def allocate(values: Sequence[float], cells: int) -> list[int]:
+    """Split `cells` in proportion to `values` (largest remainder), giving every non-zero value
+    at least one cell while cells last, so a small KV cache is never invisible."""
+    total = sum(values)
+    if cells <= 0 or total <= 0:
+        return [0] * len(values)
+    exact = [value / total * cells for value in values]
+    counts = [int(share) for share in exact]
+    for index, value in enumerate(values):
+        if value > 0 and counts[index] == 0:
+            counts[index] = 1
+    while sum(counts) > cells:  # the minimum-one rule overshot: take from the largest
+        largest = max(range(len(counts)), key=lambda i: counts[i])
+        counts[largest] -= 1
+    order = sorted(range(len(values)), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+    position = 0
+    while sum(counts) < cells:
+        counts[order[position % len(order)]] += 1
+        position += 1
+    return counts
+
+
+def bar(memory: MemoryBreakdown, width: int) -> Content:
+    """The bar itself, `width` cells wide, with the capacity marker when over capacity."""
+    items = parts(memory)
+    counts = allocate([item.value_bytes for item in items], width)
+    cells: list[tuple[str, str]] = []
+    for item, count in zip(items, counts, strict=True):
+        cells += [(item.glyph, item.style)] * count
+    if memory.headroom_bytes < 0 and memory.total_bytes > 0 and cells:
+        marker = min(len(cells) - 1, round(width * memory.available_bytes / memory.total_bytes))
+        cells[marker] = (CAPACITY_GLYPH, "bold $text-error")
+    return Content.assemble(*cells)
+
+
+def legend(memory: MemoryBreakdown, units: str) -> Content:
+    """'█ weights 4.9 GB  ▓ KV cache 1.1 GB …' (wraps with the widget)."""
+    pieces: list[str | tuple[str, str]] = []
+    for item in parts(memory):
+        if pieces:
+            pieces.append("  ")
+        pieces += [(item.glyph, item.style), f" {item.label} {size(item.value_bytes, units)}"]
+    if memory.headroom_bytes < 0:
+        pieces += ["  ", (CAPACITY_GLYPH, "bold $text-error"), " capacity"]
+    return Content.assemble(*pieces)
+
+
+class MemoryBar(Widget):
+    """The stacked bar, as wide as the widget."""
+
+    DEFAULT_CSS = """
+    MemoryBar { height: 1; }
+    """
+
+    memory: reactive[MemoryBreakdown | None] = reactive(None)
+    """What to draw; None draws nothing."""
+
+    def render(self) -> Content:
+        """Redrawn on resize too, so the bar always fills the pane."""
+        if self.memory is None:
+            return Content("")
+        return bar(self.memory, self.size.width)
