@@ -11,10 +11,16 @@ import time
 from gpufit.core.catalog import load_catalog
 from gpufit.core.estimate import estimate
 from gpufit.core.specs import Hardware, Workload
+from gpufit.core.sweep import sweep
 
 
 def main() -> None:
     catalog = load_catalog()
+    start = time.perf_counter()
+    rows = sweep(catalog.gpus.values(), catalog.models.values(), catalog.quants.values(),
+                 Workload(context_tokens=8192))
+    print(f"sweep, cold caches: {len(rows):,} GPU × model × quant rows in "
+          f"{time.perf_counter() - start:.3f} s")
     model = catalog.models["mixtral-8x22b"]
     quant = catalog.quants["Q4_K_M"]
     hardware = Hardware(catalog.gpus["a100-80gb-sxm"])
@@ -44,8 +50,14 @@ def main() -> None:
                 estimate(model, quant, setup, workload)
                 count += 1
     elapsed = time.perf_counter() - start
-    print(f"sweep: {count:,} estimates (GPUs {len(catalog.gpus)} × models {len(catalog.models)} × "
+    print(f"full estimates for every combination: {count:,} (GPUs {len(catalog.gpus)} × models {len(catalog.models)} × "
           f"quants {len(catalog.quants)}) in {elapsed:.3f} s = {elapsed / count * 1e6:.1f} µs each")
+
+    start = time.perf_counter()
+    rows = sweep(catalog.gpus.values(), catalog.models.values(), catalog.quants.values(), workload)
+    elapsed = time.perf_counter() - start
+    print(f"sweep, warm: {len(rows):,} GPU × model × quant rows in {elapsed:.3f} s "
+          f"= {elapsed / len(rows) * 1e6:.1f} µs each")
 
 
 if __name__ == "__main__":

@@ -121,3 +121,18 @@ def test_fewer_bits_need_less_memory(catalog, context):
     totals = [run(catalog, "h100-sxm", "llama-3.1-70b", quant, context_tokens=context)
               .memory.total_bytes for quant in ("FP16", "Q8_0", "Q5_K_M", "Q4_K_M", "Q2_K")]
     assert totals == sorted(totals, reverse=True)
+
+
+def test_sweep_rows_agree_with_full_estimates(catalog):
+    from gpufit.core.sweep import sweep
+
+    gpus = [catalog.gpus[gpu_id] for gpu_id in ("rtx-3090", "a100-80gb-sxm", "h200")]
+    models = [catalog.models[model_id] for model_id in ("llama-3.1-70b", "mixtral-8x7b")]
+    quants = [catalog.quants[quant_id] for quant_id in ("Q4_K_M", "FP16", "AWQ-INT4")]
+    for engine in ("llama.cpp", "vllm"):
+        workload = Workload(context_tokens=16384, engine=engine)
+        for row in sweep(gpus, models, quants, workload, count=2):
+            full = estimate(row.model, row.quant, Hardware(row.gpu, count=2), workload)
+            assert row.verdict == full.verdict
+            assert row.total_bytes == pytest.approx(full.memory.total_bytes, abs=2)
+            assert row.decode_tokens_per_s == pytest.approx(full.speed.decode_tokens_per_s)

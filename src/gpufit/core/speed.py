@@ -106,35 +106,52 @@ def workload_terms(model: ModelSpec, quant: QuantSpec, workload: Workload,
     return terms
 
 
-def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
-                   weights: WeightBreakdown) -> SpeedEstimate:
-    """Decode and prefill speed for `workload` on `hardware`."""
-    terms = workload_terms(model, quant, workload, weights)
+def decode_step_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
+                        terms: WorkloadTerms) -> tuple[float, str]:
+    """Seconds for one decode step on `hardware`, and which bound decides it."""
+    gpu = hardware.gpu
+    tensor_parallel = workload.engine == "vllm" and hardware.count > 1
+    parallel_gpus = hardware.count if tensor_parallel else 1
+    bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type) * parallel_gpus
+    memory_s = (terms.decode_weight_bytes + terms.decode_kv_bytes) / bandwidth
+    if quant.is_block_quantized:
+        memory_s += terms.decode_read_params * cal.DEQUANT_OPS_PER_WEIGHT / (
+            gpu.fp16_tflops * 1e12 * parallel_gpus)
+    compute_rate = (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
+                    * parallel_gpus)
+    compute_s = terms.decode_ops / compute_rate
+    bound = "memory" if memory_s >= compute_s else "compute"
+    return max(memory_s, compute_s) + _fixed_seconds(model, hardware, tensor_parallel), bound
+
+
+def _fixed_seconds(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) -> float:
+    return model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel)
+
+
+def prefill_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
+                    terms: WorkloadTerms) -> float:
+    """Seconds to process the prompt (the whole context) on `hardware`."""
     gpu = hardware.gpu
     tensor_parallel = workload.engine == "vllm" and hardware.count > 1
     parallel_gpus = hardware.count if tensor_parallel else 1
     bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type) * parallel_gpus
     compute_rate = (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
                     * parallel_gpus)
-    block_quantized = quant.is_block_quantized
-
-    # --- decode: one step produces one token for each of `sequences` sequences.
-    memory_s = (terms.decode_weight_bytes + terms.decode_kv_bytes) / bandwidth
-    if block_quantized:
-        memory_s += terms.decode_read_params * cal.DEQUANT_OPS_PER_WEIGHT / (
-            gpu.fp16_tflops * 1e12 * parallel_gpus)
-    compute_s = terms.decode_ops / compute_rate
-    fixed_s = model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel)
-    bound = "memory" if memory_s >= compute_s else "compute"
-    step_s = max(memory_s, compute_s) + fixed_s
-    decode = 1 / step_s
-
-    # --- prefill: the prompt fills the context, in micro-batches of `ubatch_tokens`.
-    slowdown = cal.PREFILL_QUANT_SLOWDOWN if block_quantized else 1.0
-    prefill_compute_s = terms.prefill_ops * slowdown / compute_rate
-    prefill_memory_s = terms.micro_batches * terms.prefill_weight_bytes / bandwidth
-    prefill_s = (max(prefill_compute_s, prefill_memory_s) + terms.micro_batches * fixed_s) \
+    slowdown = cal.PREFILL_QUANT_SLOWDOWN if quant.is_block_quantized else 1.0
+    compute_s = terms.prefill_ops * slowdown / compute_rate
+    memory_s = terms.micro_batches * terms.prefill_weight_bytes / bandwidth
+    fixed_s = _fixed_seconds(model, hardware, tensor_parallel)
+    return (max(compute_s, memory_s) + terms.micro_batches * fixed_s) \
         * _pipeline_factor(hardware, workload, terms.prompt_tokens, tensor_parallel)
+
+
+def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
+                   weights: WeightBreakdown) -> SpeedEstimate:
+    """Decode and prefill speed for `workload` on `hardware`."""
+    terms = workload_terms(model, quant, workload, weights)
+    step_s, bound = decode_step_seconds(model, quant, hardware, workload, terms)
+    decode = 1 / step_s
+    prefill_s = prefill_seconds(model, quant, hardware, workload, terms)
     prefill = terms.prompt_tokens / prefill_s
     return SpeedEstimate(
         decode_tokens_per_s=decode,

@@ -1,0 +1,55 @@
+"""Many setups at once: fit verdict, memory and decode speed for every GPU × model × quant.
+
+A sweep shares the GPU-independent work (weights, KV cache, buffers, bytes and operations per
+token) across GPUs and skips what a ranking does not need (prefill, max context, advice), using
+the same functions as a full estimate, so a sweep row and an estimate never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gpufit.core.estimate import available_bytes, verdict_for
+from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
+from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.speed import decode_step_seconds, workload_terms
+from gpufit.core.tensors import weight_breakdown
+
+
+@dataclass(frozen=True, slots=True)
+class SweepRow:
+    """One setup's fit and decode speed."""
+
+    gpu: GpuSpec
+    model: ModelSpec
+    quant: QuantSpec
+    total_bytes: float
+    headroom_bytes: float
+    verdict: str
+    decode_tokens_per_s: float
+
+
+def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable[QuantSpec],
+          workload: Workload, count: int = 1) -> list[SweepRow]:
+    """Every combination, GPU-independent terms computed once per model × quant."""
+    setups = [Hardware(gpu, count=count) for gpu in gpus]
+    quant_list = list(quants)
+    rows: list[SweepRow] = []
+    if not setups:
+        return rows
+    for model in models:
+        # Buffers depend on the model, the workload and the GPU count only (same for all setups).
+        kv_and_buffers = kv_cache_bytes(model, workload) + activation_bytes(model, setups[0], workload)
+        for quant in quant_list:
+            weights = weight_breakdown(model, quant)
+            host = weights.bytes_by_group["embedding"] if workload.engine == "llama.cpp" else 0
+            terms = workload_terms(model, quant, workload, weights)
+            base = weights.total_bytes - host + kv_and_buffers
+            for hardware in setups:
+                total = base + overhead_bytes(hardware, workload)
+                headroom = available_bytes(hardware, workload) - total
+                step_s, _bound = decode_step_seconds(model, quant, hardware, workload, terms)
+                rows.append(SweepRow(hardware.gpu, model, quant, total, headroom,
+                                     verdict_for(headroom, hardware), 1 / step_s))
+    return rows

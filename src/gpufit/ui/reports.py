@@ -1,0 +1,37 @@
+"""Reports as files: `gpufit-report-<model>-<quant>.md` / `.json`, written where the user is."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from gpufit.core.report import to_dict, to_markdown
+from gpufit.service import EstimateResult
+
+FORMATS = ("markdown", "json")
+
+
+def report_text(result: EstimateResult, kind: str) -> str:
+    """The Markdown report or the JSON contract (the same text `gpufit-tui report` prints)."""
+    advice = list(result.recommendations)
+    if kind == "json":
+        return json.dumps(to_dict(result.estimate, advice), indent=2) + "\n"
+    return to_markdown(result.estimate, advice)
+
+
+def report_path(result: EstimateResult, kind: str, directory: Path | None = None) -> Path:
+    """`<directory or cwd>/gpufit-report-<model>-<quant>.<md|json>`, safe for any file system."""
+    def safe(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
+
+    suffix = ".json" if kind == "json" else ".md"
+    name = f"gpufit-report-{safe(result.estimate.model.id)}-{safe(result.estimate.quant.id)}"
+    return (directory or Path.cwd()) / f"{name}{suffix}"
+
+
+def write_report(result: EstimateResult, kind: str, directory: Path | None = None) -> Path:
+    """Write the report and return its absolute path (OSError is the caller's to report)."""
+    path = report_path(result, kind, directory)
+    path.write_text(report_text(result, kind), encoding="utf-8")
+    return path.resolve()

@@ -1,0 +1,121 @@
+"""Workload bar: context tokens, concurrent sequences, KV-cache type and engine, on one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from textual import events, on
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.reactive import reactive
+from textual.validation import Integer
+from textual.widgets import Input, Label, Static
+
+from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
+from gpufit.ui.messages import WorkloadChanged
+
+MIN_CONTEXT_TOKENS = 256
+MAX_SEQUENCES = 4096
+
+
+def cycle(values: Sequence[str], current: str) -> str:
+    """The value after `current`, wrapping around (the first if `current` is unknown)."""
+    if current not in values:
+        return values[0]
+    return values[(values.index(current) + 1) % len(values)]
+
+
+class Choice(Static):
+    """A label that cycles through values when clicked (the keys do the same)."""
+
+    def __init__(self, key: str, *, id: str) -> None:
+        super().__init__(id=id, classes="choice")
+        self._key = key
+
+    def show(self, name: str, value: str) -> None:
+        """'KV f16 (v)'."""
+        self.update(Content.assemble(f"{name} ", (value, "bold"), (f" ({self._key})",
+                                                                   "$text-muted")))
+
+
+class WorkloadBar(Horizontal):
+    """How the model is run; every change is reported with `WorkloadChanged`."""
+
+    context_tokens: reactive[int] = reactive(8192, init=False)
+    """Context tokens per sequence (bound to the main screen)."""
+    context_ceiling: reactive[int] = reactive(4 * 131072, init=False)
+    """Largest context accepted: 4 × the model's maximum."""
+    sequences: reactive[int] = reactive(1, init=False)
+    """Concurrent sequences."""
+    kv_cache_dtype: reactive[str] = reactive("f16", init=False)
+    """KV-cache element type."""
+    engine: reactive[str] = reactive("llama.cpp", init=False)
+    """Inference engine."""
+
+    def compose(self) -> Iterable:
+        """Context, sequences, KV type, engine."""
+        yield Label("Context", classes="field-label")
+        yield Input(str(self.context_tokens), type="integer", compact=True, id="context",
+                    validators=[self._context_validator()],
+                    tooltip="Context tokens per sequence ([ halves, ] doubles)")
+        yield Label("tok [ ]  Seqs", classes="field-label")
+        yield Input(str(self.sequences), type="integer", compact=True, id="sequences",
+                    validators=[Integer(minimum=1, maximum=MAX_SEQUENCES)],
+                    tooltip="Concurrent sequences sharing the GPU")
+        yield Choice("v", id="kv-dtype")
+        yield Choice("e", id="engine")
+
+    def _context_validator(self) -> Integer:
+        return Integer(minimum=MIN_CONTEXT_TOKENS, maximum=self.context_ceiling)
+
+    def on_mount(self) -> None:
+        self.query_one("#kv-dtype", Choice).show("KV", self.kv_cache_dtype)
+        self.query_one("#engine", Choice).show("Engine", self.engine)
+
+    def _sync(self, selector: str, value: int) -> None:
+        if not self.is_mounted:
+            return
+        box = self.query_one(selector, Input)
+        if box.value.strip() != str(value):
+            box.value = str(value)
+
+    def watch_context_tokens(self, tokens: int) -> None:
+        self._sync("#context", tokens)
+
+    def watch_context_ceiling(self) -> None:
+        if self.is_mounted:
+            box = self.query_one("#context", Input)
+            box.validators = [self._context_validator()]
+            box.validate(box.value)
+
+    def watch_sequences(self, sequences: int) -> None:
+        self._sync("#sequences", sequences)
+
+    def watch_kv_cache_dtype(self, dtype: str) -> None:
+        if self.is_mounted:
+            self.query_one("#kv-dtype", Choice).show("KV", dtype)
+
+    def watch_engine(self, engine: str) -> None:
+        if self.is_mounted:
+            self.query_one("#engine", Choice).show("Engine", engine)
+
+    @on(Input.Changed, "#context")
+    def _context_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.validation_result is not None and event.validation_result.is_valid:
+            self.post_message(WorkloadChanged(context_tokens=int(event.value)))
+
+    @on(Input.Changed, "#sequences")
+    def _sequences_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.validation_result is not None and event.validation_result.is_valid:
+            self.post_message(WorkloadChanged(sequences=int(event.value)))
+
+    @on(events.Click, "#kv-dtype")
+    def _kv_clicked(self) -> None:
+        self.post_message(WorkloadChanged(
+            kv_cache_dtype=cycle(KV_CACHE_DTYPES, self.kv_cache_dtype)))
+
+    @on(events.Click, "#engine")
+    def _engine_clicked(self) -> None:
+        self.post_message(WorkloadChanged(engine=cycle(ENGINES, self.engine)))
