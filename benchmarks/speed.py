@@ -50,8 +50,9 @@ def main() -> None:
                 estimate(model, quant, setup, workload)
                 count += 1
     elapsed = time.perf_counter() - start
-    print(f"full estimates for every combination: {count:,} (GPUs {len(catalog.gpus)} × models {len(catalog.models)} × "
-          f"quants {len(catalog.quants)}) in {elapsed:.3f} s = {elapsed / count * 1e6:.1f} µs each")
+    print(f"full estimates for every combination: {count:,} (GPUs {len(catalog.gpus)} × "
+          f"models {len(catalog.models)} × quants {len(catalog.quants)}) in {elapsed:.3f} s "
+          f"= {elapsed / count * 1e6:.1f} µs each")
 
     start = time.perf_counter()
     rows = sweep(catalog.gpus.values(), catalog.models.values(), catalog.quants.values(), workload)

@@ -1,0 +1,327 @@
+"""The main screen: it owns the selection and the latest estimate; the four panes follow it.
+
+State goes down (every pane is `data_bind`-ed to these reactives), messages come up (panes post
+`GpuChosen`, `ModelChosen`, …). Any change to the selection starts one exclusive estimate worker;
+a result for inputs that have since changed is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+from textual import on, work
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.events import DescendantFocus
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, OptionList, Static
+from textual.worker import Worker, WorkerState
+
+from gpufit.core.catalog import Catalog
+from gpufit.core.recommend import MAX_GPUS
+from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES, Hardware, Workload
+from gpufit.service import EstimateRequest, EstimateResult, EstimateService
+from gpufit.ui import commands
+from gpufit.ui.format import UNITS
+from gpufit.ui.messages import (
+    GpuChosen,
+    GpuCountChanged,
+    MemoryOverrideChanged,
+    ModelChosen,
+    QuantChosen,
+    WorkloadChanged,
+)
+from gpufit.ui.reports import write_report
+from gpufit.ui.screens.help import HelpScreen
+from gpufit.ui.widgets.hardware import HardwarePane
+from gpufit.ui.widgets.model import ModelPane
+from gpufit.ui.widgets.picker import PickerPane
+from gpufit.ui.widgets.quant import QuantPane
+from gpufit.ui.widgets.result import ResultPanel
+from gpufit.ui.widgets.workload import MIN_CONTEXT_TOKENS, WorkloadBar, cycle
+
+DEFAULT_GPU = "rtx-4090"
+DEFAULT_MODEL = "llama-3.1-8b"
+DEFAULT_QUANT = "Q4_K_M"
+DEFAULT_CONTEXT_TOKENS = 8192
+PICKERS = ("hardware", "model", "quant")
+PANE_TITLES = {"hardware": "Hardware", "model": "Model", "quant": "Quant"}
+# What a change to any of these means: estimate again.
+SELECTION = ("gpu_id", "gpu_count", "memory_override_bytes", "model_id", "quant_id",
+             "context_tokens", "sequences", "kv_cache_dtype", "engine")
+
+
+def _preferred(ids: Iterable[str], wanted: str) -> str:
+    ids = list(ids)
+    return wanted if wanted in ids else (ids[0] if ids else "")
+
+
+class MainScreen(Screen[None]):
+    """Hardware, model, quant and result panes over a workload bar and the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = commands.bindings()
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+
+    gpu_id: reactive[str] = reactive("", init=False)
+    """Catalog id of the chosen GPU."""
+    gpu_count: reactive[int] = reactive(1, init=False)
+    """How many of that GPU (1–16)."""
+    memory_override_bytes: reactive[int | None] = reactive(None, init=False)
+    """Usable memory per GPU typed by the user; None = catalog."""
+    model_id: reactive[str] = reactive("", init=False)
+    """Catalog id of the chosen model."""
+    quant_id: reactive[str] = reactive("", init=False)
+    """Catalog id of the chosen quantization."""
+    context_tokens: reactive[int] = reactive(DEFAULT_CONTEXT_TOKENS, init=False)
+    """Context tokens per sequence (256 … 4 × the model's maximum)."""
+    context_ceiling: reactive[int] = reactive(4 * DEFAULT_CONTEXT_TOKENS, init=False)
+    """Largest context the controls accept for the chosen model."""
+    sequences: reactive[int] = reactive(1, init=False)
+    """Concurrent sequences."""
+    kv_cache_dtype: reactive[str] = reactive("f16", init=False)
+    """KV-cache element type."""
+    engine: reactive[str] = reactive("llama.cpp", init=False)
+    """Inference engine."""
+    result: reactive[EstimateResult | None] = reactive(None, init=False)
+    """The latest estimate for the current selection (None until the first one lands)."""
+    units: reactive[str] = reactive("GB", init=False)
+    """GB or GiB for every size shown."""
+    current_pane: reactive[str] = reactive("model", init=False)
+    """The picker shown when the screen is too narrow for all four panes."""
+
+    def __init__(self, catalog: Catalog, service: EstimateService, *, units: str = "GB",
+                 remember_units: Callable[[str], None] = lambda units: None) -> None:
+        super().__init__()
+        self._catalog = catalog
+        self._service = service
+        self._remember_units = remember_units
+        model_id = _preferred(catalog.models, DEFAULT_MODEL)
+        self.set_reactive(MainScreen.gpu_id, _preferred(catalog.gpus, DEFAULT_GPU))
+        self.set_reactive(MainScreen.model_id, model_id)
+        self.set_reactive(MainScreen.quant_id, _preferred(catalog.quants, DEFAULT_QUANT))
+        self.set_reactive(MainScreen.units, units if units in UNITS else "GB")
+        model = catalog.models.get(model_id)
+        if model is not None:
+            self.set_reactive(MainScreen.context_tokens,
+                              min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens))
+            self.set_reactive(MainScreen.context_ceiling, 4 * model.max_context_tokens)
+
+    def compose(self) -> Iterable[Widget]:
+        """Pickers and result side by side (wide) or one picker beside the result (narrow)."""
+        catalog = self._catalog
+        with Horizontal(id="panes"):
+            with Vertical(id="pickers"):
+                yield Static(id="pane-tabs")
+                yield HardwarePane(catalog).data_bind(
+                    selected=MainScreen.gpu_id, gpu_count=MainScreen.gpu_count,
+                    memory_override_bytes=MainScreen.memory_override_bytes)
+                yield ModelPane(catalog).data_bind(selected=MainScreen.model_id)
+                yield QuantPane(catalog).data_bind(
+                    MainScreen.result, MainScreen.engine, selected=MainScreen.quant_id)
+            yield ResultPanel().data_bind(MainScreen.result, MainScreen.units)
+        yield WorkloadBar().data_bind(
+            MainScreen.context_tokens, MainScreen.context_ceiling, MainScreen.sequences,
+            MainScreen.kv_cache_dtype, MainScreen.engine)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for name in SELECTION:
+            self.watch(self, name, self._selection_changed, init=False)
+        self.watch_current_pane(self.current_pane)
+        self.query_one(ModelPane).focus_default()
+        self.refresh_estimate()
+
+    # -- the estimate ---------------------------------------------------------------------
+
+    def request(self) -> EstimateRequest | None:
+        """The estimate the current selection asks for (None while the catalog lacks a piece)."""
+        gpu = self._catalog.gpus.get(self.gpu_id)
+        model = self._catalog.models.get(self.model_id)
+        quant = self._catalog.quants.get(self.quant_id)
+        if gpu is None or model is None or quant is None:
+            return None
+        return EstimateRequest(
+            model=model, quant=quant,
+            hardware=Hardware(gpu=gpu, count=self.gpu_count,
+                              memory_override_bytes=self.memory_override_bytes),
+            workload=Workload(context_tokens=self.context_tokens, sequences=self.sequences,
+                              kv_cache_dtype=self.kv_cache_dtype, engine=self.engine))
+
+    def _selection_changed(self) -> None:
+        self.refresh_estimate()
+
+    def refresh_estimate(self) -> None:
+        """Start an estimate for the current selection (cancelling any still running)."""
+        request = self.request()
+        if request is not None:
+            self._estimate(request)
+
+    @work(exclusive=True, group="estimate", exit_on_error=False)
+    async def _estimate(self, request: EstimateRequest) -> None:
+        result = await self._service.submit(request)
+        if result is None or result.request != self.request():
+            return  # superseded: a newer selection has its own worker
+        self.result = result
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures surface: a notification, never a crash."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.error}", title=f"{event.worker.name} failed",
+                        severity="error", timeout=8)
+
+    # -- messages from the panes ----------------------------------------------------------
+
+    @on(GpuChosen)
+    def _gpu_chosen(self, message: GpuChosen) -> None:
+        self.gpu_id = message.gpu_id
+
+    @on(GpuCountChanged)
+    def _gpu_count_changed(self, message: GpuCountChanged) -> None:
+        self.gpu_count = max(1, min(MAX_GPUS, message.count))
+
+    @on(MemoryOverrideChanged)
+    def _memory_changed(self, message: MemoryOverrideChanged) -> None:
+        self.memory_override_bytes = message.memory_bytes
+
+    @on(ModelChosen)
+    def _model_chosen(self, message: ModelChosen) -> None:
+        self.model_id = message.model_id
+
+    @on(QuantChosen)
+    def _quant_chosen(self, message: QuantChosen) -> None:
+        self.quant_id = message.quant_id
+
+    @on(WorkloadChanged)
+    def _workload_changed(self, message: WorkloadChanged) -> None:
+        if message.context_tokens is not None:
+            self.context_tokens = self._clamp_context(message.context_tokens)
+        if message.sequences is not None:
+            self.sequences = max(1, message.sequences)
+        if message.kv_cache_dtype in KV_CACHE_DTYPES:
+            self.kv_cache_dtype = message.kv_cache_dtype
+        if message.engine in ENGINES:
+            self.engine = message.engine
+
+    @on(OptionList.OptionSelected)
+    def _list_entered(self) -> None:
+        """Enter in a list moves on to the next pane, so a setup is a few keys away."""
+        self.action_focus_step(1)
+
+    def watch_model_id(self, model_id: str) -> None:
+        model = self._catalog.models.get(model_id)
+        if model is not None:
+            self.context_ceiling = 4 * model.max_context_tokens
+            self.context_tokens = self._clamp_context(self.context_tokens)
+
+    def _clamp_context(self, tokens: int) -> int:
+        return max(MIN_CONTEXT_TOKENS, min(self.context_ceiling, tokens))
+
+    # -- narrow layout: which picker is shown ---------------------------------------------
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        for ancestor in event.widget.ancestors_with_self:
+            if isinstance(ancestor, PickerPane) and ancestor.id in PICKERS:
+                self.current_pane = ancestor.id
+                return
+
+    def watch_current_pane(self, current: str) -> None:
+        for pane in self.query(PickerPane):
+            pane.set_class(pane.id == current, "-current")
+        tabs = [(f" {index} {PANE_TITLES[name]} ", "reverse bold" if name == current else "")
+                for index, name in enumerate(PICKERS, start=1)]
+        self.query_one("#pane-tabs", Static).update(Content.assemble(*tabs))
+
+    # -- actions (bound in gpufit.ui.commands) --------------------------------------------
+
+    def action_focus_pane(self, name: str) -> None:
+        """Focus one of the four panes (1–4)."""
+        if name == "result":
+            self.query_one(ResultPanel).focus()
+            return
+        self.current_pane = name
+        self.query_one(f"#{name}", PickerPane).focus_default()
+
+    def action_focus_step(self, direction: int) -> None:
+        """Tab / Shift+Tab through every control, including pickers the narrow layout hides."""
+        controls = [widget for widget in self.query("*") if widget.focusable]
+        if not controls:
+            return
+        position = controls.index(self.focused) if self.focused in controls else -direction
+        target = controls[(position + direction) % len(controls)]
+        for ancestor in target.ancestors_with_self:
+            if isinstance(ancestor, PickerPane) and ancestor.id in PICKERS:
+                self.current_pane = ancestor.id
+        target.focus()
+
+    def action_focus_filter(self) -> None:
+        """Focus the filter of the focused list (or of the picker on show)."""
+        focused = self.focused
+        if focused is not None:
+            for ancestor in focused.ancestors_with_self:
+                if isinstance(ancestor, PickerPane):
+                    ancestor.focus_filter()
+                    return
+        self.query_one(f"#{self.current_pane}", PickerPane).focus_filter()
+
+    def action_scale_context(self, factor: float) -> None:
+        """Halve or double the context, within 256 … 4 × the model maximum."""
+        self.context_tokens = self._clamp_context(int(self.context_tokens * factor))
+
+    def action_change_gpu_count(self, delta: int) -> None:
+        """One GPU more or fewer (1–16)."""
+        self.gpu_count = max(1, min(MAX_GPUS, self.gpu_count + delta))
+
+    def action_cycle_kv_dtype(self) -> None:
+        """Next KV-cache type."""
+        self.kv_cache_dtype = cycle(KV_CACHE_DTYPES, self.kv_cache_dtype)
+
+    def action_toggle_engine(self) -> None:
+        """llama.cpp ↔ vLLM."""
+        self.engine = cycle(ENGINES, self.engine)
+
+    def action_toggle_units(self) -> None:
+        """GB ↔ GiB, remembered in the settings file."""
+        self.units = cycle(UNITS, self.units)
+        self._remember_units(self.units)
+
+    def action_show_help(self) -> None:
+        """The help screen, generated from the bindings."""
+        self.app.push_screen(HelpScreen(self))
+
+    def _save(self, kind: str) -> str | None:
+        if self.result is None:
+            self.notify("No estimate yet.", severity="warning")
+            return None
+        try:
+            return str(write_report(self.result, kind))
+        except OSError as error:
+            self.notify(str(error), title="Could not save the report", severity="error")
+            return None
+
+    def action_copy_report(self) -> None:
+        """Markdown to the clipboard (OSC 52) and to a file, since SSH often loses the former."""
+        path = self._save("markdown")
+        if path is None or self.result is None:
+            return
+        self.app.copy_to_clipboard(path and _read(path))
+        self.notify(f"Copied as Markdown (if your terminal allows OSC 52); also saved to {path}",
+                    title="Report copied", timeout=8)
+
+    def action_save_markdown(self) -> None:
+        """Save the Markdown report in the current directory."""
+        if path := self._save("markdown"):
+            self.notify(path, title="Saved Markdown report", timeout=8)
+
+    def action_save_json(self) -> None:
+        """Save the JSON report in the current directory."""
+        if path := self._save("json"):
+            self.notify(path, title="Saved JSON report", timeout=8)
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as stream:
+        return stream.read()
