@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from textual.binding import Binding
 
 PANES = Binding.Group("panes", compact=True)
-CONTEXT = Binding.Group("context", compact=True)
+CONTEXT = Binding.Group("ctx", compact=True)
 GPUS = Binding.Group("GPUs", compact=True)
 
 
@@ -38,31 +38,43 @@ class Command:
     """Footer group, so related keys share one label."""
     key_display: str | None = None
     """How the footer writes the key, when Textual's default is unclear."""
+    priority: bool = False
+    """Checked when the key arrives, before it is passed to the focused widget. Keys that move
+    focus need it: keys typed right after them must reach the new place (the actions step aside
+    with SkipAction when a text box should get the key instead)."""
 
     def binding(self) -> Binding:
         """This command as a Textual binding."""
         return Binding(self.key, self.action, self.description, show=self.show,
-                       key_display=self.key_display, id=f"gpufit.{self.id}",
-                       tooltip=self.help, group=self.group)
+                       key_display=self.key_display, priority=self.priority,
+                       id=f"gpufit.{self.id}", tooltip=self.help, group=self.group)
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("help", "question_mark", "show_help", "help", "Show every key binding.",
             title="Help: list every key", key_display="?"),
+    Command("palette", "ctrl+p", "app.command_palette", "palette",
+            "Open the command palette (every command, searchable)."),
+    Command("quit", "q", "app.quit", "quit", "Quit gpufit-tui.", title="Quit"),
     Command("focus-hardware", "1", "focus_pane('hardware')", "hardware",
-            "Focus the hardware pane (GPU, count, memory).", group=PANES),
+            "Focus the hardware pane (GPU, count, memory).", group=PANES, priority=True),
     Command("focus-model", "2", "focus_pane('model')", "model",
-            "Focus the model pane.", group=PANES),
+            "Focus the model pane.", group=PANES, priority=True),
     Command("focus-quant", "3", "focus_pane('quant')", "quant",
-            "Focus the quantization pane.", group=PANES),
+            "Focus the quantization pane.", group=PANES, priority=True),
     Command("focus-result", "4", "focus_pane('result')", "result",
-            "Focus the result pane (scroll it with the arrows).", group=PANES),
+            "Focus the result pane (scroll it with the arrows).", group=PANES, priority=True),
     Command("next", "tab", "focus_step(1)", "next", "Move focus to the next control.",
-            show=False),
+            show=False, priority=True),
     Command("previous", "shift+tab", "focus_step(-1)", "previous",
-            "Move focus to the previous control.", show=False),
+            "Move focus to the previous control.", show=False, priority=True),
     Command("filter", "slash", "focus_filter", "filter",
-            "Type to filter the focused list.", key_display="/"),
+            "Type to filter the focused list.", key_display="/", priority=True),
+    Command("leave-box", "escape", "leave_input", "leave box",
+            "Leave a text box for the list of its pane.", show=False, priority=True),
+    Command("box-to-list", "down", "leave_input(True)", "to list",
+            "From a filter or number box, go to the list of its pane.", show=False,
+            priority=True),
     Command("context-halve", "left_square_bracket", "scale_context(0.5)", "ctx ÷2",
             "Halve the context (down to 256 tokens).", group=CONTEXT, key_display="["),
     Command("context-double", "right_square_bracket", "scale_context(2)", "ctx ×2",
@@ -72,7 +84,7 @@ COMMANDS: tuple[Command, ...] = (
             "One more GPU (up to 16).", group=GPUS, key_display="+"),
     Command("gpus-fewer", "minus", "change_gpu_count(-1)", "fewer GPUs",
             "One GPU fewer (down to 1).", group=GPUS, key_display="-"),
-    Command("kv-dtype", "v", "cycle_kv_dtype", "KV type",
+    Command("kv-dtype", "v", "cycle_kv_dtype", "KV",
             "Cycle the KV-cache type (f16, bf16, fp8, q8_0, q4_0).",
             title="Cycle KV-cache type"),
     Command("engine", "e", "toggle_engine", "engine", "Switch engine: llama.cpp / vLLM.",
@@ -80,18 +92,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("units", "g", "toggle_units", "GB/GiB",
             "Show sizes in GB (10^9 bytes) or GiB (2^30 bytes).",
             title="Toggle GB / GiB"),
+    Command("theme", "t", "app.change_theme", "theme", "Choose a colour theme (remembered).",
+            title="Switch theme"),
     Command("copy", "y", "copy_report", "copy",
             "Copy the report as Markdown (OSC 52) and save it to a file too.",
             title="Copy report as Markdown"),
-    Command("save-markdown", "s", "save_markdown", "save .md",
+    Command("save-markdown", "s", "save_markdown", "save",
             "Save the report as gpufit-report-<model>-<quant>.md here.",
             title="Save report as Markdown file"),
-    Command("save-json", "x", "save_json", "save .json",
+    Command("save-json", "x", "save_json", "json",
             "Save the report as gpufit-report-<model>-<quant>.json here.",
             title="Save report as JSON file"),
-    Command("theme", "t", "app.change_theme", "theme", "Choose a colour theme (remembered).",
-            title="Switch theme"),
-    Command("quit", "q", "app.quit", "quit", "Quit gpufit-tui.", title="Quit"),
 )
 
 

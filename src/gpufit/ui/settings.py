@@ -60,16 +60,17 @@ class SettingsStore:
 
     def _load(self) -> Settings:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            document = tomllib.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
+            return Settings()
+        except UnicodeDecodeError:
+            self._move_aside("not UTF-8 text")
+            return Settings()
+        except tomllib.TOMLDecodeError as error:
+            self._move_aside(f"not valid TOML ({error})")
             return Settings()
         except OSError as error:
             self.problems.append(f"Cannot read {self.path}: {error}; using defaults.")
-            return Settings()
-        try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            self._move_aside(f"not valid TOML ({error})")
             return Settings()
         return _from_document(document)
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -18,7 +20,7 @@ from textual.events import DescendantFocus
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from gpufit.core.catalog import Catalog
@@ -35,7 +37,7 @@ from gpufit.ui.messages import (
     QuantChosen,
     WorkloadChanged,
 )
-from gpufit.ui.reports import write_report
+from gpufit.ui.reports import report_text, write_report
 from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
@@ -65,6 +67,7 @@ class MainScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = commands.bindings()
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    AUTO_FOCUS = "#model-list"
 
     gpu_id: reactive[str] = reactive("", init=False)
     """Catalog id of the chosen GPU."""
@@ -110,29 +113,33 @@ class MainScreen(Screen[None]):
                               min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens))
             self.set_reactive(MainScreen.context_ceiling, 4 * model.max_context_tokens)
 
-    def compose(self) -> Iterable[Widget]:
+    def compose(self) -> ComposeResult:
         """Pickers and result side by side (wide) or one picker beside the result (narrow)."""
         catalog = self._catalog
         with Horizontal(id="panes"):
             with Vertical(id="pickers"):
                 yield Static(id="pane-tabs")
-                yield HardwarePane(catalog).data_bind(
+                yield HardwarePane(catalog, selected=self.gpu_id).data_bind(
                     selected=MainScreen.gpu_id, gpu_count=MainScreen.gpu_count,
                     memory_override_bytes=MainScreen.memory_override_bytes)
-                yield ModelPane(catalog).data_bind(selected=MainScreen.model_id)
-                yield QuantPane(catalog).data_bind(
+                yield ModelPane(catalog, selected=self.model_id).data_bind(selected=MainScreen.model_id)
+                yield QuantPane(catalog, selected=self.quant_id).data_bind(
                     MainScreen.result, MainScreen.engine, selected=MainScreen.quant_id)
             yield ResultPanel().data_bind(MainScreen.result, MainScreen.units)
         yield WorkloadBar().data_bind(
             MainScreen.context_tokens, MainScreen.context_ceiling, MainScreen.sequences,
             MainScreen.kv_cache_dtype, MainScreen.engine)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         for name in SELECTION:
             self.watch(self, name, self._selection_changed, init=False)
         self.watch_current_pane(self.current_pane)
-        self.query_one(ModelPane).focus_default()
+        missing = [kind for kind, entries in (("GPUs", self._catalog.gpus), ("models",
+                   self._catalog.models), ("quants", self._catalog.quants)) if not entries]
+        if missing:
+            self.notify(f"The catalog has no {' or '.join(missing)}: nothing to estimate.",
+                        severity="error", timeout=30)
         self.refresh_estimate()
 
     # -- the estimate ---------------------------------------------------------------------
@@ -160,7 +167,7 @@ class MainScreen(Screen[None]):
         if request is not None:
             self._estimate(request)
 
-    @work(exclusive=True, group="estimate", exit_on_error=False)
+    @work(exclusive=True, group="estimate", name="estimate", exit_on_error=False)
     async def _estimate(self, request: EstimateRequest) -> None:
         result = await self._service.submit(request)
         if result is None or result.request != self.request():
@@ -223,10 +230,9 @@ class MainScreen(Screen[None]):
     # -- narrow layout: which picker is shown ---------------------------------------------
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
-        for ancestor in event.widget.ancestors_with_self:
-            if isinstance(ancestor, PickerPane) and ancestor.id in PICKERS:
-                self.current_pane = ancestor.id
-                return
+        pane = self._picker_of(event.widget)
+        if pane is not None and pane.id in PICKERS:
+            self.current_pane = pane.id
 
     def watch_current_pane(self, current: str) -> None:
         for pane in self.query(PickerPane):
@@ -237,10 +243,22 @@ class MainScreen(Screen[None]):
 
     # -- actions (bound in gpufit.ui.commands) --------------------------------------------
 
+    def _step_aside_for_text(self) -> None:
+        """Priority keys (1–4, /) are characters too: in a text box, let the box have them."""
+        if isinstance(self.focused, Input):
+            raise SkipAction()
+
+    def _picker_of(self, widget: Widget | None) -> PickerPane | None:
+        for ancestor in widget.ancestors_with_self if widget is not None else ():
+            if isinstance(ancestor, PickerPane):
+                return ancestor
+        return None
+
     def action_focus_pane(self, name: str) -> None:
         """Focus one of the four panes (1–4)."""
+        self._step_aside_for_text()
         if name == "result":
-            self.query_one(ResultPanel).focus()
+            self.set_focus(self.query_one(ResultPanel))
             return
         self.current_pane = name
         self.query_one(f"#{name}", PickerPane).focus_default()
@@ -252,20 +270,25 @@ class MainScreen(Screen[None]):
             return
         position = controls.index(self.focused) if self.focused in controls else -direction
         target = controls[(position + direction) % len(controls)]
-        for ancestor in target.ancestors_with_self:
-            if isinstance(ancestor, PickerPane) and ancestor.id in PICKERS:
-                self.current_pane = ancestor.id
-        target.focus()
+        pane = self._picker_of(target)
+        if pane is not None and pane.id in PICKERS:
+            self.current_pane = pane.id  # reveal it first when the layout is narrow
+        self.set_focus(target)
 
     def action_focus_filter(self) -> None:
         """Focus the filter of the focused list (or of the picker on show)."""
-        focused = self.focused
-        if focused is not None:
-            for ancestor in focused.ancestors_with_self:
-                if isinstance(ancestor, PickerPane):
-                    ancestor.focus_filter()
-                    return
-        self.query_one(f"#{self.current_pane}", PickerPane).focus_filter()
+        self._step_aside_for_text()
+        pane = self._picker_of(self.focused) or self.query_one(f"#{self.current_pane}", PickerPane)
+        pane.focus_filter()
+
+    def action_leave_input(self, only_pickers: bool = False) -> None:
+        """Escape (any box) or ↓ (a picker's boxes) goes to the list of that pane."""
+        if not isinstance(self.focused, Input):
+            raise SkipAction()
+        pane = self._picker_of(self.focused)
+        if pane is None and only_pickers:
+            raise SkipAction()
+        (pane or self.query_one(f"#{self.current_pane}", PickerPane)).focus_default()
 
     def action_scale_context(self, factor: float) -> None:
         """Halve or double the context, within 256 … 4 × the model maximum."""
@@ -304,10 +327,12 @@ class MainScreen(Screen[None]):
 
     def action_copy_report(self) -> None:
         """Markdown to the clipboard (OSC 52) and to a file, since SSH often loses the former."""
-        path = self._save("markdown")
-        if path is None or self.result is None:
+        if self.result is None:
+            self.notify("No estimate yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(path and _read(path))
+        self.app.copy_to_clipboard(report_text(self.result, "markdown"))
+        if (path := self._save("markdown")) is None:
+            return
         self.notify(f"Copied as Markdown (if your terminal allows OSC 52); also saved to {path}",
                     title="Report copied", timeout=8)
 
@@ -320,8 +345,3 @@ class MainScreen(Screen[None]):
         """Save the JSON report in the current directory."""
         if path := self._save("json"):
             self.notify(path, title="Saved JSON report", timeout=8)
-
-
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as stream:
-        return stream.read()

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on
+from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
@@ -32,11 +33,11 @@ class HardwarePane(PickerPane):
     FAMILY_ORDER: ClassVar[tuple[str, ...]] = (
         "Consumer", "Workstation", "Data centre", "Laptop", "Apple Silicon")
 
-    def __init__(self, catalog: Catalog, *, id: str = "hardware") -> None:
-        super().__init__("1 Hardware", "/ filter GPUs", id=id)
+    def __init__(self, catalog: Catalog, *, id: str = "hardware", selected: str = "") -> None:
+        super().__init__("1 Hardware", "/ filter GPUs", id=id, selected=selected)
         self._catalog = catalog
 
-    def compose(self) -> Iterable:
+    def compose(self) -> ComposeResult:
         """Filter, list, then the count and memory row."""
         yield from super().compose()
         with Horizontal(classes="hardware-row"):
@@ -59,9 +60,7 @@ class HardwarePane(PickerPane):
             for gpu in self._catalog.gpus.values():
                 if gpu.family != family:
                     continue
-                prompt = Content.assemble(
-                    short_gpu_name(gpu.name), "  ",
-                    (f"{gpu.bandwidth_gbps:,.0f} GB/s", "$text-muted"))
+                prompt = Content(short_gpu_name(gpu.name))
                 haystack = " ".join((gpu.id, gpu.name, gpu.vendor, gpu.family, *gpu.aliases))
                 yield Row(gpu.id, prompt, haystack.casefold(), family)
 
@@ -77,6 +76,7 @@ class HardwarePane(PickerPane):
     def on_mount(self) -> None:
         super().on_mount()
         self._show_catalog_memory()
+        self._show_count()
         self._show_override()
 
     def _show_catalog_memory(self) -> None:
@@ -84,22 +84,32 @@ class HardwarePane(PickerPane):
         memory = self.query_one("#memory-override", Input)
         memory.placeholder = f"{gpu.usable_memory_bytes / GB:.1f}" if gpu else ""
 
-    def watch_gpu_count(self, count: int) -> None:
-        if not self.is_mounted:
-            return
-        box = self.query_one("#gpu-count", Input)
-        if box.value.strip() != str(count):
-            box.value = str(count)
+    def watch_gpu_count(self) -> None:
+        self._show_count()
 
-    def watch_memory_override_bytes(self, memory_bytes: int | None) -> None:
-        if self.is_mounted:
-            self._show_override()
+    def watch_memory_override_bytes(self) -> None:
+        self._show_override()
 
-    def _show_override(self) -> None:
-        box = self.query_one("#memory-override", Input)
-        if _parse_gb(box.value) != self.memory_override_bytes:
+    def _show_count(self, *, force: bool = False) -> None:
+        box = self.query_one("#gpu-count", Input) if self.is_mounted else None
+        # A focused box belongs to the user: never rewrite what they are typing.
+        if box is not None and (force or not box.has_focus) \
+                and box.value.strip() != str(self.gpu_count):
+            box.value = str(self.gpu_count)
+
+    def _show_override(self, *, force: bool = False) -> None:
+        box = self.query_one("#memory-override", Input) if self.is_mounted else None
+        if box is not None and (force or not box.has_focus) \
+                and _parse_gb(box.value) != self.memory_override_bytes:
             box.value = "" if self.memory_override_bytes is None else \
                 f"{self.memory_override_bytes / GB:g}"
+
+    @on(Input.Blurred, "#gpu-count, #memory-override")
+    def _left_box(self, event: Input.Blurred) -> None:
+        """Leaving a box shows the value in force (an invalid entry is dropped)."""
+        event.stop()
+        self._show_count(force=True)
+        self._show_override(force=True)
 
     @on(Input.Changed, "#gpu-count")
     def _count_typed(self, event: Input.Changed) -> None:
@@ -116,7 +126,7 @@ class HardwarePane(PickerPane):
     @on(Input.Submitted, "#gpu-count, #memory-override")
     def _row_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.option_list.focus()
+        self.focus_default()
 
 
 def _parse_gb(text: str) -> int | None:

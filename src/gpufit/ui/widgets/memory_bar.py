@@ -1,7 +1,8 @@
 """A stacked memory bar that reads without colour: each part has its own block pattern.
 
-weights █  KV cache ▓  activations ▒  overhead ░  free ·  and ┃ marks the capacity when the
-setup needs more than there is. Colours (theme variables only) are a second channel, not the only one.
+weights █  KV cache ▓  activations ▒  overhead ░  free ·  and ┃ marks where the capacity ends
+when the setup needs more than there is. Colours (theme variables only) are a second channel,
+never the only one.
 """
 
 from __future__ import annotations
@@ -78,16 +79,18 @@ def bar(memory: MemoryBreakdown, width: int) -> Content:
     return Content.assemble(*cells)
 
 
-def legend(memory: MemoryBreakdown, units: str) -> Content:
-    """'█ weights 4.9 GB  ▓ KV cache 1.1 GB …' (wraps with the widget)."""
-    pieces: list[str | tuple[str, str]] = []
+def breakdown(memory: MemoryBreakdown, units: str) -> Content:
+    """The bar's key and figures in one table: pattern, part, size; then free or short."""
+    lines: list[Content] = []
     for item in parts(memory):
-        if pieces:
-            pieces.append("  ")
-        pieces += [(item.glyph, item.style), f" {item.label} {size(item.value_bytes, units)}"]
+        lines.append(Content.assemble((item.glyph, item.style),
+                                      f" {item.label:<12}{size(item.value_bytes, units):>10}"))
     if memory.headroom_bytes < 0:
-        pieces += ["  ", (CAPACITY_GLYPH, "bold $text-error"), " capacity"]
-    return Content.assemble(*pieces)
+        lines.append(Content.assemble(
+            (CAPACITY_GLYPH, "bold $text-error"), (f" {'short':<12}", "bold"),
+            (f"{size(-memory.headroom_bytes, units):>10}", "bold $text-error"),
+            f" of {size(memory.available_bytes, units)}"))
+    return Content("\n").join(lines)
 
 
 class MemoryBar(Widget):

@@ -22,27 +22,24 @@ def _counts(model: ModelSpec) -> tuple[int, int]:
 
 
 def model_details(model: ModelSpec) -> str:
-    """'8.0B dense · 128k ctx' or '141B MoE, 39B active · 64k ctx'."""
+    """'8.0B dense · 128k ctx' or '141B/39B MoE · 64k ctx' (total/active)."""
     total, active = _counts(model)
-    if model.is_moe:
-        shape = f"{params(total)} MoE, {params(active)} active"
-    else:
-        shape = f"{params(total)} dense"
+    shape = f"{params(total)}/{params(active)} MoE" if model.is_moe else f"{params(total)} dense"
     return f"{shape} · {tokens(model.max_context_tokens)} ctx"
 
 
 class ModelPane(PickerPane):
     """Pick a model; each row shows its name over its size, shape and context."""
 
-    def __init__(self, catalog: Catalog, *, id: str = "model") -> None:
-        super().__init__("2 Model", "/ filter models", id=id)
+    def __init__(self, catalog: Catalog, *, id: str = "model", selected: str = "") -> None:
+        super().__init__("2 Model", "/ filter models", id=id, selected=selected)
         self._catalog = catalog
 
     def rows(self) -> Iterable[Row]:
         """Catalog order (families stay together there)."""
         for model in self._catalog.models.values():
             prompt = Content.assemble(
-                (model.name, "bold"), "\n", (model_details(model), "$text-muted"))
+                (model.name, "bold"), "\n", (model_details(model), "dim"))
             haystack = " ".join((model.id, model.name, model.family, model.architecture,
                                  "moe" if model.is_moe else "dense", *model.aliases))
             yield Row(model.id, prompt, haystack.casefold())

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 
 class NavList(OptionList):
@@ -42,27 +43,24 @@ class Row:
 class PickerPane(Vertical):
     """A titled pane with a filter input and a list of rows; subclasses supply rows and messages."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave_filter", "to list", show=False, id="gpufit.filter-leave"),
-        Binding("down", "leave_filter", "to list", show=False, id="gpufit.filter-down"),
-    ]
-
     selected: reactive[str] = reactive("", init=False)
     """Id of the chosen row (bound to the main screen's selection)."""
 
-    def __init__(self, title: str, placeholder: str, *, id: str) -> None:
+    def __init__(self, title: str, placeholder: str, *, id: str, selected: str = "") -> None:
         super().__init__(id=id, classes="pane picker")
         self.border_title = title
         self._placeholder = placeholder
+        self._unreported: str | None = None
+        self.set_reactive(PickerPane.selected, selected)
 
-    def compose(self) -> Iterable:
+    def compose(self) -> ComposeResult:
         """Filter on top, list below."""
         yield Input(placeholder=self._placeholder, compact=True, classes="filter",
                     id=f"{self.id}-filter")
         yield from self.compose_above_list()
         yield NavList(id=f"{self.id}-list")
 
-    def compose_above_list(self) -> Iterable:
+    def compose_above_list(self) -> ComposeResult:
         """Extra widgets between the filter and the list (none by default)."""
         return ()
 
@@ -92,65 +90,70 @@ class PickerPane(Vertical):
         words = self.filter_input.value.casefold().split()
         return [row for row in self.rows() if all(word in row.haystack for word in words)]
 
-    def rebuild(self) -> None:
-        """Refill the list from the filter, keeping (or, if filtered out, moving) the choice."""
+    def rebuild(self, *, report: bool = False) -> None:
+        """Refill the list from the filter, keeping the choice; if the filter hides it, move to
+        the first match (and, when `report`, choose it, so the result follows the filter)."""
         options: list[Option] = []
         group: str | None = None
         for row in self.visible_rows():
             if row.group is not None and row.group != group:
                 group = row.group
-                options.append(Option(Content.styled(group, "bold"), disabled=True))
+                options.append(Option(Content.styled(group, "bold underline"), disabled=True))
             options.append(Option(row.prompt, id=row.id))
         self.option_list.set_options(options)
-        if not self._highlight(self.selected):
-            self._highlight_first()
+        index = self._index_of(self.selected)
+        if index is None:
+            index = next((position for position, option in enumerate(options)
+                          if not option.disabled), None)
+        self._move_to(index, report=report)
 
-    def _highlight(self, row_id: str) -> bool:
-        option_list = self.option_list
+    def _index_of(self, row_id: str) -> int | None:
         try:
-            index = option_list.get_option_index(row_id)
-        except Exception:  # OptionDoesNotExist: filtered out or unknown
-            return False
-        if option_list.highlighted != index:
-            option_list.highlighted = index
-        return True
+            return self.option_list.get_option_index(row_id)
+        except OptionDoesNotExist:
+            return None
 
-    def _highlight_first(self) -> None:
+    def _move_to(self, index: int | None, *, report: bool) -> None:
+        """Highlight `index`; unless `report`, the resulting message is not passed upward, so
+        echoing the screen's own state back never starts a ping-pong of messages."""
         option_list = self.option_list
-        for index, option in enumerate(option_list.options):
-            if not option.disabled:
-                option_list.highlighted = index
-                return
+        if index is None or option_list.highlighted == index:
+            return
+        self._unreported = None if report else option_list.options[index].id
+        option_list.highlighted = index
 
     def watch_selected(self, selected: str) -> None:
         if self.is_mounted:
-            self._highlight(selected)
+            self._move_to(self._index_of(selected), report=False)
 
     @on(Input.Changed, ".filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.rebuild()
+        self.rebuild(report=True)
 
     @on(Input.Submitted, ".filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.option_list.focus()
+        self.focus_default()
 
     @on(OptionList.OptionHighlighted)
     def _moved(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        # Always report, even a row equal to `selected`: a quick A→B→A must end on A.
-        if event.option.id is not None:
-            self.post_message(self.chosen(event.option.id))
+        row_id = event.option.id
+        if row_id is not None and row_id == self._unreported:
+            self._unreported = None
+            return
+        # Report even a row equal to `selected`: a quick A→B→A must end on A.
+        if row_id is not None:
+            self.post_message(self.chosen(row_id))
 
-    def action_leave_filter(self) -> None:
-        """Escape or ↓ in the filter (or another input) returns to the list."""
-        self.option_list.focus()
+    # Focus moves at once (`Screen.set_focus`), not on the next turn of the loop as
+    # `Widget.focus` does: keys typed right after `/` or `3` must land in the new place.
 
     def focus_filter(self) -> None:
         """Put the cursor in the filter box."""
-        self.filter_input.focus()
+        self.screen.set_focus(self.filter_input)
 
     def focus_default(self) -> None:
         """Focus what the pane is for: its list."""
-        self.option_list.focus()
+        self.screen.set_focus(self.option_list)

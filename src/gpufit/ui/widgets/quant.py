@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
@@ -26,22 +27,22 @@ FIT_MARKS: dict[str, tuple[str, str]] = {
 }
 
 
-HEADER = f"{'quant':<{ID_WIDTH}} {'bpw':>5} {'fit':<7} {'tok/s':>6}"
+HEADER = f"{'quant':<{ID_WIDTH}} {'bpw':>5} {'fit':<7} {'tok/s':>5}"
 
 
 def quant_prompt(quant: QuantSpec, row: Estimate | None, engine: str) -> Content:
     """One fixed-width row: id, effective bpw, fit mark, decode tok/s (dim if the engine can't)."""
     supported = engine in quant.engines
     bits = row.weights.bits_per_weight if row else quant.default_bits_per_weight
-    name_style = "" if supported else "$text-muted strike"
+    name_style = "" if supported else "dim strike"
     parts: list[str | tuple[str, str]] = [
         (f"{quant.id:<{ID_WIDTH}}", name_style), f" {bits:5.2f} "]
     if row is None:
-        parts.append(("  …", "$text-muted"))
+        parts.append(("  …", "dim"))
         return Content.assemble(*parts)
     word, style = FIT_MARKS[row.verdict]
-    speed_style = "" if row.verdict != "does-not-fit" else "$text-muted"
-    parts += [(f"{word:<7}", style), (f" {rate(row.speed.decode_tokens_per_s):>6}", speed_style)]
+    speed_style = "" if row.verdict != "does-not-fit" else "dim"
+    parts += [(f"{word:<7}", style), (f" {rate(row.speed.decode_tokens_per_s):>5}", speed_style)]
     return Content.assemble(*parts)
 
 
@@ -53,13 +54,13 @@ class QuantPane(PickerPane):
     engine: reactive[str] = reactive("llama.cpp", init=False)
     """The chosen engine: quants it cannot run are struck through."""
 
-    def __init__(self, catalog: Catalog, *, id: str = "quant") -> None:
-        super().__init__("3 Quant", "/ filter quants", id=id)
+    def __init__(self, catalog: Catalog, *, id: str = "quant", selected: str = "") -> None:
+        super().__init__("3 Quant", "/ filter quants", id=id, selected=selected)
         self._catalog = catalog
 
-    def compose_above_list(self) -> Iterable:
+    def compose_above_list(self) -> ComposeResult:
         """A column header between the filter and the list."""
-        yield Static(Content.styled(HEADER, "$text-muted bold"), classes="column-head")
+        yield Static(Content.styled(HEADER, "$foreground-muted bold"), classes="column-head")
 
     def _rows_by_quant(self) -> dict[str, Estimate]:
         if self.result is None:

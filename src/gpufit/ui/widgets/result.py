@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
@@ -11,66 +12,72 @@ from textual.widgets import Static
 
 from gpufit.core.estimate import Estimate
 from gpufit.core.recommend import Recommendation
-from gpufit.core.report import VERDICT_WORDS, hardware_label
+from gpufit.core.report import VERDICT_WORDS
 from gpufit.service import EstimateResult
-from gpufit.ui.format import rate, seconds, size
-from gpufit.ui.widgets.memory_bar import MemoryBar, legend
+from gpufit.ui.format import rate, seconds, short_gpu_name, size
+from gpufit.ui.widgets.memory_bar import MemoryBar, breakdown
 
 VERDICT_MARKS = {"fits": "✓", "tight": "~", "does-not-fit": "✗"}
 VERDICT_CLASSES = {"fits": "-fits", "tight": "-tight", "does-not-fit": "-no"}
-LABEL_WIDTH = 12
+LABEL_WIDTH = 9
+MUTED = "$foreground-muted"
 
 
 def _line(label: str, *value: str | tuple[str, str]) -> Content:
-    return Content.assemble((f"{label:<{LABEL_WIDTH}}", "$text-muted"), *value)
+    return Content.assemble((f"{label:<{LABEL_WIDTH}}", MUTED), *value)
 
 
 def banner(estimate: Estimate, units: str) -> Content:
-    """'✓ FITS  needs 6.6 GB of 24.0 GB' — the word first, never colour alone."""
+    """'✓ FITS  7.0 of 25.8 GB' — the word first, never colour alone."""
     memory = estimate.memory
     return Content.assemble(
         (f"{VERDICT_MARKS[estimate.verdict]} {VERDICT_WORDS[estimate.verdict]}", "bold"),
-        f"  needs {size(memory.total_bytes, units)} of {size(memory.available_bytes, units)}")
+        f"  {size(memory.total_bytes, units).removesuffix(' ' + units)} of "
+        f"{size(memory.available_bytes, units)}")
 
 
 def setup_line(estimate: Estimate) -> Content:
-    """Model · quant · hardware, then the workload."""
-    workload = estimate.workload
+    """Model · quant, then the hardware, then the workload."""
+    workload, hardware = estimate.workload, estimate.hardware
+    gpu = short_gpu_name(hardware.gpu.name)
+    if hardware.count > 1:
+        gpu = f"{hardware.count} × {gpu}"
+    if hardware.memory_override_bytes is not None:
+        gpu += f" ({size(hardware.memory_per_gpu_bytes)} each)"
     return Content.assemble(
-        (estimate.model.name, "bold"), " · ", (estimate.quant.id, "bold"), " · ",
-        hardware_label(estimate), "\n",
-        (f"{workload.context_tokens:,} ctx × {workload.sequences} seq · "
-         f"KV {workload.kv_cache_dtype} · {workload.engine}", "$text-muted"))
+        (estimate.model.name, "bold"), " · ", (estimate.quant.id, "bold"), "\n", gpu, "\n",
+        (f"ctx {workload.context_tokens:,} × {workload.sequences} · "
+         f"KV {workload.kv_cache_dtype} · {workload.engine}", MUTED))
 
 
 def figures(estimate: Estimate, units: str) -> Content:
-    """Headroom, weights (real vs naive), speeds and limits, one labelled line each."""
+    """Weights (real vs naive), speeds and limits, one labelled line each."""
     memory, speed, workload = estimate.memory, estimate.speed, estimate.workload
-    lines: list[Content] = []
-    if memory.headroom_bytes >= 0:
-        lines.append(_line("Headroom", (size(memory.headroom_bytes, units), "bold")))
-    else:
-        lines.append(_line("Shortfall", (size(-memory.headroom_bytes, units),
-                                         "bold $text-error"), " (SHORT)"))
-    lines.append(_line("Weights", f"{size(memory.weights_bytes, units)} real · "
-                                  f"{size(memory.naive_weights_bytes, units)} naive"))
-    lines.append(_line("", (f"{estimate.weights.bits_per_weight:.2f} bpw effective vs "
-                            f"{estimate.quant.nominal_bits:g} nominal", "$text-muted")))
+    lines = [
+        _line("Weights", f"{size(memory.weights_bytes, units)} · naive "
+                         f"{size(memory.naive_weights_bytes, units)}"),
+        _line("", (f"{estimate.weights.bits_per_weight:.2f} bpw (nominal "
+                   f"{estimate.quant.nominal_bits:g})", MUTED)),
+    ]
     if memory.host_weights_bytes:
-        lines.append(_line("", (f"+ {size(memory.host_weights_bytes, units)} embedding in "
-                                "system RAM", "$text-muted")))
-    lines.append(_line("Decode", (f"~{rate(speed.decode_tokens_per_s)} tok/s", "bold"),
-                       f" ({rate(speed.decode_low)}–{rate(speed.decode_high)}, "
-                       f"{speed.bound}-bound)"))
+        lines.append(_line("", (f"+{size(memory.host_weights_bytes, units)} embedding in RAM",
+                                MUTED)))
+    lines += [
+        _line("Decode", (f"~{rate(speed.decode_tokens_per_s)} tok/s", "bold")),
+        _line("", (f"{rate(speed.decode_low)}–{rate(speed.decode_high)}, {speed.bound}-bound",
+                   MUTED)),
+    ]
     if workload.sequences > 1:
         lines.append(_line("", (f"{rate(speed.aggregate_decode_tokens_per_s)} tok/s over "
-                                f"{workload.sequences} sequences", "$text-muted")))
-    lines.append(_line("Prefill", f"~{rate(speed.prefill_tokens_per_s)} tok/s"))
-    lines.append(_line("TTFT", f"{seconds(speed.time_to_first_token_s)} "
-                               f"({workload.context_tokens:,}-token prompt)"))
-    lines.append(_line("Max context", f"{estimate.max_context_tokens:,} tokens"))
-    lines.append(_line("Max seqs", f"{estimate.max_sequences:,} × "
-                                   f"{workload.context_tokens:,} tokens"))
+                                f"{workload.sequences} seqs", MUTED)))
+    lines += [
+        _line("Prefill", f"~{rate(speed.prefill_tokens_per_s)} tok/s"),
+        _line("TTFT", seconds(speed.time_to_first_token_s)),
+        _line("Max ctx", f"{estimate.max_context_tokens:,} tokens"
+              if estimate.max_context_tokens else ("none fits", "bold $text-error")),
+        _line("Max seqs", f"{estimate.max_sequences:,} × {workload.context_tokens:,}"
+              if estimate.max_sequences else ("none fits", "bold $text-error")),
+    ]
     return Content("\n").join(lines)
 
 
@@ -79,6 +86,14 @@ def advice(recommendations: Iterable[Recommendation], notes: Iterable[str]) -> C
     lines = [Content.assemble(("→ ", "$text-accent"), item.text) for item in recommendations]
     lines += [Content.assemble(("! ", "$text-warning"), note) for note in notes]
     return Content("\n").join(lines)
+
+
+def show(static: Static, content: Content) -> None:
+    """Update a Static, asking for a (costly) layout pass only when its height changes."""
+    width = static.content_region.width
+    same_height = width > 0 and content.get_height(static.styles, width) == \
+        static.content_region.height
+    static.update(content, layout=not same_height)
 
 
 class ResultPanel(VerticalScroll):
@@ -93,12 +108,12 @@ class ResultPanel(VerticalScroll):
         super().__init__(id=id, classes="pane")
         self.border_title = "4 Result"
 
-    def compose(self) -> Iterable:
-        """Banner, setup, bar, legend, figures, advice."""
+    def compose(self) -> ComposeResult:
+        """Banner, setup, bar, breakdown, figures, advice."""
         yield Static("Estimating…", id="verdict")
         yield Static(id="setup")
         yield MemoryBar(id="memory-bar")
-        yield Static(id="legend")
+        yield Static(id="breakdown")
         yield Static(id="figures")
         yield Static(id="advice")
 
@@ -116,14 +131,14 @@ class ResultPanel(VerticalScroll):
             return
         estimate, units = self.result.estimate, self.units
         verdict = self.query_one("#verdict", Static)
-        verdict.update(banner(estimate, units))
+        show(verdict, banner(estimate, units))
         for name in VERDICT_CLASSES.values():
             verdict.remove_class(name)
         verdict.add_class(VERDICT_CLASSES[estimate.verdict])
-        self.query_one("#setup", Static).update(setup_line(estimate))
+        show(self.query_one("#setup", Static), setup_line(estimate))
         self.query_one(MemoryBar).memory = estimate.memory
-        self.query_one("#legend", Static).update(legend(estimate.memory, units))
-        self.query_one("#figures", Static).update(figures(estimate, units))
-        self.query_one("#advice", Static).update(
-            advice(self.result.recommendations, estimate.notes))
+        show(self.query_one("#breakdown", Static), breakdown(estimate.memory, units))
+        show(self.query_one("#figures", Static), figures(estimate, units))
+        show(self.query_one("#advice", Static),
+             advice(self.result.recommendations, estimate.notes))
         self.border_subtitle = f"sizes in {units} (g)"

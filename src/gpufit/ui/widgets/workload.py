@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from textual import events, on
+from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.reactive import reactive
@@ -35,7 +36,7 @@ class Choice(Static):
     def show(self, name: str, value: str) -> None:
         """'KV f16 (v)'."""
         self.update(Content.assemble(f"{name} ", (value, "bold"), (f" ({self._key})",
-                                                                   "$text-muted")))
+                                                                   "$foreground-muted")))
 
 
 class WorkloadBar(Horizontal):
@@ -52,13 +53,13 @@ class WorkloadBar(Horizontal):
     engine: reactive[str] = reactive("llama.cpp", init=False)
     """Inference engine."""
 
-    def compose(self) -> Iterable:
+    def compose(self) -> ComposeResult:
         """Context, sequences, KV type, engine."""
         yield Label("Context", classes="field-label")
         yield Input(str(self.context_tokens), type="integer", compact=True, id="context",
                     validators=[self._context_validator()],
                     tooltip="Context tokens per sequence ([ halves, ] doubles)")
-        yield Label("tok [ ]  Seqs", classes="field-label")
+        yield Label("tok  Seqs", classes="field-label")
         yield Input(str(self.sequences), type="integer", compact=True, id="sequences",
                     validators=[Integer(minimum=1, maximum=MAX_SEQUENCES)],
                     tooltip="Concurrent sequences sharing the GPU")
@@ -72,12 +73,20 @@ class WorkloadBar(Horizontal):
         self.query_one("#kv-dtype", Choice).show("KV", self.kv_cache_dtype)
         self.query_one("#engine", Choice).show("Engine", self.engine)
 
-    def _sync(self, selector: str, value: int) -> None:
+    def _sync(self, selector: str, value: int, *, force: bool = False) -> None:
         if not self.is_mounted:
             return
         box = self.query_one(selector, Input)
-        if box.value.strip() != str(value):
+        # A focused box belongs to the user: never rewrite what they are typing.
+        if (force or not box.has_focus) and box.value.strip() != str(value):
             box.value = str(value)
+
+    @on(Input.Blurred)
+    def _left_box(self, event: Input.Blurred) -> None:
+        """Leaving a box shows the value in force (an invalid entry is dropped)."""
+        event.stop()
+        self._sync("#context", self.context_tokens, force=True)
+        self._sync("#sequences", self.sequences, force=True)
 
     def watch_context_tokens(self, tokens: int) -> None:
         self._sync("#context", tokens)

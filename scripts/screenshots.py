@@ -1,0 +1,81 @@
+"""Regenerate the SVG screenshots in `screenshots/` from the real app.
+
+Each seed scenario is shown at 80×24 and 140×45 in the dark and light themes:
+
+    python scripts/screenshots.py [--out screenshots]
+
+The app is built by `gpufit.ui.app.make_app` with the built-in catalog and a throwaway settings
+file, driven with a Pilot, and saved with `App.save_screenshot` once the estimate has landed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpufit.core.catalog import load_catalog
+from gpufit.ui.app import make_app
+from gpufit.ui.pilot import settle
+from gpufit.ui.screens.main import MainScreen
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = ((80, 24), (140, 45))
+THEMES = {"dark": "gpufit-dark", "light": "gpufit-light"}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One setup to photograph."""
+
+    slug: str
+    gpu_id: str
+    model_id: str
+    quant_id: str
+    focus: str = "quant"
+
+
+SCENARIOS = (
+    Scenario("mixtral-8x22b-a100-80gb-q4_k_m", "a100-80gb-sxm", "mixtral-8x22b", "Q4_K_M"),
+    Scenario("mixtral-8x22b-rtx-3090-q3_k_m", "rtx-3090", "mixtral-8x22b", "Q3_K_M"),
+)
+
+
+async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path,
+                settings_dir: Path) -> Path:
+    """Run the app at `size`, select the scenario, wait for its estimate, save the SVG."""
+    app = make_app(catalog=load_catalog(), settings_path=settings_dir / "settings.toml")
+    async with app.run_test(size=size) as pilot:
+        app.theme = theme
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        screen.gpu_id = scenario.gpu_id
+        screen.model_id = scenario.model_id
+        screen.quant_id = scenario.quant_id
+        await settle(pilot)
+        await pilot.press(str(1 + ("hardware", "model", "quant").index(scenario.focus)))
+        await settle(pilot)
+        name = f"{scenario.slug}-{theme.removeprefix('gpufit-')}-{size[0]}x{size[1]}.svg"
+        return Path(app.save_screenshot(name, str(out)))
+
+
+async def main(argv: list[str]) -> int:
+    """Write every scenario × theme × size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "screenshots")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as settings_dir:
+        for scenario in SCENARIOS:
+            for theme in THEMES.values():
+                for size in SIZES:
+                    path = await shoot(scenario, theme, size, args.out, Path(settings_dir))
+                    print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -1,0 +1,113 @@
+"""The app and the one factory that builds it (for the CLI, the tests and the screenshot script)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.theme import Theme
+
+from gpufit.core.catalog import Catalog, load_catalog
+from gpufit.persist import paths
+from gpufit.service import EstimateRequest, EstimateResult, EstimateService
+from gpufit.ui import commands
+from gpufit.ui.screens.main import MainScreen
+from gpufit.ui.settings import DEFAULT_THEME, SettingsStore
+from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
+
+FALLBACK_THEME = "textual-dark"
+MAX_STARTUP_NOTES = 5
+
+
+class GpufitApp(App[None]):
+    """Will this LLM fit on this GPU? Four live panes; see `make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "gpufit-tui"
+
+    def __init__(self, catalog: Catalog, service: EstimateService, settings: SettingsStore,
+                 themes: ThemeSet, notes: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.catalog = catalog
+        """What the pickers list."""
+        self.service = service
+        """Runs the estimates off the event loop."""
+        self.settings = settings
+        """Remembered theme and units."""
+        self._notes = list(notes)
+        for theme in themes.themes:
+            self.register_theme(theme)
+
+    def get_default_screen(self) -> Screen:
+        """The four-pane main screen."""
+        return MainScreen(self.catalog, self.service, units=self.settings.settings.units,
+                          remember_units=lambda units: self.remember(units=units))
+
+    def on_mount(self) -> None:
+        self._apply_theme(self.settings.settings.theme)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        for note in self._notes:
+            self.notify(note, title="gpufit-tui", severity="warning", timeout=12)
+
+    def on_unmount(self) -> None:
+        self.service.close()
+
+    def _apply_theme(self, name: str) -> None:
+        if name in self.available_themes:
+            self.theme = name
+            return
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else FALLBACK_THEME
+        self.notify(f"Theme {name!r} is not available; using {fallback}.",
+                    title="gpufit-tui", severity="warning", timeout=12)
+        self.theme = fallback
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.remember(theme=theme.name)
+
+    def remember(self, **changes: str) -> None:
+        """Store changed settings; a settings file we cannot write is a warning, not a crash."""
+        try:
+            self.settings.update(**changes)
+        except OSError as error:
+            self.notify(f"Could not save settings: {error}", severity="warning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The registry's palette commands first, then Textual's own (minus duplicates)."""
+        titles: set[str] = set()
+        if isinstance(screen, MainScreen):
+            for command in commands.palette_commands():
+                assert command.title is not None
+                titles.add(command.title)
+                yield SystemCommand(command.title, command.help,
+                                    partial(self.run_action, command.action, screen))
+        for system_command in super().get_system_commands(screen):
+            if system_command.title not in ("Theme", "Quit") or not titles:
+                yield system_command
+
+
+def _catalog_notes(catalog: Catalog) -> list[str]:
+    issues = [str(issue) for issue in catalog.issues]
+    if len(issues) > MAX_STARTUP_NOTES:
+        issues = [*issues[:MAX_STARTUP_NOTES],
+                  f"… and {len(issues) - MAX_STARTUP_NOTES} more catalog problems "
+                  "(see `gpufit-tui list gpus`)."]
+    return [f"Catalog: {issue}" for issue in issues]
+
+
+def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
+             theme_dirs: Sequence[Path] | None = None,
+             estimate_worker: Callable[[EstimateRequest, Catalog], EstimateResult] | None = None,
+             ) -> GpufitApp:
+    """Build the app. With no arguments: the built-in catalog plus the user's additions, the
+    shipped and user themes, and the settings file in the config directory."""
+    if catalog is None:
+        catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
+    settings = SettingsStore(settings_path)
+    themes = load_themes(default_theme_dirs() if theme_dirs is None else theme_dirs)
+    service = EstimateService(catalog) if estimate_worker is None \
+        else EstimateService(catalog, estimate_worker)
+    notes = [*_catalog_notes(catalog), *settings.problems, *themes.problems]
+    return GpufitApp(catalog, service, settings, themes, notes)

@@ -1,0 +1,159 @@
+"""Plain tests of the UI's pure parts: the memory bar, formatting, settings, themes, reports."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gpufit.core.specs import GB, Hardware, Workload
+from gpufit.service import EstimateRequest, compute
+from gpufit.ui import format as fmt
+from gpufit.ui.reports import report_path, report_text
+from gpufit.ui.settings import Settings, SettingsStore
+from gpufit.ui.themes import ThemeError, load_theme_file, load_themes, shipped_themes_dir
+from gpufit.ui.widgets.memory_bar import CAPACITY_GLYPH, allocate, bar, breakdown
+from gpufit.ui.widgets.quant import HEADER, quant_prompt
+from gpufit.ui.widgets.workload import cycle
+
+
+def result_for(catalog, gpu="rtx-4090", model="llama-3.1-8b", quant="Q4_K_M", **workload):
+    return compute(EstimateRequest(catalog.models[model], catalog.quants[quant],
+                                   Hardware(catalog.gpus[gpu]), Workload(**workload)), catalog)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=6),
+       st.integers(min_value=0, max_value=300))
+def test_allocate_fills_exactly_and_shows_every_part_it_can(values, cells):
+    counts = allocate(values, cells)
+    assert len(counts) == len(values)
+    if sum(values) == 0 or cells == 0:
+        assert counts == [0] * len(values)
+        return
+    assert sum(counts) == cells
+    assert all(count >= 0 for count in counts)
+    nonzero = [index for index, value in enumerate(values) if value > 0]
+    if len(nonzero) <= cells:
+        assert all(counts[index] >= 1 for index in nonzero)
+
+
+def test_bar_reads_without_colour(catalog):
+    memory = result_for(catalog).estimate.memory
+    text = bar(memory, 40).plain
+    assert len(text) == 40
+    assert text.startswith("█") and "▓" in text and "·" in text  # weights, KV, free
+    assert CAPACITY_GLYPH not in text
+
+
+def test_bar_marks_capacity_when_short(catalog):
+    memory = result_for(catalog, model="llama-3.1-70b").estimate.memory
+    assert memory.headroom_bytes < 0
+    text = bar(memory, 50).plain
+    assert CAPACITY_GLYPH in text and "·" not in text
+    table = breakdown(memory, "GB").plain
+    assert "short" in table and fmt.size(-memory.headroom_bytes) in table
+
+
+def test_breakdown_switches_units(catalog):
+    memory = result_for(catalog).estimate.memory
+    assert "GiB" in breakdown(memory, "GiB").plain
+    assert "GiB" not in breakdown(memory, "GB").plain
+
+
+@pytest.mark.parametrize(("value", "units", "expected"), [
+    (24 * GB, "GB", "24.0 GB"), (24 * 1024**3, "GiB", "24.0 GiB"), (1_500 * GB, "GB", "1,500.0 GB")])
+def test_size(value, units, expected):
+    assert fmt.size(value, units) == expected
+
+
+def test_small_formatters():
+    assert fmt.rate(1234.4) == "1,234" and fmt.rate(51.46) == "51.5" and fmt.rate(7.154) == "7.15"
+    assert fmt.tokens(131072) == "128k" and fmt.tokens(1048576) == "1M" and fmt.tokens(1000) == "1,000"
+    assert fmt.params(8.03e9) == "8.0B" and fmt.params(141e9) == "141B" and fmt.params(494e6) == "494M"
+    assert fmt.seconds(0.25) == "250 ms" and fmt.seconds(1.654) == "1.65 s"
+    assert fmt.short_gpu_name("NVIDIA GeForce RTX 4090 24 GB") == "RTX 4090 24 GB"
+    assert fmt.short_gpu_name("AMD Instinct MI300X 192 GB") == "AMD Instinct MI300X 192 GB"
+    assert cycle(("a", "b", "c"), "c") == "a" and cycle(("a", "b"), "zzz") == "a"
+
+
+def test_quant_rows_are_fixed_width_and_say_the_verdict_in_words(catalog):
+    result = result_for(catalog, model="llama-3.1-70b")
+    rows = {row.quant.id: row for row in result.quant_rows}
+    for quant in catalog.quants.values():
+        prompt = quant_prompt(quant, rows[quant.id], "llama.cpp").plain
+        assert len(prompt) == len(HEADER)
+        assert any(word in prompt for word in ("fits", "tight", "no"))
+    assert "no" in quant_prompt(catalog.quants["Q4_K_M"], rows["Q4_K_M"], "llama.cpp").plain
+
+
+def test_settings_round_trip(tmp_path):
+    path = tmp_path / "deep" / "settings.toml"
+    store = SettingsStore(path)
+    assert store.settings == Settings() and not path.exists()
+    store.update(theme="gpufit-light", units="GiB")
+    assert tomllib.loads(path.read_text()) == {"theme": "gpufit-light", "units": "GiB"}
+    assert SettingsStore(path).settings == Settings("gpufit-light", "GiB")
+    assert not list(path.parent.glob(".settings-*"))  # the temporary file was replaced
+
+
+def test_settings_with_wrong_types_fall_back_per_field(tmp_path):
+    path = tmp_path / "settings.toml"
+    path.write_text('theme = 3\nunits = "GiB"\n')
+    assert SettingsStore(path).settings == Settings(units="GiB")
+
+
+def test_corrupt_settings_moved_aside(tmp_path):
+    path = tmp_path / "settings.toml"
+    path.write_bytes(b"\xff\xfe not utf-8 = [")
+    store = SettingsStore(path)
+    assert store.settings == Settings() and store.problems
+    assert not path.exists() and len(list(tmp_path.glob("settings.toml.corrupt-*"))) == 1
+
+
+def test_shipped_themes_load():
+    loaded = load_themes([shipped_themes_dir()])
+    assert loaded.problems == []
+    names = {theme.name for theme in loaded.themes}
+    assert {"gpufit-dark", "gpufit-light", "gpufit-high-contrast"} <= names
+    light = next(theme for theme in loaded.themes if theme.name == "gpufit-light")
+    assert light.dark is False
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('primary = "#FFFFFF"\n', "'name'"),
+    ('name = "x"\n', "'primary'"),
+    ('name = "x"\nprimary = "#12"\n', "not a colour"),
+    ('name = "x"\nprimary = "#123456"\ncolour = "#123456"\n', "unknown key"),
+    ('name = "x"\nprimary = "#123456"\ndark = "yes"\n', "'dark'"),
+    ("name = [", "not valid TOML"),
+])
+def test_bad_theme_files_say_what_is_wrong(tmp_path, text, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ThemeError, match=problem):
+        load_theme_file(path)
+    loaded = load_themes([tmp_path, tmp_path / "missing"])
+    assert loaded.themes == [] and "bad.toml" in loaded.problems[0]
+
+
+def test_report_files_are_named_after_model_and_quant(catalog, tmp_path):
+    result = result_for(catalog)
+    assert report_path(result, "json", tmp_path).name == "gpufit-report-llama-3.1-8b-Q4_K_M.json"
+    assert report_path(result, "markdown", tmp_path).suffix == ".md"
+    assert report_text(result, "markdown").startswith("# Llama 3.1 8B")
+    odd = replace(result, estimate=replace(result.estimate, model=replace(
+        result.estimate.model, id="org/model name")))
+    assert report_path(odd, "json", tmp_path).name == "gpufit-report-org-model-name-Q4_K_M.json"
+
+
+def test_ui_modules_stay_small():
+    from pathlib import Path
+
+    import gpufit.ui
+
+    for path in Path(gpufit.ui.__file__).parent.rglob("*.py"):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines <= 400, f"{path.name} has {lines} lines"
