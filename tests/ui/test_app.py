@@ -194,3 +194,13 @@ async def test_an_empty_catalog_is_reported_not_fatal(settings_path):
         await settle(pilot)
         assert app.is_running
         assert any("nothing to estimate" in note for note in notes(app))
+
+
+async def test_bindings_are_remappable_from_settings(build_app, settings_path):
+    settings_path.parent.mkdir(parents=True, exist_ok=True)
+    settings_path.write_text('[keymap]\n"gpufit.help" = "f2"\n', encoding="utf-8")
+    app = build_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))

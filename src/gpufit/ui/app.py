@@ -47,6 +47,9 @@ class GpufitApp(App[None]):
                           remember_units=lambda units: self.remember(units=units))
 
     def on_mount(self) -> None:
+        if self.settings.settings.keymap:
+            # Remapped keys from settings.toml [keymap]: binding id → keys.
+            self.set_keymap(self.settings.settings.keymap)
         self._apply_theme(self.settings.settings.theme)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for note in self._notes:

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class Settings:
     """Name of the colour theme."""
     units: str = "GB"
     """GB (10^9 bytes) or GiB (2^30 bytes) for sizes."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id → keys, e.g. {"gpufit.quit" = "ctrl+q"} (ids are listed on the help screen)."""
 
 
 def default_path() -> Path:
@@ -46,6 +48,11 @@ def _from_document(document: dict[str, Any]) -> Settings:
     units = document.get("units")
     if units in UNITS:
         settings = replace(settings, units=units)
+    keymap = document.get("keymap")
+    if isinstance(keymap, dict):
+        valid = {str(binding): keys for binding, keys in keymap.items()
+                 if isinstance(keys, str) and keys.strip()}
+        settings = replace(settings, keymap=valid)
     return settings
 
 
@@ -100,8 +107,11 @@ class SettingsStore:
         handle, temporary = tempfile.mkstemp(prefix=".settings-", suffix=".toml",
                                              dir=self.path.parent)
         try:
+            document = asdict(self.settings)
+            if not document["keymap"]:
+                del document["keymap"]  # keep an untouched file to the two keys people expect
             with os.fdopen(handle, "wb") as stream:
-                tomli_w.dump(asdict(self.settings), stream)
+                tomli_w.dump(document, stream)
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

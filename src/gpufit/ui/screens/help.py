@@ -45,7 +45,8 @@ def help_rows(main: Screen) -> Iterable[Widget]:
     """A heading per scope, then one row per binding: key on the left, what it does beside it."""
     yield Static(Content.styled(
         "Keys act on the focused pane first, then everywhere. Sizes are GB (10^9 bytes) unless "
-        "the result pane says GiB.", "$foreground-muted"), classes="help-intro")
+        "the result pane says GiB. Remap a key in settings.toml: [keymap] \"<id>\" = \"<keys>\".",
+        "$foreground-muted"), classes="help-intro")
     for scope, bindings in binding_sections(main):
         yield Static(Content.styled(scope, "bold $text-primary"), classes="help-scope")
         for binding in bindings:
@@ -53,7 +54,10 @@ def help_rows(main: Screen) -> Iterable[Widget]:
             with Horizontal(classes="help-row"):
                 yield Static(Content.styled(main.app.get_key_display(binding),
                                             "bold $text-accent"), classes="help-key")
-                yield Static(description, classes="help-description")
+                label = Content(description)
+                if binding.id:
+                    label = label + Content.styled(f"  {binding.id}", "$foreground-muted")
+                yield Static(label, classes="help-description")
 
 
 class HelpScreen(ModalScreen[None]):
