@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -84,7 +85,8 @@ def _total_bytes(model: ModelSpec, hardware: Hardware, workload: Workload,
             + activation_bytes(model, hardware, workload) + overhead_bytes(hardware, workload))
 
 
-def _host_weights(weights: WeightBreakdown, workload: Workload) -> int:
+def host_weights_bytes(weights: WeightBreakdown, workload: Workload) -> int:
+    """Weights kept in system RAM by the engine."""
     # llama.cpp looks tokens up in the embedding table on the CPU, so it never uploads it.
     return weights.bytes_by_group["embedding"] if workload.engine == "llama.cpp" else 0
 
@@ -101,7 +103,7 @@ def verdict_for(headroom_bytes: float, hardware: Hardware) -> str:
 def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload) -> Estimate:
     """Estimate memory, fit and speed. Pure and fast (microseconds once a model/quant is cached)."""
     weights = weight_breakdown(model, quant)
-    host = _host_weights(weights, workload)
+    host = host_weights_bytes(weights, workload)
     gpu_weights = weights.total_bytes - host
     kv = kv_cache_bytes(model, workload)
     activations = activation_bytes(model, hardware, workload)
@@ -139,36 +141,28 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
 def max_context_tokens(model: ModelSpec, hardware: Hardware, workload: Workload,
                        gpu_weights: int, available: int) -> int:
     """Longest context per sequence (up to the model's maximum) that fits; 0 if none does."""
-    def fits(context: int) -> bool:
-        trial = replace(workload, context_tokens=context)
-        return _total_bytes(model, hardware, trial, gpu_weights) <= available
-
-    if not fits(1):
-        return 0
-    if fits(model.max_context_tokens):
-        return model.max_context_tokens
-    low, high = 1, model.max_context_tokens  # fits(low), not fits(high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle
-    return low
+    return _largest_fitting(
+        lambda context: _total_bytes(model, hardware, replace(workload, context_tokens=context),
+                                     gpu_weights) <= available,
+        model.max_context_tokens)
 
 
 def max_sequences(model: ModelSpec, hardware: Hardware, workload: Workload,
                   gpu_weights: int, available: int, limit: int = 4096) -> int:
     """Most concurrent sequences of the chosen context that fit; 0 if not even one does."""
-    def fits(count: int) -> bool:
-        trial = replace(workload, sequences=count)
-        return _total_bytes(model, hardware, trial, gpu_weights) <= available
+    return _largest_fitting(
+        lambda count: _total_bytes(model, hardware, replace(workload, sequences=count),
+                                   gpu_weights) <= available,
+        limit)
 
+
+def _largest_fitting(fits: Callable[[int], bool], limit: int) -> int:
+    """Largest n in 1..limit with fits(n), by bisection (memory grows with n); 0 if none."""
     if not fits(1):
         return 0
     if fits(limit):
         return limit
-    low, high = 1, limit
+    low, high = 1, limit  # fits(low), not fits(high)
     while high - low > 1:
         middle = (low + high) // 2
         if fits(middle):

@@ -15,9 +15,20 @@ from gpufit.core.specs import KV_CACHE_BYTES_PER_ELEMENT, Hardware, ModelSpec, W
 class KvShape:
     """Cached elements per token, split by layers that see everything vs. a sliding window."""
 
-    full_elements_per_token: int
-    sliding_elements_per_token: int
+    elements_per_layer: int
+    full_layers: int
+    sliding_layers: int
     window_tokens: int
+
+    @property
+    def full_elements_per_token(self) -> int:
+        """Elements per token over the layers that attend to the whole context."""
+        return self.elements_per_layer * self.full_layers
+
+    @property
+    def sliding_elements_per_token(self) -> int:
+        """Elements per token over the sliding-window layers."""
+        return self.elements_per_layer * self.sliding_layers
 
 
 _shapes: dict[tuple[int, str], tuple[ModelSpec, KvShape]] = {}
@@ -53,8 +64,9 @@ def _kv_shape(model: ModelSpec, engine: str) -> KvShape:
     sliding_layers = (sum(1 for layer in range(model.layers) if model.is_sliding_layer(layer))
                       if honours_window else 0)
     return KvShape(
-        full_elements_per_token=per_layer * (model.layers - sliding_layers),
-        sliding_elements_per_token=per_layer * sliding_layers,
+        elements_per_layer=per_layer,
+        full_layers=model.layers - sliding_layers,
+        sliding_layers=sliding_layers,
         window_tokens=model.sliding_window_tokens or 0,
     )
 
@@ -74,7 +86,8 @@ def kv_cache_bytes(model: ModelSpec, workload: Workload, context_tokens: int | N
 def activation_bytes(model: ModelSpec, hardware: Hardware, workload: Workload) -> float:
     """Compute buffers (all GPUs together) the engine allocates for a forward pass."""
     if workload.engine == "vllm":
-        return _vllm_activation_bytes(model, hardware)
+        # Under tensor parallelism each GPU holds its slice; summed over GPUs it is the same.
+        return _vllm_activation_bytes(model)
     return _llama_cpp_compute_bytes(model, workload) * hardware.count
 
 
@@ -94,7 +107,7 @@ def _llama_cpp_compute_bytes(model: ModelSpec, workload: Workload) -> float:
     return float(max(attention_peak, logits_peak))
 
 
-def _vllm_activation_bytes(model: ModelSpec, hardware: Hardware) -> float:
+def _vllm_activation_bytes(model: ModelSpec) -> float:
     """vLLM's profiled activation peak: one batch of max_num_batched_tokens plus sampler logits."""
     tokens = cal.VLLM_MAX_BATCHED_TOKENS
     if model.is_moe:
@@ -103,8 +116,6 @@ def _vllm_activation_bytes(model: ModelSpec, hardware: Hardware) -> float:
         mlp_width = model.intermediate_size
     per_token = 2 * (3 * model.hidden_size + 3 * mlp_width)  # bf16 residual, qkv, gate/up/act
     sampler = cal.VLLM_MAX_SEQUENCES * model.vocab_size * 4
-    # Under tensor parallelism each GPU holds its slice; summed over GPUs it is the same.
-    del hardware
     return tokens * per_token + sampler
 
 

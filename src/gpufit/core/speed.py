@@ -49,13 +49,9 @@ def _attention_ops(model: ModelSpec, engine: str, query_tokens: int, context_tok
                                          + (model.v_head_dim or 0))
     else:
         width = model.attention_heads * model.head_dim * 2
-    per_layer_elements = (model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0) \
-        if model.uses_mla else 2 * model.kv_heads * model.head_dim
-    full_layers = shape.full_elements_per_token / per_layer_elements
-    sliding_layers = shape.sliding_elements_per_token / per_layer_elements
-    seen_full = context_tokens
-    seen_sliding = min(context_tokens, shape.window_tokens) if sliding_layers else 0
-    return 2 * query_tokens * width * (full_layers * seen_full + sliding_layers * seen_sliding)
+    seen_sliding = min(context_tokens, shape.window_tokens) if shape.sliding_layers else 0
+    return 2 * query_tokens * width * (shape.full_layers * context_tokens
+                                       + shape.sliding_layers * seen_sliding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,22 +102,40 @@ def workload_terms(model: ModelSpec, quant: QuantSpec, workload: Workload,
     return terms
 
 
-def decode_step_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
-                        terms: WorkloadTerms) -> tuple[float, str]:
-    """Seconds for one decode step on `hardware`, and which bound decides it."""
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    bandwidth_bytes_per_s: float
+    compute_ops_per_s: float
+    parallel_gpus: int
+    tensor_parallel: bool
+
+
+def _rates(quant: QuantSpec, hardware: Hardware, workload: Workload) -> _Rates:
+    """Achieved bandwidth and tensor throughput; vLLM tensor parallelism aggregates GPUs."""
     gpu = hardware.gpu
     tensor_parallel = workload.engine == "vllm" and hardware.count > 1
     parallel_gpus = hardware.count if tensor_parallel else 1
-    bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type) * parallel_gpus
-    memory_s = (terms.decode_weight_bytes + terms.decode_kv_bytes) / bandwidth
+    return _Rates(
+        bandwidth_bytes_per_s=gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type)
+        * parallel_gpus,
+        compute_ops_per_s=gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
+        * parallel_gpus,
+        parallel_gpus=parallel_gpus,
+        tensor_parallel=tensor_parallel,
+    )
+
+
+def decode_step_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
+                        terms: WorkloadTerms) -> tuple[float, str]:
+    """Seconds for one decode step on `hardware`, and which bound decides it."""
+    rates = _rates(quant, hardware, workload)
+    memory_s = (terms.decode_weight_bytes + terms.decode_kv_bytes) / rates.bandwidth_bytes_per_s
     if quant.is_block_quantized:
         memory_s += terms.decode_read_params * cal.DEQUANT_OPS_PER_WEIGHT / (
-            gpu.fp16_tflops * 1e12 * parallel_gpus)
-    compute_rate = (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
-                    * parallel_gpus)
-    compute_s = terms.decode_ops / compute_rate
+            hardware.gpu.fp16_tflops * 1e12 * rates.parallel_gpus)
+    compute_s = terms.decode_ops / rates.compute_ops_per_s
     bound = "memory" if memory_s >= compute_s else "compute"
-    return max(memory_s, compute_s) + _fixed_seconds(model, hardware, tensor_parallel), bound
+    return max(memory_s, compute_s) + _fixed_seconds(model, hardware, rates.tensor_parallel), bound
 
 
 def _fixed_seconds(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) -> float:
@@ -131,18 +145,13 @@ def _fixed_seconds(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) 
 def prefill_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
                     terms: WorkloadTerms) -> float:
     """Seconds to process the prompt (the whole context) on `hardware`."""
-    gpu = hardware.gpu
-    tensor_parallel = workload.engine == "vllm" and hardware.count > 1
-    parallel_gpus = hardware.count if tensor_parallel else 1
-    bandwidth = gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type) * parallel_gpus
-    compute_rate = (gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
-                    * parallel_gpus)
+    rates = _rates(quant, hardware, workload)
     slowdown = cal.PREFILL_QUANT_SLOWDOWN if quant.is_block_quantized else 1.0
-    compute_s = terms.prefill_ops * slowdown / compute_rate
-    memory_s = terms.micro_batches * terms.prefill_weight_bytes / bandwidth
-    fixed_s = _fixed_seconds(model, hardware, tensor_parallel)
+    compute_s = terms.prefill_ops * slowdown / rates.compute_ops_per_s
+    memory_s = terms.micro_batches * terms.prefill_weight_bytes / rates.bandwidth_bytes_per_s
+    fixed_s = _fixed_seconds(model, hardware, rates.tensor_parallel)
     return (max(compute_s, memory_s) + terms.micro_batches * fixed_s) \
-        * _pipeline_factor(hardware, workload, terms.prompt_tokens, tensor_parallel)
+        * _pipeline_factor(hardware, workload, terms.prompt_tokens, rates.tensor_parallel)
 
 
 def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,

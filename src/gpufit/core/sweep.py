@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gpufit.core.estimate import available_bytes, verdict_for
+from gpufit.core.estimate import available_bytes, host_weights_bytes, verdict_for
 from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import decode_step_seconds, workload_terms
@@ -43,9 +43,8 @@ def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable
         kv_and_buffers = kv_cache_bytes(model, workload) + activation_bytes(model, setups[0], workload)
         for quant in quant_list:
             weights = weight_breakdown(model, quant)
-            host = weights.bytes_by_group["embedding"] if workload.engine == "llama.cpp" else 0
             terms = workload_terms(model, quant, workload, weights)
-            base = weights.total_bytes - host + kv_and_buffers
+            base = weights.total_bytes - host_weights_bytes(weights, workload) + kv_and_buffers
             for hardware in setups:
                 total = base + overhead_bytes(hardware, workload)
                 headroom = available_bytes(hardware, workload) - total
