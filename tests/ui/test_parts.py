@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gpufit.core.specs import GB, Hardware, Workload
+from gpufit.persist.settings import Settings, SettingsStore
 from gpufit.service import EstimateRequest, compute
 from gpufit.ui import format as fmt
 from gpufit.ui.reports import report_path, report_text
-from gpufit.ui.settings import Settings, SettingsStore
 from gpufit.ui.themes import ThemeError, load_theme_file, load_themes, shipped_themes_dir
 from gpufit.ui.widgets.memory_bar import CAPACITY_GLYPH, allocate, bar, breakdown
 from gpufit.ui.widgets.quant import HEADER, quant_prompt

@@ -12,10 +12,10 @@ from textual.theme import Theme
 
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.persist import paths
+from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
 from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.screens.main import MainScreen
-from gpufit.ui.settings import DEFAULT_THEME, SettingsStore
 from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
 
 FALLBACK_THEME = "textual-dark"

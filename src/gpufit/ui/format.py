@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gpufit.core.specs import GB, GIB
+from gpufit.persist.settings import UNITS
 
-UNITS = ("GB", "GiB")
+__all__ = ["UNITS", "params", "rate", "size", "tokens"]
 
 
 def size(value_bytes: float, units: str = "GB", digits: int = 1) -> str:

@@ -18,9 +18,10 @@ from typing import Any
 import tomli_w
 
 from gpufit.persist import paths
-from gpufit.ui.format import UNITS
 
 DEFAULT_THEME = "gpufit-dark"
+UNITS = ("GB", "GiB")
+"""Size units the app can show: decimal GB (10^9) or binary GiB (2^30)."""
 
 
 @dataclass(frozen=True, slots=True)
