@@ -1,17 +1,22 @@
 """TUI latency: cold start to first frame, and keypress to updated result, in milliseconds.
 
-    python benchmarks/tui_latency.py [--presses 20]
+    python benchmarks/tui_latency.py [--presses 20] [--cold-runs 5]
 
-Cold start runs in a fresh interpreter (imports included) and stops at Textual's `Ready` event
-(the first frame has been painted). Keypress latency is measured headless with a Pilot: from
-pressing `]` / `[` (context ×2 / ÷2) or `j` in the model list until the result panel shows the
-estimate for the new selection.
+Cold start runs in a fresh interpreter (imports included, from compiled bytecode as an installed
+package has it) and stops at Textual's `Ready` event (the first frame has been painted). The
+same harness runs a bare Textual app (one Static and a footer) for the floor Textual itself sets
+on this machine. A third figure runs the real `gpufit-tui` executable in an 80×24 pseudo-terminal
+and times the bytes until the verdict appears, which is what a user over SSH waits for.
+Keypress latency is measured headless with a Pilot: from pressing `]` / `[` (context ×2 / ÷2)
+or `j` in the model list until the result panel shows the estimate for the new selection.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -47,13 +52,97 @@ asyncio.run(main())
 """
 
 
+BARE_TEXTUAL = r"""
+import time
+started = time.perf_counter()
+import asyncio
+from textual import events
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("hello")
+        yield Footer()
+
+async def main():
+    first_frame = []
+
+    def hook(message):
+        if isinstance(message, events.Ready) and not first_frame:
+            first_frame.append(time.perf_counter() - started)
+
+    async with Bare().run_test(size=(80, 24), message_hook=hook) as pilot:
+        while not first_frame:
+            await pilot.pause()
+    print(f"{first_frame[0] * 1000:.0f}")
+
+asyncio.run(main())
+"""
+
+
+def _bytecode_env() -> dict[str, str]:
+    """An environment that uses compiled bytecode, as a pip-installed package does."""
+    import gpufit
+
+    compileall.compile_dir(Path(gpufit.__file__).parent, quiet=1)
+    return {name: value for name, value in os.environ.items()
+            if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def bare_textual(runs: int) -> list[float]:
+    """Milliseconds to the first frame of a minimal Textual app."""
+    env = _bytecode_env()
+    return [float(subprocess.run([sys.executable, "-c", BARE_TEXTUAL], env=env,
+                                 capture_output=True, text=True, check=True).stdout)
+            for _ in range(runs)]
+
+
+def in_terminal(runs: int, timeout_s: float = 10.0) -> list[float]:
+    """Milliseconds from exec of `gpufit-tui` in an 80×24 pty until a verdict is on screen."""
+    import fcntl
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+
+    executable = Path(sys.executable).with_name("gpufit-tui")
+    verdicts = (b"FITS", b"TIGHT", b"DOES NOT FIT")
+    timings = []
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**_bytecode_env(), "TERM": "xterm-256color", "GPUFIT_CONFIG_DIR": scratch}
+        for _ in range(runs):
+            started = time.perf_counter()
+            pid, terminal = pty.fork()
+            if pid == 0:  # the child: become the app
+                os.execve(executable, [str(executable)], env)
+            fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+            seen = b""
+            while time.perf_counter() - started < timeout_s:
+                ready, _, _ = select.select([terminal], [], [], 0.05)
+                if ready:
+                    try:
+                        seen += os.read(terminal, 65536)
+                    except OSError:
+                        break
+                    if any(verdict in seen for verdict in verdicts):
+                        timings.append((time.perf_counter() - started) * 1000)
+                        break
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            os.close(terminal)
+    return timings
+
+
 def cold_start(runs: int) -> tuple[list[float], list[float]]:
     """Milliseconds to the first frame and to the first estimate, each in a new interpreter."""
     frames, results = [], []
+    env = _bytecode_env()
     with tempfile.TemporaryDirectory() as scratch:
         for _ in range(runs):
             done = subprocess.run([sys.executable, "-c", COLD_START,
-                                   str(Path(scratch) / "settings.toml")],
+                                   str(Path(scratch) / "settings.toml")], env=env,
                                   capture_output=True, text=True, check=True)
             frame, result = done.stdout.split()
             frames.append(float(frame))
@@ -119,11 +208,14 @@ def main() -> int:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=20)
-    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=5)
     args = parser.parse_args()
     frames, results = cold_start(args.cold_runs)
     print(f"cold start → first frame        {describe(frames)}   (80×24)")
     print(f"cold start → first estimate     {describe(results)}   (80×24)")
+    print(f"bare Textual app → first frame  {describe(bare_textual(args.cold_runs))}   (floor)")
+    if os.name == "posix":
+        print(f"real pty → verdict on screen    {describe(in_terminal(args.cold_runs))}   (80×24)")
     print("keys at 140×45; all headless: a real terminal adds its own drawing time")
     for label, values in asyncio.run(keypress_latency(args.presses)).items():
         print(f"key {label:<27} {describe(values)}")

@@ -204,3 +204,24 @@ async def test_bindings_are_remappable_from_settings(build_app, settings_path):
         await settle(pilot)
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "140x45"])
+async def test_footer_fits_the_width_and_the_rest_is_shown_with_its_key(build_app, size):
+    from textual.widgets._footer import FooterKey
+
+    app = build_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        footer_keys = list(app.screen.query(FooterKey))
+        shown = {key.key for key in footer_keys if key.display}
+        assert {"question_mark", "q", "slash", "ctrl+p"} <= shown
+        assert sum(key.outer_size.width for key in footer_keys if key.display) <= size[0]
+        wide_only = {command.key for command in commands.COMMANDS if not command.narrow}
+        if size == NARROW:
+            assert not shown & wide_only
+            # What the narrow footer leaves out is labelled with its key where it acts.
+            screen_text = "\n".join(str(static.render()) for static in app.screen.query(Static))
+            assert "(v)" in screen_text and "(e)" in screen_text
+        else:
+            assert wide_only <= shown

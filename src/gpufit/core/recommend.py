@@ -7,26 +7,40 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gpufit.core.estimate import Estimate, estimate
-from gpufit.core.specs import GB, QuantSpec
+from gpufit.core.specs import GB, GIB, QuantSpec
 
 MAX_GPUS = 16
 
 
+SIZE_UNITS = {"GB": GB, "GiB": GIB}
+
+
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """One piece of advice: a machine-readable kind, a sentence, and the numbers behind it."""
+    """One piece of advice: a machine-readable kind, a sentence, and the numbers behind it.
+
+    The sentence is a template whose `{name}` fields are sizes in bytes from `sizes`, so it can
+    be written in GB or GiB to match what the rest of the screen shows."""
 
     kind: str
-    text: str
+    template: str
     data: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, float] = field(default_factory=dict)
+
+    def text_in(self, unit: str = "GB") -> str:
+        """The sentence with sizes in `unit` (GB = 10^9 bytes, GiB = 2^30 bytes)."""
+        divisor = SIZE_UNITS[unit]
+        return self.template.format_map(
+            {name: f"{value / divisor:.1f} {unit}" for name, value in self.sizes.items()})
+
+    @property
+    def text(self) -> str:
+        """The sentence in GB."""
+        return self.text_in("GB")
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape: kind, text and the data fields side by side."""
         return {"kind": self.kind, "text": self.text, **self.data}
-
-
-def _gb(value: float) -> str:
-    return f"{value / GB:.1f} GB"
 
 
 def engine_quants(quants: dict[str, QuantSpec], engine: str) -> list[QuantSpec]:
@@ -53,11 +67,12 @@ def _when_short(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommen
         if trial.verdict != "does-not-fit":
             advice.append(Recommendation(
                 "quant",
-                f"{quant.id} fits: {_gb(trial.memory.total_bytes)} of "
-                f"{_gb(trial.memory.available_bytes)}, ~{trial.speed.decode_tokens_per_s:.0f} tok/s.",
+                f"{quant.id} fits: {{total}} of {{available}}, "
+                f"~{trial.speed.decode_tokens_per_s:.0f} tok/s.",
                 {"quant": quant.id, "total_bytes": trial.memory.total_bytes,
                  "headroom_bytes": trial.memory.headroom_bytes,
-                 "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)}))
+                 "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)},
+                {"total": trial.memory.total_bytes, "available": trial.memory.available_bytes}))
             break
     for count in range(hardware.count + 1, MAX_GPUS + 1):
         trial = estimate(result.model, result.quant, replace(hardware, count=count), workload)
@@ -65,8 +80,9 @@ def _when_short(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommen
             advice.append(Recommendation(
                 "gpus",
                 f"{count} × {hardware.gpu.name} hold it at {result.quant.id} "
-                f"({_gb(trial.memory.headroom_bytes)} headroom).",
-                {"gpu": hardware.gpu.id, "count": count}))
+                "({headroom} headroom).",
+                {"gpu": hardware.gpu.id, "count": count},
+                {"headroom": trial.memory.headroom_bytes}))
             break
     else:
         advice.append(Recommendation(
@@ -90,10 +106,11 @@ def _offload(result: Estimate) -> Recommendation:
     offload_bytes = layers_off * mean_layer
     return Recommendation(
         "offload",
-        f"Offload {layers_off} of {len(layer_bytes)} layers ({_gb(offload_bytes)}) to system RAM: "
+        f"Offload {layers_off} of {len(layer_bytes)} layers ({{offload}}) to system RAM: "
         f"llama.cpp -ngl {on_gpu}. Decode becomes limited by RAM bandwidth (slow).",
         {"layers_offloaded": layers_off, "layers_on_gpu": on_gpu,
-         "offload_bytes": round(offload_bytes), "llama_cpp_flags": f"-ngl {on_gpu}"})
+         "offload_bytes": round(offload_bytes), "llama_cpp_flags": f"-ngl {on_gpu}"},
+        {"offload": offload_bytes})
 
 
 def _when_fits(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommendation]:
@@ -118,14 +135,15 @@ def _when_fits(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommend
         if trial.verdict == "fits":
             advice.append(Recommendation(
                 "quant",
-                f"{quant.id} (higher quality) also fits: {_gb(trial.memory.total_bytes)}, "
+                f"{quant.id} (higher quality) also fits: {{total}}, "
                 f"~{trial.speed.decode_tokens_per_s:.0f} tok/s.",
                 {"quant": quant.id, "total_bytes": trial.memory.total_bytes,
-                 "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)}))
+                 "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)},
+                {"total": trial.memory.total_bytes}))
             break
     if result.verdict == "tight":
         advice.append(Recommendation(
             "margin",
-            f"Only {_gb(result.memory.headroom_bytes)} to spare: other processes or a longer "
-            "prompt can push it out of memory.", {}))
+            "Only {headroom} to spare: other processes or a longer "
+            "prompt can push it out of memory.", {}, {"headroom": result.memory.headroom_bytes}))
     return advice

@@ -38,23 +38,31 @@ class Command:
     """Footer group, so related keys share one label."""
     key_display: str | None = None
     """How the footer writes the key, when Textual's default is unclear."""
+    narrow: bool = True
+    """Whether the footer keeps it below 120 columns; the others are shown elsewhere on screen
+    with their key (workload bar, result border) or are rare enough for `?` and the palette."""
     priority: bool = False
     """Checked when the key arrives, before it is passed to the focused widget. Keys that move
     focus need it: keys typed right after them must reach the new place (the actions step aside
     with SkipAction when a text box should get the key instead)."""
 
+    @property
+    def binding_id(self) -> str:
+        """The id keymaps use."""
+        return f"gpufit.{self.id}"
+
     def binding(self) -> Binding:
         """This command as a Textual binding."""
         return Binding(self.key, self.action, self.description, show=self.show,
                        key_display=self.key_display, priority=self.priority,
-                       id=f"gpufit.{self.id}", tooltip=self.help, group=self.group)
+                       id=self.binding_id, tooltip=self.help, group=self.group)
 
 
 COMMANDS: tuple[Command, ...] = (
     Command("help", "question_mark", "show_help", "help", "Show every key binding.",
             title="Help: list every key", key_display="?"),
     Command("palette", "ctrl+p", "app.command_palette", "palette",
-            "Open the command palette (every command, searchable)."),
+            "Open the command palette (every command, searchable).", show=False),
     Command("quit", "q", "app.quit", "quit", "Quit gpufit-tui.", title="Quit"),
     Command("focus-hardware", "1", "focus_pane('hardware')", "hardware",
             "Focus the hardware pane (GPU, count, memory).", group=PANES, priority=True),
@@ -86,29 +94,34 @@ COMMANDS: tuple[Command, ...] = (
             "One GPU fewer (down to 1).", group=GPUS, key_display="-"),
     Command("kv-dtype", "v", "cycle_kv_dtype", "KV",
             "Cycle the KV-cache type (f16, bf16, fp8, q8_0, q4_0).",
-            title="Cycle KV-cache type"),
+            narrow=False, title="Cycle KV-cache type"),
     Command("engine", "e", "toggle_engine", "engine", "Switch engine: llama.cpp / vLLM.",
-            title="Switch engine (llama.cpp / vLLM)"),
+            narrow=False, title="Switch engine (llama.cpp / vLLM)"),
     Command("units", "g", "toggle_units", "GB/GiB",
             "Show sizes in GB (10^9 bytes) or GiB (2^30 bytes).",
-            title="Toggle GB / GiB"),
+            narrow=False, title="Toggle GB / GiB"),
     Command("theme", "t", "app.change_theme", "theme", "Choose a colour theme (remembered).",
-            title="Switch theme"),
+            narrow=False, title="Switch theme"),
     Command("copy", "y", "copy_report", "copy",
             "Copy the report as Markdown (OSC 52) and save it to a file too.",
-            title="Copy report as Markdown"),
+            narrow=False, title="Copy report as Markdown"),
     Command("save-markdown", "s", "save_markdown", "save",
             "Save the report as gpufit-report-<model>-<quant>.md here.",
-            title="Save report as Markdown file"),
+            narrow=False, title="Save report as Markdown file"),
     Command("save-json", "x", "save_json", "json",
             "Save the report as gpufit-report-<model>-<quant>.json here.",
-            title="Save report as JSON file"),
+            narrow=False, title="Save report as JSON file"),
 )
 
 
 def bindings() -> list[Binding]:
     """Every registry command as a binding, in registry order."""
     return [command.binding() for command in COMMANDS]
+
+
+def wide_only_actions() -> frozenset[str]:
+    """Actions the footer hides below 120 columns."""
+    return frozenset(command.action for command in COMMANDS if not command.narrow)
 
 
 def palette_commands() -> list[Command]:

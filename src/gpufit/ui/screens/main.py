@@ -17,10 +17,10 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import DescendantFocus
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from gpufit.core.catalog import Catalog
@@ -39,6 +39,7 @@ from gpufit.ui.messages import (
 )
 from gpufit.ui.reports import report_text, write_report
 from gpufit.ui.screens.help import HelpScreen
+from gpufit.ui.widgets.footer import KeyFooter
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
 from gpufit.ui.widgets.picker import PickerPane
@@ -69,31 +70,31 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
     AUTO_FOCUS = "#model-list"
 
-    gpu_id: reactive[str] = reactive("", init=False)
+    gpu_id: var[str] = var("", init=False)
     """Catalog id of the chosen GPU."""
-    gpu_count: reactive[int] = reactive(1, init=False)
+    gpu_count: var[int] = var(1, init=False)
     """How many of that GPU (1–16)."""
-    memory_override_bytes: reactive[int | None] = reactive(None, init=False)
+    memory_override_bytes: var[int | None] = var(None, init=False)
     """Usable memory per GPU typed by the user; None = catalog."""
-    model_id: reactive[str] = reactive("", init=False)
+    model_id: var[str] = var("", init=False)
     """Catalog id of the chosen model."""
-    quant_id: reactive[str] = reactive("", init=False)
+    quant_id: var[str] = var("", init=False)
     """Catalog id of the chosen quantization."""
-    context_tokens: reactive[int] = reactive(DEFAULT_CONTEXT_TOKENS, init=False)
+    context_tokens: var[int] = var(DEFAULT_CONTEXT_TOKENS, init=False)
     """Context tokens per sequence (256 … 4 × the model's maximum)."""
-    context_ceiling: reactive[int] = reactive(4 * DEFAULT_CONTEXT_TOKENS, init=False)
+    context_ceiling: var[int] = var(4 * DEFAULT_CONTEXT_TOKENS, init=False)
     """Largest context the controls accept for the chosen model."""
-    sequences: reactive[int] = reactive(1, init=False)
+    sequences: var[int] = var(1, init=False)
     """Concurrent sequences."""
-    kv_cache_dtype: reactive[str] = reactive("f16", init=False)
+    kv_cache_dtype: var[str] = var("f16", init=False)
     """KV-cache element type."""
-    engine: reactive[str] = reactive("llama.cpp", init=False)
+    engine: var[str] = var("llama.cpp", init=False)
     """Inference engine."""
-    result: reactive[EstimateResult | None] = reactive(None, init=False)
+    result: var[EstimateResult | None] = var(None, init=False)
     """The latest estimate for the current selection (None until the first one lands)."""
-    units: reactive[str] = reactive("GB", init=False)
+    units: var[str] = var("GB", init=False)
     """GB or GiB for every size shown."""
-    current_pane: reactive[str] = reactive("model", init=False)
+    current_pane: var[str] = var("model", init=False)
     """The picker shown when the screen is too narrow for all four panes."""
 
     def __init__(self, catalog: Catalog, service: EstimateService, *, units: str = "GB",
@@ -129,7 +130,7 @@ class MainScreen(Screen[None]):
         yield WorkloadBar().data_bind(
             MainScreen.context_tokens, MainScreen.context_ceiling, MainScreen.sequences,
             MainScreen.kv_cache_dtype, MainScreen.engine)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(commands.wide_only_actions())
 
     def on_mount(self) -> None:
         for name in SELECTION:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.validation import Integer, Number
 from textual.widgets import Input, Label
 
@@ -25,9 +25,9 @@ from gpufit.ui.widgets.picker import PickerPane, Row
 class HardwarePane(PickerPane):
     """Pick a GPU, how many of them, and (optionally) how much memory each really has."""
 
-    gpu_count: reactive[int] = reactive(1, init=False)
+    gpu_count: var[int] = var(1, init=False)
     """Number of GPUs (bound to the main screen)."""
-    memory_override_bytes: reactive[int | None] = reactive(None, init=False)
+    memory_override_bytes: var[int | None] = var(None, init=False)
     """Usable bytes per GPU typed by the user; None means the catalog figure."""
 
     FAMILY_ORDER: ClassVar[tuple[str, ...]] = (

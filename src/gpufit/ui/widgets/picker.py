@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
@@ -43,7 +43,7 @@ class Row:
 class PickerPane(Vertical):
     """A titled pane with a filter input and a list of rows; subclasses supply rows and messages."""
 
-    selected: reactive[str] = reactive("", init=False)
+    selected: var[str] = var("", init=False)
     """Id of the chosen row (bound to the main screen's selection)."""
 
     def __init__(self, title: str, placeholder: str, *, id: str, selected: str = "") -> None:

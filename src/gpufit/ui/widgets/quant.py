@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widgets import Static
 
 from gpufit.core.catalog import Catalog
@@ -49,9 +49,9 @@ def quant_prompt(quant: QuantSpec, row: Estimate | None, engine: str) -> Content
 class QuantPane(PickerPane):
     """Pick a quantization; rows update with every estimate."""
 
-    result: reactive[EstimateResult | None] = reactive(None, init=False)
+    result: var[EstimateResult | None] = var(None, init=False)
     """The latest estimate (bound to the main screen)."""
-    engine: reactive[str] = reactive("llama.cpp", init=False)
+    engine: var[str] = var("llama.cpp", init=False)
     """The chosen engine: quants it cannot run are struck through."""
 
     def __init__(self, catalog: Catalog, *, id: str = "quant", selected: str = "") -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widgets import Static
 
 from gpufit.core.estimate import Estimate
@@ -81,9 +81,10 @@ def figures(estimate: Estimate, units: str) -> Content:
     return Content("\n").join(lines)
 
 
-def advice(recommendations: Iterable[Recommendation], notes: Iterable[str]) -> Content:
-    """Recommendations (→) then notes (!), each its own wrapped line."""
-    lines = [Content.assemble(("→ ", "$text-accent"), item.text) for item in recommendations]
+def advice(recommendations: Iterable[Recommendation], notes: Iterable[str], units: str) -> Content:
+    """Recommendations (→) then notes (!), each its own wrapped line, sizes in `units`."""
+    lines = [Content.assemble(("→ ", "$text-accent"), item.text_in(units))
+             for item in recommendations]
     lines += [Content.assemble(("! ", "$text-warning"), note) for note in notes]
     return Content("\n").join(lines)
 
@@ -99,9 +100,9 @@ def show(static: Static, content: Content) -> None:
 class ResultPanel(VerticalScroll):
     """Everything about the current estimate; scrolls when the pane is short."""
 
-    result: reactive[EstimateResult | None] = reactive(None, init=False)
+    result: var[EstimateResult | None] = var(None, init=False)
     """The latest estimate (bound to the main screen)."""
-    units: reactive[str] = reactive("GB", init=False)
+    units: var[str] = var("GB", init=False)
     """GB or GiB (bound to the main screen)."""
 
     def __init__(self, *, id: str = "result") -> None:
@@ -140,5 +141,5 @@ class ResultPanel(VerticalScroll):
         show(self.query_one("#breakdown", Static), breakdown(estimate.memory, units))
         show(self.query_one("#figures", Static), figures(estimate, units))
         show(self.query_one("#advice", Static),
-             advice(self.result.recommendations, estimate.notes))
+             advice(self.result.recommendations, estimate.notes, units))
         self.border_subtitle = f"sizes in {units} (g)"

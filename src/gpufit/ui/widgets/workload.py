@@ -8,7 +8,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.validation import Integer
 from textual.widgets import Input, Label, Static
 
@@ -42,15 +42,15 @@ class Choice(Static):
 class WorkloadBar(Horizontal):
     """How the model is run; every change is reported with `WorkloadChanged`."""
 
-    context_tokens: reactive[int] = reactive(8192, init=False)
+    context_tokens: var[int] = var(8192, init=False)
     """Context tokens per sequence (bound to the main screen)."""
-    context_ceiling: reactive[int] = reactive(4 * 131072, init=False)
+    context_ceiling: var[int] = var(4 * 131072, init=False)
     """Largest context accepted: 4 × the model's maximum."""
-    sequences: reactive[int] = reactive(1, init=False)
+    sequences: var[int] = var(1, init=False)
     """Concurrent sequences."""
-    kv_cache_dtype: reactive[str] = reactive("f16", init=False)
+    kv_cache_dtype: var[str] = var("f16", init=False)
     """KV-cache element type."""
-    engine: reactive[str] = reactive("llama.cpp", init=False)
+    engine: var[str] = var("llama.cpp", init=False)
     """Inference engine."""
 
     def compose(self) -> ComposeResult:
