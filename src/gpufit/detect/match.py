@@ -1,0 +1,209 @@
+"""From readings to hardware the estimator can use: catalog matches, MIG slices, N × card groups.
+
+A reported name maps to a catalog GPU by its aliases (the catalog lists nvidia-smi's exact
+strings), then by the normalised name; laptop parts only ever match laptop entries, and the
+reported memory breaks ties and vetoes a match more than 10 % off. The measured memory always
+overrides the catalog's. A card the catalog lacks stays usable: nvidia-smi's name and memory,
+with speed borrowed from the catalog GPU of the same kind closest in memory, labelled as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from gpufit.core.mig import mig_slice
+from gpufit.core.resolve import normalise
+from gpufit.core.specs import MIB, GpuSpec, Hardware
+from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot
+
+MEMORY_TOLERANCE = 0.10
+DETECTED_PREFIX = "detected:"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The catalog GPU a reading is, and why we think so (None: not in the catalog)."""
+
+    gpu: GpuSpec | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedOption:
+    """One hardware choice detection offers: N identical cards, one card, or one MIG slice."""
+
+    key: str
+    """Stable id within a snapshot, e.g. `detected:0-7`, `detected:2`, `detected:0/mig1`."""
+    label: str
+    gpu: GpuSpec
+    """The spec to estimate with (catalog entry, MIG slice of it, or a stand-in)."""
+    count: int
+    memory_per_gpu_bytes: int
+    free_memory_bytes: int | None
+    """Free memory now, summed over the cards; None when nvidia-smi did not say."""
+    match_reason: str
+    indices: tuple[int, ...]
+    speed_from: str | None = None
+    """Name of the catalog GPU whose speed stands in for an unknown card."""
+
+    def hardware(self) -> Hardware:
+        """The option as estimator input (measured memory overrides the catalog)."""
+        return Hardware(gpu=self.gpu, count=self.count,
+                        memory_override_bytes=self.memory_per_gpu_bytes,
+                        free_memory_bytes=self.free_memory_bytes)
+
+
+def _is_laptop(text: str) -> bool:
+    folded = text.casefold()
+    return "laptop" in folded or "mobile" in folded or folded.rstrip().endswith(" lap")
+
+
+def _memory_close(gpu: GpuSpec, memory_bytes: int | None) -> bool:
+    if memory_bytes is None:
+        return True
+    return abs(gpu.memory_bytes - memory_bytes) <= MEMORY_TOLERANCE * gpu.memory_bytes
+
+
+def _names(gpu: GpuSpec) -> tuple[str, ...]:
+    return (gpu.id, gpu.name, *gpu.aliases)
+
+
+def match_gpu(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
+    """Which catalog GPU `reading` is."""
+    laptop = _is_laptop(reading.name)
+    same_kind = [gpu for gpu in gpus.values()
+                 if gpu.vendor == "nvidia" and _is_laptop(" ".join(_names(gpu))) == laptop]
+    memory = reading.memory_total_bytes
+
+    def closest(candidates: list[GpuSpec]) -> GpuSpec:
+        if memory is None:
+            return candidates[0]
+        return min(candidates, key=lambda gpu: abs(gpu.memory_bytes - memory))
+
+    folded = reading.name.casefold().strip()
+    if not reading.name_truncated:
+        exact = [gpu for gpu in same_kind if folded in {name.casefold() for name in _names(gpu)}]
+        exact = [gpu for gpu in exact if _memory_close(gpu, memory)]
+        if exact:
+            return Match(closest(exact), f"nvidia-smi name {reading.name!r} is listed for it")
+        key = normalise(reading.name)
+        same = [gpu for gpu in same_kind if key in {normalise(name) for name in _names(gpu)}
+                and _memory_close(gpu, memory)]
+        if same:
+            return Match(closest(same), f"same name as {closest(same).name!r} once spelling "
+                                        "is normalised")
+    else:
+        prefix = normalise(reading.name)
+        starts = [gpu for gpu in same_kind
+                  if any(normalise(name).startswith(prefix) for name in _names(gpu))
+                  and memory is not None and _memory_close(gpu, memory)]
+        if len({gpu.id for gpu in starts}) == 1:
+            return Match(starts[0], f"the cut name {reading.name!r}… and its "
+                                    f"{memory / MIB:.0f} MiB fit only {starts[0].name!r}")
+    return Match(None, f"{reading.name!r} is not in the catalog")
+
+
+def _stand_in(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> GpuSpec | None:
+    """Closest catalog GPU of the same kind (laptop or not) by memory, to borrow speed from."""
+    memory = reading.memory_total_bytes
+    if memory is None:
+        return None
+    laptop = _is_laptop(reading.name)
+    pool = [gpu for gpu in gpus.values() if gpu.vendor == "nvidia" and gpu.gpu_usable_fraction
+            is None and _is_laptop(" ".join(_names(gpu))) == laptop] or list(gpus.values())
+    if not pool:
+        return None
+    return min(pool, key=lambda gpu: (abs(gpu.memory_bytes - memory), gpu.id))
+
+
+def _spec_for(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> tuple[GpuSpec | None, str,
+                                                                          str | None]:
+    match = match_gpu(reading, gpus)
+    if match.gpu is not None:
+        return match.gpu, match.reason, None
+    stand_in = _stand_in(reading, gpus)
+    if stand_in is None:
+        return None, f"{match.reason}, and nvidia-smi does not report its memory", None
+    memory_mib = (reading.memory_total_bytes or stand_in.memory_bytes) // MIB
+    spec = replace(stand_in, id=f"detected-{normalise(reading.name)}", name=reading.name, aliases=(),
+                   memory_mib=memory_mib, mig_profiles=(),
+                   source=f"nvidia-smi; speed figures of {stand_in.name}")
+    return spec, f"{match.reason}; speed estimated as for {stand_in.name} (closest memory)", \
+        stand_in.name
+
+
+def _mig_options(snapshot: Snapshot, parent: GpuReading, spec: GpuSpec, reason: str
+                 ) -> list[DetectedOption]:
+    options = []
+    for position, mig in enumerate(m for m in snapshot.mig_devices if m.gpu_index == parent.index):
+        memory_mib = mig.memory_total_bytes // MIB if mig.memory_total_bytes else None
+        if memory_mib is None and mig.profile is None:
+            continue
+        slice_spec = mig_slice(spec, mig.profile, memory_mib)
+        device = mig.device_index if mig.device_index is not None else position
+        options.append(DetectedOption(
+            key=f"{DETECTED_PREFIX}{parent.index}/mig{device}",
+            label=f"GPU {parent.index} MIG {mig.profile or _mig_label(mig)} (device {device})",
+            gpu=slice_spec, count=1, memory_per_gpu_bytes=slice_spec.memory_bytes,
+            free_memory_bytes=mig.memory_free_bytes, match_reason=f"MIG instance; parent: {reason}",
+            indices=(parent.index,)))
+    return options
+
+
+def _mig_label(mig: MigReading) -> str:
+    memory = mig.memory_total_bytes
+    return f"{memory / 1024**3:.0f} GiB slice" if memory else "slice"
+
+
+def hardware_options(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[DetectedOption]:
+    """What the hardware picker offers from a snapshot: each group of identical cards as
+    "N × card" (and each card of a mixed box on its own), every MIG instance on its own; a card
+    split into MIG instances is not offered whole, since work runs inside the instances."""
+    options: list[DetectedOption] = []
+    groups: dict[tuple[str, int], list[tuple[GpuReading, GpuSpec, str, str | None]]] = {}
+    notes: list[str] = []
+    for reading in snapshot.gpus:
+        spec, reason, speed_from = _spec_for(reading, gpus)
+        if spec is None:
+            notes.append(reason)
+            continue
+        if any(mig.gpu_index == reading.index for mig in snapshot.mig_devices):
+            options.extend(_mig_options(snapshot, reading, spec, reason))
+            continue
+        memory = reading.memory_total_bytes or spec.usable_memory_bytes
+        groups.setdefault((spec.id, memory), []).append((reading, spec, reason, speed_from))
+    mixed = len(groups) > 1
+    for (_, memory), members in groups.items():
+        readings = [member[0] for member in members]
+        _, spec, reason, speed_from = members[0]
+        frees = [reading.memory_free_bytes for reading in readings]
+        indices = tuple(reading.index for reading in readings)
+        name = readings[0].name
+        if len(members) > 1:
+            options.append(DetectedOption(
+                key=f"{DETECTED_PREFIX}{indices[0]}-{indices[-1]}" if indices == tuple(
+                    range(indices[0], indices[-1] + 1)) else
+                f"{DETECTED_PREFIX}{','.join(map(str, indices))}",
+                label=f"{len(members)} × {name}", gpu=spec, count=len(members),
+                memory_per_gpu_bytes=memory,
+                free_memory_bytes=None if None in frees else sum(f for f in frees if f is not None),
+                match_reason=reason, indices=indices, speed_from=speed_from))
+        if len(members) == 1 or mixed:
+            for reading in readings:
+                options.append(DetectedOption(
+                    key=f"{DETECTED_PREFIX}{reading.index}", label=f"GPU {reading.index}: {name}",
+                    gpu=spec, count=1, memory_per_gpu_bytes=memory,
+                    free_memory_bytes=reading.memory_free_bytes, match_reason=reason,
+                    indices=(reading.index,), speed_from=speed_from))
+    return options
+
+
+def unusable(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[str]:
+    """Why a reported GPU yields no option (e.g. no memory figure and not in the catalog)."""
+    reasons = []
+    for reading in snapshot.gpus:
+        spec, reason, _ = _spec_for(reading, gpus)
+        if spec is None:
+            reasons.append(f"GPU {reading.index}: {reason}")
+    return reasons
