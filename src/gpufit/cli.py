@@ -1,15 +1,18 @@
-"""Command line: `gpufit-tui` opens the app; `report` and `list` answer headlessly.
+"""Command line: `gpufit-tui` opens the app; `report`, `list` and `detect` answer headlessly.
 
-Exit codes: 0 success, 2 usage error (bad flag, unknown or ambiguous name), 1 other failure.
+Exit codes: 0 success, 2 usage error (bad flag, unknown or ambiguous name), 1 other failure
+(for `detect`: no GPU found).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gpufit import __version__
 from gpufit.core.catalog import Catalog, load_catalog
@@ -19,11 +22,19 @@ from gpufit.core.report import to_dict, to_markdown, to_text
 from gpufit.core.resolve import ResolveError, resolve
 from gpufit.core.specs import ENGINES, GB, KV_CACHE_DTYPES, MIB, Hardware, Workload
 
+if TYPE_CHECKING:
+    from gpufit.detect.snapshot import Snapshot
+
 DEFAULT_CONTEXT_TOKENS = 8192
+DETECTED_NAMES = ("detected", "local")
 
 
 class UsageError(Exception):
     """A problem with what the user typed; exits with code 2."""
+
+
+class DetectionError(Exception):
+    """Detection found nothing usable; exits with code 1."""
 
 
 def _positive_int(text: str) -> int:
@@ -46,6 +57,23 @@ def _memory_gb(text: str) -> float:
     return value
 
 
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 60 seconds, got {value}")
+    return value
+
+
+def _add_detection_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nvidia-smi-output", type=Path, default=None, metavar="FILE",
+                        help="read a saved nvidia-smi output (any format) instead of running it")
+    parser.add_argument("--timeout", type=_timeout, default=2.0,
+                        help="seconds to wait for nvidia-smi (default 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command-line grammar."""
     parser = argparse.ArgumentParser(
@@ -56,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser("report", help="estimate one setup and print it")
-    report.add_argument("--gpu", required=True, help="GPU id, name or alias (see `list gpus`)")
-    report.add_argument("--count", type=_positive_int, default=1, help="number of GPUs (default 1)")
+    report.add_argument("--gpu", required=True,
+                        help="GPU id, name or alias (see `list gpus`); `detected` (or `local`) for "
+                             "this machine's GPUs, `detected:KEY` for one option of `detect`")
+    report.add_argument("--count", type=_positive_int, default=None,
+                        help="number of GPUs (default 1, or as detected)")
     report.add_argument("--model", required=True, help="model id, name or alias")
     report.add_argument("--quant", required=True, help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4")
     report.add_argument("--context", type=_positive_int, default=None,
@@ -72,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--flash-attention", action="store_true",
                         help="llama.cpp with -fa (no attention-score buffer)")
     report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _add_detection_flags(report)
+
+    detect = commands.add_parser("detect", help="read this machine's NVIDIA GPUs from nvidia-smi")
+    detect.add_argument("--format", choices=("text", "json"), default="text")
+    _add_detection_flags(detect)
 
     listing = commands.add_parser("list", help="list catalog GPUs, models or quants")
     listing.add_argument("kind", choices=("gpus", "models", "quants"))
@@ -90,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return _report(catalog, args)
+        if args.command == "detect":
+            return _detect(catalog, args)
         return _list(catalog, args)
     except (ResolveError, UsageError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
@@ -112,13 +150,60 @@ def _run_app() -> int:
     return 0
 
 
+def _snapshot(args: argparse.Namespace) -> Snapshot:
+    """Run nvidia-smi, or read the saved output the user named."""
+    from gpufit.detect import detect, parse_any
+
+    if args.nvidia_smi_output is None:
+        return asyncio.run(detect(timeout_s=args.timeout))
+    try:
+        text = args.nvidia_smi_output.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise UsageError(f"cannot read {args.nvidia_smi_output}: {error.strerror or error}") from None
+    return parse_any(text, source=str(args.nvidia_smi_output))
+
+
+def _detected_hardware(catalog: Catalog, args: argparse.Namespace) -> Hardware:
+    from gpufit.detect import hardware_options
+
+    snapshot = _snapshot(args)
+    options = hardware_options(snapshot, catalog.gpus)
+    if not options:
+        reason = snapshot.problem or "no detected GPU can be used (see `gpufit-tui detect`)"
+        raise DetectionError(f"--gpu {args.gpu}: {reason}")
+    wanted = args.gpu.split(":", 1)[1] if ":" in args.gpu else None
+    if wanted is None:
+        option = options[0]
+    else:
+        option = next((option for option in options if option.key == f"detected:{wanted}"), None)
+        if option is None:
+            keys = ", ".join(option.key for option in options)
+            raise UsageError(f"--gpu {args.gpu}: no such detected option; there are {keys}")
+    print(f"gpufit-tui: using {option.label} ({option.match_reason})", file=sys.stderr)
+    hardware = option.hardware()
+    if args.count is not None and args.count != hardware.count:
+        hardware = Hardware(gpu=hardware.gpu, count=args.count,
+                            memory_override_bytes=hardware.memory_override_bytes)
+    return hardware
+
+
 def _report(catalog: Catalog, args: argparse.Namespace) -> int:
-    gpu = resolve(catalog.gpus, args.gpu, "GPU")
     model = resolve(catalog.models, args.model, "model")
     quant = resolve(catalog.quants, args.quant, "quant")
     context = args.context or min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens)
     override = round(args.memory_gb * GB) if args.memory_gb else None
-    hardware = Hardware(gpu=gpu, count=args.count, memory_override_bytes=override)
+    if args.gpu.split(":", 1)[0].casefold() in DETECTED_NAMES:
+        try:
+            hardware = _detected_hardware(catalog, args)
+        except DetectionError as error:
+            print(f"gpufit-tui: {error}", file=sys.stderr)
+            return 1
+        if override is not None:
+            hardware = Hardware(gpu=hardware.gpu, count=hardware.count,
+                                memory_override_bytes=override)
+    else:
+        gpu = resolve(catalog.gpus, args.gpu, "GPU")
+        hardware = Hardware(gpu=gpu, count=args.count or 1, memory_override_bytes=override)
     workload = Workload(context_tokens=context, sequences=args.sequences,
                         kv_cache_dtype=args.kv_cache_dtype, engine=args.engine,
                         flash_attention=args.flash_attention)
@@ -131,6 +216,17 @@ def _report(catalog: Catalog, args: argparse.Namespace) -> int:
     else:
         print(to_text(result, advice), end="")
     return 0
+
+
+def _detect(catalog: Catalog, args: argparse.Namespace) -> int:
+    from gpufit.detect.report import to_dict, to_text
+
+    snapshot = _snapshot(args)
+    if args.format == "json":
+        print(json.dumps(to_dict(snapshot, catalog.gpus), indent=2))
+    else:
+        print(to_text(snapshot, catalog.gpus), end="")
+    return 0 if snapshot.found else 1
 
 
 def _matches(search: str | None, *names: str) -> bool:

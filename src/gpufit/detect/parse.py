@@ -187,6 +187,8 @@ def parse_csv(text: str, fields: Sequence[str] | None = None, source: str = "") 
         ))
         if driver := _text(row.get("driver_version")):
             drivers.add(driver)
+    if not gpus:
+        return failed("no-devices", "nvidia-smi lists no GPUs.", source or "nvidia-smi --query-gpu")
     return Snapshot(gpus=tuple(gpus), driver_version=", ".join(sorted(drivers)) or None,
                     source=source or "nvidia-smi --query-gpu")
 
