@@ -144,9 +144,10 @@ def _load_catalog() -> Catalog:
 
 
 def _run_app() -> int:
+    from gpufit.detect import detect
     from gpufit.ui.app import make_app
 
-    make_app().run()
+    make_app(detector=detect).run()
     return 0
 
 

@@ -87,6 +87,14 @@ def hardware_label(result: Estimate) -> str:
     return f"{result.hardware.count} × {name}" if result.hardware.count > 1 else name
 
 
+def _free_now(result: Estimate) -> list[str]:
+    """'free now     70.1 GB: fits' when the free memory is known (detected hardware)."""
+    free = result.hardware.free_memory_bytes
+    if free is None or result.fits_in_free is None:
+        return []
+    return [f"free now     {gb(free)}: {'fits' if result.fits_in_free else 'does not fit'}"]
+
+
 def to_markdown(result: Estimate, advice: list[Recommendation]) -> str:
     """A report like the web pages people read today, but computed for this setup."""
     memory, speed, workload = result.memory, result.speed, result.workload
@@ -112,6 +120,8 @@ def to_markdown(result: Estimate, advice: list[Recommendation]) -> str:
         ("available", memory.available_bytes),
         ("headroom" if memory.headroom_bytes >= 0 else "shortfall", abs(memory.headroom_bytes)),
     ]
+    if result.hardware.free_memory_bytes is not None:
+        rows.append(("free now (nvidia-smi)", result.hardware.free_memory_bytes))
     lines += [f"| {label} | {value / GB:,.2f} | {value / GIB:,.2f} |" for label, value in rows]
     lines += [
         "",
@@ -159,6 +169,7 @@ def to_text(result: Estimate, advice: list[Recommendation]) -> str:
         f"total        {gb(memory.total_bytes)}  of {gb(memory.available_bytes)} "
         f"({gib(memory.total_bytes)} of {gib(memory.available_bytes)})",
         f"headroom     {'+' if memory.headroom_bytes >= 0 else '-'}{gb(abs(memory.headroom_bytes))}",
+        *_free_now(result),
         f"decode       {speed.decode_tokens_per_s:,.1f} tok/s"
         f"{' if it fitted' if result.verdict == 'does-not-fit' else ''} "
         f"({speed.decode_low:,.1f}–{speed.decode_high:,.1f}, {speed.bound}-bound)",

@@ -9,7 +9,7 @@ with speed borrowed from the catalog GPU of the same kind closest in memory, lab
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gpufit.core.mig import mig_slice
@@ -192,7 +192,7 @@ def hardware_options(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[De
         if len(members) == 1 or mixed:
             for reading in readings:
                 options.append(DetectedOption(
-                    key=f"{DETECTED_PREFIX}{reading.index}", label=f"GPU {reading.index}: {name}",
+                    key=f"{DETECTED_PREFIX}{reading.index}", label=f"{name} (GPU {reading.index})",
                     gpu=spec, count=1, memory_per_gpu_bytes=memory,
                     free_memory_bytes=reading.memory_free_bytes, match_reason=reason,
                     indices=(reading.index,), speed_from=speed_from))
@@ -207,3 +207,13 @@ def unusable(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[str]:
         if spec is None:
             reasons.append(f"GPU {reading.index}: {reason}")
     return reasons
+
+
+def status_text(snapshot: Snapshot, options: Sequence[DetectedOption],
+                gpus: Mapping[str, GpuSpec]) -> str:
+    """One line for the app: what was found, or why nothing usable was."""
+    if not snapshot.found:
+        return f"No GPU detected: {snapshot.problem or 'nvidia-smi reported none'}"
+    if not options:
+        return f"{snapshot.status_line()}, but none usable: {'; '.join(unusable(snapshot, gpus))}"
+    return snapshot.status_line()

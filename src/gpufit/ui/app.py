@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from gpufit.core.catalog import Catalog, load_catalog
+from gpufit.detect.snapshot import Snapshot
 from gpufit.persist import paths
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
 from gpufit.service import EstimateRequest, EstimateResult, EstimateService
@@ -29,8 +30,10 @@ class GpufitApp(App[None]):
     TITLE = "gpufit-tui"
 
     def __init__(self, catalog: Catalog, service: EstimateService, settings: SettingsStore,
-                 themes: ThemeSet, notes: Sequence[str] = ()) -> None:
+                 themes: ThemeSet, notes: Sequence[str] = (),
+                 detector: Callable[[], Awaitable[Snapshot]] | None = None) -> None:
         super().__init__()
+        self._detector = detector
         self.catalog = catalog
         """What the pickers list."""
         self.service = service
@@ -44,7 +47,8 @@ class GpufitApp(App[None]):
     def get_default_screen(self) -> Screen:
         """The four-pane main screen."""
         return MainScreen(self.catalog, self.service, units=self.settings.settings.units,
-                          remember_units=lambda units: self.remember(units=units))
+                          remember_units=lambda units: self.remember(units=units),
+                          detector=self._detector)
 
     def on_mount(self) -> None:
         if self.settings.settings.keymap:
@@ -103,9 +107,12 @@ def _catalog_notes(catalog: Catalog) -> list[str]:
 def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
              theme_dirs: Sequence[Path] | None = None,
              estimate_worker: Callable[[EstimateRequest, Catalog], EstimateResult] | None = None,
+             detector: Callable[[], Awaitable[Snapshot]] | None = None,
              ) -> GpufitApp:
     """Build the app. With no arguments: the built-in catalog plus the user's additions, the
-    shipped and user themes, and the settings file in the config directory."""
+    shipped and user themes, and the settings file in the config directory. `detector` reads
+    the installed GPUs (the CLI passes `gpufit.detect.detect`); None turns detection off, which
+    tests and screenshots rely on for deterministic screens."""
     if catalog is None:
         catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
     settings = SettingsStore(settings_path)
@@ -113,4 +120,4 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     service = EstimateService(catalog) if estimate_worker is None \
         else EstimateService(catalog, estimate_worker)
     notes = [*_catalog_notes(catalog), *settings.problems, *themes.problems]
-    return GpufitApp(catalog, service, settings, themes, notes)
+    return GpufitApp(catalog, service, settings, themes, notes, detector)

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+from textual.widget import Widget
+
 from gpufit.core.report import to_dict, to_markdown
 from gpufit.service import EstimateResult
 
@@ -35,3 +37,25 @@ def write_report(result: EstimateResult, kind: str, directory: Path | None = Non
     path = report_path(result, kind, directory)
     path.write_text(report_text(result, kind), encoding="utf-8")
     return path.resolve()
+
+
+def export(widget: Widget, result: EstimateResult | None, kind: str, *,
+           clipboard: bool = False) -> None:
+    """Save the report (and, with `clipboard`, copy the Markdown via OSC 52, which often does
+    not survive SSH: hence the file too); every outcome is a notification."""
+    if result is None:
+        widget.notify("No estimate yet.", severity="warning")
+        return
+    if clipboard:
+        widget.app.copy_to_clipboard(report_text(result, "markdown"))
+    try:
+        path = write_report(result, kind)
+    except OSError as error:
+        widget.notify(str(error), title="Could not save the report", severity="error")
+        return
+    if clipboard:
+        widget.notify(f"Copied as Markdown (if your terminal allows OSC 52); also saved to {path}",
+                      title="Report copied", timeout=8)
+    else:
+        widget.notify(str(path), title=f"Saved {'JSON' if kind == 'json' else 'Markdown'} report",
+                      timeout=8)

@@ -7,7 +7,7 @@ a result for inputs that have since changed is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
 from textual import on, work
@@ -25,7 +25,9 @@ from textual.worker import Worker, WorkerState
 
 from gpufit.core.catalog import Catalog
 from gpufit.core.recommend import MAX_GPUS
-from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES, Hardware, Workload
+from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES, GpuSpec, Hardware, Workload
+from gpufit.detect.match import DETECTED_PREFIX, DetectedOption, hardware_options, status_text
+from gpufit.detect.snapshot import Snapshot
 from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.format import UNITS
@@ -37,7 +39,7 @@ from gpufit.ui.messages import (
     QuantChosen,
     WorkloadChanged,
 )
-from gpufit.ui.reports import report_text, write_report
+from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.widgets.footer import KeyFooter
 from gpufit.ui.widgets.hardware import HardwarePane
@@ -96,13 +98,22 @@ class MainScreen(Screen[None]):
     """GB or GiB for every size shown."""
     current_pane: var[str] = var("model", init=False)
     """The picker shown when the screen is too narrow for all four panes."""
+    detected: var[tuple[DetectedOption, ...]] = var((), init=False)
+    """Hardware options nvidia-smi found on this machine."""
+    detection_status: var[str] = var("", init=False)
+    """What detection found, or why nothing (one line)."""
 
     def __init__(self, catalog: Catalog, service: EstimateService, *, units: str = "GB",
-                 remember_units: Callable[[str], None] = lambda units: None) -> None:
+                 remember_units: Callable[[str], None] = lambda units: None,
+                 detector: Callable[[], Awaitable[Snapshot]] | None = None) -> None:
         super().__init__()
         self._catalog = catalog
         self._service = service
         self._remember_units = remember_units
+        self._detector = detector
+        self._hardware_touched = False
+        self.set_reactive(MainScreen.detection_status,
+                          "Detecting GPUs…" if detector else "GPU detection off")
         model_id = _preferred(catalog.models, DEFAULT_MODEL)
         self.set_reactive(MainScreen.gpu_id, _preferred(catalog.gpus, DEFAULT_GPU))
         self.set_reactive(MainScreen.model_id, model_id)
@@ -121,6 +132,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="pickers"):
                 yield Static(id="pane-tabs")
                 yield HardwarePane(catalog, selected=self.gpu_id).data_bind(
+                    MainScreen.detected, MainScreen.detection_status,
                     selected=MainScreen.gpu_id, gpu_count=MainScreen.gpu_count,
                     memory_override_bytes=MainScreen.memory_override_bytes)
                 yield ModelPane(catalog, selected=self.model_id).data_bind(selected=MainScreen.model_id)
@@ -142,24 +154,66 @@ class MainScreen(Screen[None]):
             self.notify(f"The catalog has no {' or '.join(missing)}: nothing to estimate.",
                         severity="error", timeout=30)
         self.refresh_estimate()
+        if self._detector is not None:
+            self.action_rescan()
+
+    # -- detection ------------------------------------------------------------------------
+
+    def action_rescan(self) -> None:
+        """Run nvidia-smi (again) in the background; the UI never waits for it."""
+        if self._detector is None:
+            self.notify("GPU detection is off in this session.", severity="warning")
+            return
+        self.detection_status = "Detecting GPUs…"
+        self._detect()
+
+    @work(exclusive=True, group="detect", name="detect GPUs", exit_on_error=False)
+    async def _detect(self) -> None:
+        assert self._detector is not None
+        snapshot = await self._detector()
+        options = tuple(hardware_options(snapshot, self._catalog.gpus))
+        self.detection_status = status_text(snapshot, options, self._catalog.gpus)
+        chosen = self._detected_option(self.gpu_id)
+        self.detected = options
+        if chosen is not None:  # a rescan: keep the same card, with fresh free memory
+            self._selection_changed()
+        elif options and not self._hardware_touched:
+            self.gpu_id = options[0].key
+            self.gpu_count = options[0].count
+
+    def _detected_option(self, gpu_id: str) -> DetectedOption | None:
+        if not gpu_id.startswith(DETECTED_PREFIX):
+            return None
+        return next((option for option in self.detected if option.key == gpu_id), None)
+
+    def _gpu_spec(self, gpu_id: str) -> GpuSpec | None:
+        option = self._detected_option(gpu_id)
+        return option.gpu if option is not None else self._catalog.gpus.get(gpu_id)
 
     # -- the estimate ---------------------------------------------------------------------
 
     def request(self) -> EstimateRequest | None:
         """The estimate the current selection asks for (None while the catalog lacks a piece)."""
-        gpu = self._catalog.gpus.get(self.gpu_id)
+        gpu = self._gpu_spec(self.gpu_id)
         model = self._catalog.models.get(self.model_id)
         quant = self._catalog.quants.get(self.quant_id)
         if gpu is None or model is None or quant is None:
             return None
+        hardware = Hardware(gpu=gpu, count=self.gpu_count,
+                            memory_override_bytes=self.memory_override_bytes)
+        option = self._detected_option(self.gpu_id)
+        if option is not None and self.memory_override_bytes is None:
+            # Measured memory overrides the catalog; free memory holds for the cards found.
+            hardware = Hardware(gpu=gpu, count=self.gpu_count,
+                                memory_override_bytes=option.memory_per_gpu_bytes,
+                                free_memory_bytes=option.free_memory_bytes
+                                if self.gpu_count == option.count else None)
         return EstimateRequest(
-            model=model, quant=quant,
-            hardware=Hardware(gpu=gpu, count=self.gpu_count,
-                              memory_override_bytes=self.memory_override_bytes),
+            model=model, quant=quant, hardware=hardware,
             workload=Workload(context_tokens=self.context_tokens, sequences=self.sequences,
                               kv_cache_dtype=self.kv_cache_dtype, engine=self.engine))
 
-    def _selection_changed(self) -> None:
+    def _selection_changed(self) -> None:  # also run after a rescan
         self.refresh_estimate()
 
     def refresh_estimate(self) -> None:
@@ -185,7 +239,11 @@ class MainScreen(Screen[None]):
 
     @on(GpuChosen)
     def _gpu_chosen(self, message: GpuChosen) -> None:
+        if message.gpu_id != self.gpu_id:  # list rebuilds echo the current choice
+            self._hardware_touched = True
         self.gpu_id = message.gpu_id
+        if (option := self._detected_option(message.gpu_id)) is not None:
+            self.gpu_count = option.count
 
     @on(GpuCountChanged)
     def _gpu_count_changed(self, message: GpuCountChanged) -> None:
@@ -316,33 +374,14 @@ class MainScreen(Screen[None]):
         """The help screen, generated from the bindings."""
         self.app.push_screen(HelpScreen(self))
 
-    def _save(self, kind: str) -> str | None:
-        if self.result is None:
-            self.notify("No estimate yet.", severity="warning")
-            return None
-        try:
-            return str(write_report(self.result, kind))
-        except OSError as error:
-            self.notify(str(error), title="Could not save the report", severity="error")
-            return None
-
     def action_copy_report(self) -> None:
         """Markdown to the clipboard (OSC 52) and to a file, since SSH often loses the former."""
-        if self.result is None:
-            self.notify("No estimate yet.", severity="warning")
-            return
-        self.app.copy_to_clipboard(report_text(self.result, "markdown"))
-        if (path := self._save("markdown")) is None:
-            return
-        self.notify(f"Copied as Markdown (if your terminal allows OSC 52); also saved to {path}",
-                    title="Report copied", timeout=8)
+        export(self, self.result, "markdown", clipboard=True)
 
     def action_save_markdown(self) -> None:
         """Save the Markdown report in the current directory."""
-        if path := self._save("markdown"):
-            self.notify(path, title="Saved Markdown report", timeout=8)
+        export(self, self.result, "markdown")
 
     def action_save_json(self) -> None:
         """Save the JSON report in the current directory."""
-        if path := self._save("json"):
-            self.notify(path, title="Saved JSON report", timeout=8)
+        export(self, self.result, "json")

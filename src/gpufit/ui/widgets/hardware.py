@@ -12,11 +12,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import var
 from textual.validation import Integer, Number
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from gpufit.core.catalog import Catalog
 from gpufit.core.recommend import MAX_GPUS
 from gpufit.core.specs import GB
+from gpufit.detect.match import DetectedOption
 from gpufit.ui.format import short_gpu_name
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
@@ -29,6 +30,10 @@ class HardwarePane(PickerPane):
     """Number of GPUs (bound to the main screen)."""
     memory_override_bytes: var[int | None] = var(None, init=False)
     """Usable bytes per GPU typed by the user; None means the catalog figure."""
+    detected: var[tuple[DetectedOption, ...]] = var((), init=False)
+    """What nvidia-smi found on this machine, listed first (bound to the main screen)."""
+    detection_status: var[str] = var("", init=False)
+    """One line: what detection found, or why it found nothing."""
 
     FAMILY_ORDER: ClassVar[tuple[str, ...]] = (
         "Consumer", "Workstation", "Data centre", "Laptop", "Apple Silicon")
@@ -37,8 +42,12 @@ class HardwarePane(PickerPane):
         super().__init__("1 Hardware", "/ filter GPUs", id=id, selected=selected)
         self._catalog = catalog
 
+    def compose_above_list(self) -> ComposeResult:
+        """The detection status line."""
+        yield Static(self.detection_status, id="detect-status", classes="status-line")
+
     def compose(self) -> ComposeResult:
-        """Filter, list, then the count and memory row."""
+        """Filter, status, list, then the count and memory row."""
         yield from super().compose()
         with Horizontal(classes="hardware-row"):
             yield Label("GPUs")
@@ -51,7 +60,17 @@ class HardwarePane(PickerPane):
                         tooltip="Usable memory per GPU in GB (10^9); empty = catalog")
 
     def rows(self) -> Iterable[Row]:
-        """GPUs grouped by family (known families first), catalog order inside a family."""
+        """Detected hardware first, then GPUs grouped by family (known families first),
+        catalog order inside a family."""
+        for option in self.detected:
+            count, _, name = option.label.rpartition(" × ")
+            title = f"{count} × {short_gpu_name(name)}" if count else short_gpu_name(name)
+            free = "free unknown" if option.free_memory_bytes is None else \
+                f"{option.free_memory_bytes / GB:.1f} GB free"
+            prompt = Content.assemble(("● ", "$text-success"), title,
+                                      (f"\n  {free} · detected", "$foreground-muted"))
+            haystack = " ".join(("detected local this", option.label, option.gpu.name))
+            yield Row(option.key, prompt, haystack.casefold(), "Detected (this machine)")
         families = list(self.FAMILY_ORDER)
         for gpu in self._catalog.gpus.values():
             if gpu.family not in families:
@@ -81,8 +100,21 @@ class HardwarePane(PickerPane):
 
     def _show_catalog_memory(self) -> None:
         gpu = self._catalog.gpus.get(self.selected)
+        option = next((option for option in self.detected if option.key == self.selected), None)
         memory = self.query_one("#memory-override", Input)
-        memory.placeholder = f"{gpu.usable_memory_bytes / GB:.1f}" if gpu else ""
+        if option is not None:
+            memory.placeholder = f"{option.memory_per_gpu_bytes / GB:.1f}"
+        else:
+            memory.placeholder = f"{gpu.usable_memory_bytes / GB:.1f}" if gpu else ""
+
+    def watch_detected(self) -> None:
+        if self.is_mounted:
+            self.rebuild()
+            self._show_catalog_memory()
+
+    def watch_detection_status(self, status: str) -> None:
+        if self.is_mounted:
+            self.query_one("#detect-status", Static).update(status)
 
     def watch_gpu_count(self) -> None:
         self._show_count()
@@ -114,12 +146,16 @@ class HardwarePane(PickerPane):
     @on(Input.Changed, "#gpu-count")
     def _count_typed(self, event: Input.Changed) -> None:
         event.stop()
+        if not event.input.has_focus:
+            return  # our own echo of the screen's value, not typing
         if event.validation_result is not None and event.validation_result.is_valid:
             self.post_message(GpuCountChanged(int(event.value)))
 
     @on(Input.Changed, "#memory-override")
     def _memory_typed(self, event: Input.Changed) -> None:
         event.stop()
+        if not event.input.has_focus:
+            return  # our own echo of the screen's value, not typing
         if event.validation_result is None or event.validation_result.is_valid:
             self.post_message(MemoryOverrideChanged(_parse_gb(event.value)))
 

@@ -50,8 +50,10 @@ class PickerPane(Vertical):
         super().__init__(id=id, classes="pane picker")
         self.border_title = title
         self._placeholder = placeholder
-        self._unreported: str | None = None
         self.set_reactive(PickerPane.selected, selected)
+        self._current = selected
+        """The choice as this pane last knew it: reported by it or told by the screen (whose
+        `selected` arrives a turn later, after quick moves may already have moved on)."""
 
     def compose(self) -> ComposeResult:
         """Filter on top, list below."""
@@ -90,9 +92,9 @@ class PickerPane(Vertical):
         words = self.filter_input.value.casefold().split()
         return [row for row in self.rows() if all(word in row.haystack for word in words)]
 
-    def rebuild(self, *, report: bool = False) -> None:
+    def rebuild(self) -> None:
         """Refill the list from the filter, keeping the choice; if the filter hides it, move to
-        the first match (and, when `report`, choose it, so the result follows the filter)."""
+        the first match (which then becomes the choice, so the result follows the filter)."""
         options: list[Option] = []
         group: str | None = None
         for row in self.visible_rows():
@@ -105,7 +107,7 @@ class PickerPane(Vertical):
         if index is None:
             index = next((position for position, option in enumerate(options)
                           if not option.disabled), None)
-        self._move_to(index, report=report)
+        self._move_to(index)
 
     def _index_of(self, row_id: str) -> int | None:
         try:
@@ -113,23 +115,20 @@ class PickerPane(Vertical):
         except OptionDoesNotExist:
             return None
 
-    def _move_to(self, index: int | None, *, report: bool) -> None:
-        """Highlight `index`; unless `report`, the resulting message is not passed upward, so
-        echoing the screen's own state back never starts a ping-pong of messages."""
+    def _move_to(self, index: int | None) -> None:
         option_list = self.option_list
-        if index is None or option_list.highlighted == index:
-            return
-        self._unreported = None if report else option_list.options[index].id
-        option_list.highlighted = index
+        if index is not None and option_list.highlighted != index:
+            option_list.highlighted = index
 
     def watch_selected(self, selected: str) -> None:
+        self._current = selected
         if self.is_mounted:
-            self._move_to(self._index_of(selected), report=False)
+            self._move_to(self._index_of(selected))
 
     @on(Input.Changed, ".filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.rebuild(report=True)
+        self.rebuild()
 
     @on(Input.Submitted, ".filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -138,13 +137,16 @@ class PickerPane(Vertical):
 
     @on(OptionList.OptionHighlighted)
     def _moved(self, event: OptionList.OptionHighlighted) -> None:
+        """Report a move to a row other than the chosen one. A message whose row is no longer
+        highlighted is stale (a newer one follows), and one for the chosen row is an echo of
+        the choice already made: dropping both ends quick moves on the last row and never
+        starts a ping-pong with the screen."""
         event.stop()
-        row_id = event.option.id
-        if row_id is not None and row_id == self._unreported:
-            self._unreported = None
+        if event.option_index != self.option_list.highlighted:
             return
-        # Report even a row equal to `selected`: a quick A→B→A must end on A.
-        if row_id is not None:
+        row_id = event.option.id
+        if row_id is not None and row_id != self._current:
+            self._current = row_id
             self.post_message(self.chosen(row_id))
 
     # Focus moves at once (`Screen.set_focus`), not on the next turn of the loop as

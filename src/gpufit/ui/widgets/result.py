@@ -62,6 +62,12 @@ def figures(estimate: Estimate, units: str) -> Content:
     if memory.host_weights_bytes:
         lines.append(_line("", (f"+{size(memory.host_weights_bytes, units)} embedding in RAM",
                                 MUTED)))
+    free = estimate.hardware.free_memory_bytes
+    if free is not None and estimate.fits_in_free is not None:
+        # Total memory says what the card can hold; free memory what it can hold right now.
+        lines.append(_line("Free now", f"{size(free, units)}: ",
+                           ("fits", "bold") if estimate.fits_in_free
+                           else ("does not fit", "bold $text-error")))
     lines += [
         _line("Decode", (f"~{rate(speed.decode_tokens_per_s)} tok/s", "bold")),
         _line("", (f"{rate(speed.decode_low)}–{rate(speed.decode_high)}, {speed.bound}-bound",

@@ -111,12 +111,16 @@ class WorkloadBar(Horizontal):
     @on(Input.Changed, "#context")
     def _context_typed(self, event: Input.Changed) -> None:
         event.stop()
+        if not event.input.has_focus:
+            return  # our own echo of the screen's value, not typing
         if event.validation_result is not None and event.validation_result.is_valid:
             self.post_message(WorkloadChanged(context_tokens=int(event.value)))
 
     @on(Input.Changed, "#sequences")
     def _sequences_typed(self, event: Input.Changed) -> None:
         event.stop()
+        if not event.input.has_focus:
+            return  # our own echo of the screen's value, not typing
         if event.validation_result is not None and event.validation_result.is_valid:
             self.post_message(WorkloadChanged(sequences=int(event.value)))
 
