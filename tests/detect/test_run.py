@@ -171,3 +171,58 @@ def test_cli_report_detected_with_nothing_found_exits_1(tmp_path):
     done = run_cli("report", "--gpu", "local", "--model", "llama-3.1-8b", "--quant", "Q4_K_M",
                    env=env)
     assert done.returncode == 1 and "not installed" in done.stderr
+
+
+# What a person reading each recorded output sees (tests/fixtures/nvidia-smi/INDEX.md):
+# GPU count, the first GPU's name, its memory in MiB (None: not reported), MIG instances.
+SEEN_IN_FIXTURES = {
+    "table_h100_mig_4instances_driver590.txt": (1, "NVIDIA H100 80GB HBM3", 81559, 4),
+    "table_8x_h100_sxm_driver565.txt": (8, "NVIDIA H100 80GB HBM3", 81559, 0),
+    "table_4x_tesla_k80_driver390_no_cuda_version.txt": (4, "Tesla K80", 11441, 0),
+    "table_rtx2080super_driver610_kmd_header.txt": (1, "NVIDIA GeForce RTX 2080", 8192, 0),
+    "table_laptop_rtx_a2000_8gb_driver560.txt": (1, "NVIDIA RTX A2000 8GB Lap", 8192, 0),
+    "table_jetson_agx_orin_nvgpu_not_supported.txt": (1, "Orin (nvgpu)", None, 0),
+    "list_h100_mig_4instances_driver590.txt": (1, "NVIDIA H100 80GB HBM3", None, 4),
+    "list_mixed_2x_a10_2x_t4.txt": (4, "NVIDIA A10", None, 0),
+    "q_h100_mig_driver590.txt": (1, "NVIDIA H100 80GB HBM3", 81559, 4),
+    "q_8x_a100_sxm4_40gb_driver535.txt": (8, "NVIDIA A100-SXM4-40GB", 40960, 0),
+    "xml_q_a100_sxm4_40gb_mig_driver510.xml": (1, "NVIDIA A100-SXM4-40GB", 40960, 2),
+    "xml_q_rtx4090_driver535.xml": (1, "NVIDIA GeForce RTX 4090", 24564, 0),
+    "xml_q_dual_rtx_a5000_driver590.xml": (2, "NVIDIA RTX A5000", 24564, 0),
+    "csv_query_allfields_header_units_h100_driver590.txt": (1, "NVIDIA H100 80GB HBM3", 81559, 0),
+    "csv_query_noheader_units_7x_a100_80gb.txt": (7, "NVIDIA A100-SXM4-80GB", 81920, 0),
+    "csv_query_noheader_nounits_gb10_unified_memory.txt": (1, "NVIDIA GB10", None, 0),
+}
+FAILING_FIXTURES = {
+    "failed_driver_communication.txt": ("9", "driver"),
+    "failed_no_devices_found.txt": ("6", "no-devices"),
+    "failed_nvml_insufficient_permissions.txt": ("4", "permission"),
+    "rocm_smi_json_productname_use_meminfo_rx7900xt.txt": ("0", "garbage"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEN_IN_FIXTURES))
+def test_every_recorded_output_behind_a_fake_nvidia_smi(fake, name):
+    # A fake that prints the recording whatever it is asked, like a wrapper script would.
+    fake(**{"stdout.txt": FIXTURES / name})
+    done = run_cli("detect", "--format", "json", env=dict(os.environ))
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(done.stdout)
+    count, first_name, memory, migs = SEEN_IN_FIXTURES[name]
+    assert len(found["gpus"]) == count
+    assert found["gpus"][0]["name"] == first_name
+    total = found["gpus"][0]["memory_total_bytes"]
+    assert (None if total is None else total // MIB) == memory
+    assert len(found["mig_devices"]) == migs
+    for option in found["options"]:  # a MIG slice is never given its parent's memory
+        if "MIG" in option["label"]:
+            assert option["memory_per_gpu_bytes"] < 0.9 * (memory or 81559) * MIB
+
+
+@pytest.mark.parametrize("name", sorted(FAILING_FIXTURES))
+def test_every_recorded_failure_behind_a_fake_nvidia_smi(fake, name):
+    code, kind = FAILING_FIXTURES[name]
+    fake(**{"stdout.txt": FIXTURES / name, "exit_code": code})
+    done = run_cli("detect", "--format", "json", env=dict(os.environ))
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["problem_kind"] == kind

@@ -122,6 +122,8 @@ def _guess_columns(cells: list[str]) -> list[str]:
     integer is the index, the first text the name, sizes are total, used, free in that order
     (the order people and tools query them in); anything else is ignored."""
     columns: list[str] = []
+    if len(cells) < 2:
+        return ["name", "unused"]  # one cell is not a query answer: let the row count fail
     sizes = iter(("memory.total", "memory.used", "memory.free"))
     for position, cell in enumerate(cells):
         if position == 0 and re.fullmatch(r"\d+", cell):
@@ -165,7 +167,7 @@ def parse_csv(text: str, fields: Sequence[str] | None = None, source: str = "") 
         row = dict(zip(columns, cells, strict=True))
         unit_of = dict(zip(columns, units, strict=True))
         name = _text(row.get("name") or row.get("gpu_name"))
-        if name is None:
+        if name is None or not name.isprintable():
             return _garbage(text, "the nvidia-smi CSV output (a row without a GPU name)")
 
         def size(column: str, row: dict[str, str] = row,

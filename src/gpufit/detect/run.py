@@ -15,7 +15,15 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from gpufit.detect.parse import MINIMAL_FIELDS, QUERY_FIELDS, failure, parse_csv, parse_list, parse_xml
+from gpufit.detect.parse import (
+    MINIMAL_FIELDS,
+    QUERY_FIELDS,
+    failure,
+    parse_any,
+    parse_csv,
+    parse_list,
+    parse_xml,
+)
 from gpufit.detect.snapshot import Snapshot, failed
 
 DEFAULT_TIMEOUT_S = 2.0
@@ -89,7 +97,14 @@ async def _query(path: str, timeout_s: float) -> Snapshot:
     snapshot = parse_csv(output.stdout, fields, source)
     if not snapshot.found:
         problem = failure(output.stdout + output.stderr)
-        return replace(problem, source=source) if problem else snapshot
+        if problem is not None:
+            return replace(problem, source=source)
+        # A wrapper script or an odd build may answer in another format: read what it says.
+        other = parse_any(output.stdout, source)
+        if other.found:
+            return other.with_note("nvidia-smi did not answer the CSV query in CSV; read its "
+                                   "output as another format")
+    return snapshot
     return snapshot
 
 
@@ -100,17 +115,19 @@ async def _add_mig(path: str, snapshot: Snapshot, timeout_s: float) -> Snapshot:
     names = parse_list(listed.stdout) if listed.returncode == 0 else Snapshot()
     details = parse_xml(queried.stdout) if queried.returncode == 0 else Snapshot()
     by_key = {(mig.gpu_index, mig.device_index): mig for mig in names.mig_devices}
+    # Instances with memory figures: from -q -x, else whatever the first answer held.
+    measured = details.mig_devices or snapshot.mig_devices
     migs = []
-    for mig in details.mig_devices:
+    for mig in measured:
         named = by_key.pop((mig.gpu_index, mig.device_index), None)
-        migs.append(replace(mig, profile=named.profile if named else None,
-                            uuid=named.uuid if named else None))
+        migs.append(replace(mig, profile=named.profile if named else mig.profile,
+                            uuid=named.uuid if named else mig.uuid))
     migs.extend(by_key.values())  # listed by -L but without memory figures
     result = replace(snapshot, mig_devices=tuple(migs),
                      cuda_version=details.cuda_version or snapshot.cuda_version)
-    if not details.mig_devices:
-        result = result.with_note("MIG is enabled but `nvidia-smi -q -x` gave no instance "
-                                  "memory; slices are sized from their profile names.")
+    if not measured:
+        result = result.with_note("MIG is enabled but nvidia-smi gave no instance memory; "
+                                  "slices are sized from their profile names.")
     return result
 
 
