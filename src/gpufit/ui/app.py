@@ -13,6 +13,7 @@ from textual.theme import Theme
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.detect.snapshot import Snapshot
 from gpufit.persist import paths
+from gpufit.persist.profiles import ProfileStore
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
 from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
@@ -31,9 +32,12 @@ class GpufitApp(App[None]):
 
     def __init__(self, catalog: Catalog, service: EstimateService, settings: SettingsStore,
                  themes: ThemeSet, notes: Sequence[str] = (),
-                 detector: Callable[[], Awaitable[Snapshot]] | None = None) -> None:
+                 detector: Callable[[], Awaitable[Snapshot]] | None = None,
+                 profiles: ProfileStore | None = None, profile_name: str | None = None) -> None:
         super().__init__()
         self._detector = detector
+        self._profiles = profiles
+        self._profile_name = profile_name
         self.catalog = catalog
         """What the pickers list."""
         self.service = service
@@ -48,7 +52,8 @@ class GpufitApp(App[None]):
         """The four-pane main screen."""
         return MainScreen(self.catalog, self.service, units=self.settings.settings.units,
                           remember_units=lambda units: self.remember(units=units),
-                          detector=self._detector)
+                          detector=self._detector, profiles=self._profiles,
+                          profile_name=self._profile_name)
 
     def on_mount(self) -> None:
         if self.settings.settings.keymap:
@@ -108,11 +113,13 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
              theme_dirs: Sequence[Path] | None = None,
              estimate_worker: Callable[[EstimateRequest, Catalog], EstimateResult] | None = None,
              detector: Callable[[], Awaitable[Snapshot]] | None = None,
+             profiles: ProfileStore | None = None, profile_name: str | None = None,
              ) -> GpufitApp:
     """Build the app. With no arguments: the built-in catalog plus the user's additions, the
     shipped and user themes, and the settings file in the config directory. `detector` reads
     the installed GPUs (the CLI passes `gpufit.detect.detect`); None turns detection off, which
-    tests and screenshots rely on for deterministic screens."""
+    tests and screenshots rely on for deterministic screens. `profiles` is the profile store
+    (default: the config directory's); `profile_name` opens that profile at start."""
     if catalog is None:
         catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
     settings = SettingsStore(settings_path)
@@ -120,4 +127,4 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     service = EstimateService(catalog) if estimate_worker is None \
         else EstimateService(catalog, estimate_worker)
     notes = [*_catalog_notes(catalog), *settings.problems, *themes.problems]
-    return GpufitApp(catalog, service, settings, themes, notes, detector)
+    return GpufitApp(catalog, service, settings, themes, notes, detector, profiles, profile_name)

@@ -28,6 +28,7 @@ from gpufit.core.recommend import MAX_GPUS
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES, GpuSpec, Hardware, Workload
 from gpufit.detect.match import DETECTED_PREFIX, DetectedOption, hardware_options, status_text
 from gpufit.detect.snapshot import Snapshot
+from gpufit.persist.profiles import ProfileStore
 from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.format import UNITS
@@ -41,6 +42,7 @@ from gpufit.ui.messages import (
 )
 from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
+from gpufit.ui.session import ProfileActions
 from gpufit.ui.widgets.footer import KeyFooter
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
@@ -65,7 +67,7 @@ def _preferred(ids: Iterable[str], wanted: str) -> str:
     return wanted if wanted in ids else (ids[0] if ids else "")
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ProfileActions, Screen[None]):
     """Hardware, model, quant and result panes over a workload bar and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = commands.bindings()
@@ -105,8 +107,12 @@ class MainScreen(Screen[None]):
 
     def __init__(self, catalog: Catalog, service: EstimateService, *, units: str = "GB",
                  remember_units: Callable[[str], None] = lambda units: None,
-                 detector: Callable[[], Awaitable[Snapshot]] | None = None) -> None:
+                 detector: Callable[[], Awaitable[Snapshot]] | None = None,
+                 profiles: ProfileStore | None = None, profile_name: str | None = None) -> None:
         super().__init__()
+        self._profiles = profiles or ProfileStore()
+        self._profile_name = profile_name
+        """The profile on screen: opened at start or last saved/opened (the save prompt's default)."""
         self._catalog = catalog
         self._service = service
         self._remember_units = remember_units
@@ -146,7 +152,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         for name in SELECTION:
-            self.watch(self, name, self._selection_changed, init=False)
+            self.watch(self, name, self.refresh_estimate, init=False)
         self.watch_current_pane(self.current_pane)
         missing = [kind for kind, entries in (("GPUs", self._catalog.gpus), ("models",
                    self._catalog.models), ("quants", self._catalog.quants)) if not entries]
@@ -154,6 +160,8 @@ class MainScreen(Screen[None]):
             self.notify(f"The catalog has no {' or '.join(missing)}: nothing to estimate.",
                         severity="error", timeout=30)
         self.refresh_estimate()
+        if self._profile_name is not None:
+            self.open_profile(self._profile_name)
         if self._detector is not None:
             self.action_rescan()
 
@@ -176,7 +184,7 @@ class MainScreen(Screen[None]):
         chosen = self._detected_option(self.gpu_id)
         self.detected = options
         if chosen is not None:  # a rescan: keep the same card, with fresh free memory
-            self._selection_changed()
+            self.refresh_estimate()
         elif options and not self._hardware_touched:
             self.gpu_id = options[0].key
             self.gpu_count = options[0].count
@@ -185,6 +193,12 @@ class MainScreen(Screen[None]):
         if not gpu_id.startswith(DETECTED_PREFIX):
             return None
         return next((option for option in self.detected if option.key == gpu_id), None)
+
+    def hardware_chosen(self) -> None:
+        """The user (or a profile) chose the hardware: detection must not replace it."""
+        self._hardware_touched = True
+
+    catalog = property(lambda self: self._catalog, doc="What the panes list.")
 
     def _gpu_spec(self, gpu_id: str) -> GpuSpec | None:
         option = self._detected_option(gpu_id)
@@ -212,9 +226,6 @@ class MainScreen(Screen[None]):
             model=model, quant=quant, hardware=hardware,
             workload=Workload(context_tokens=self.context_tokens, sequences=self.sequences,
                               kv_cache_dtype=self.kv_cache_dtype, engine=self.engine))
-
-    def _selection_changed(self) -> None:  # also run after a rescan
-        self.refresh_estimate()
 
     def refresh_estimate(self) -> None:
         """Start an estimate for the current selection (cancelling any still running)."""
@@ -264,7 +275,7 @@ class MainScreen(Screen[None]):
     @on(WorkloadChanged)
     def _workload_changed(self, message: WorkloadChanged) -> None:
         if message.context_tokens is not None:
-            self.context_tokens = self._clamp_context(message.context_tokens)
+            self.context_tokens = self.clamp_context(message.context_tokens)
         if message.sequences is not None:
             self.sequences = max(1, message.sequences)
         if message.kv_cache_dtype in KV_CACHE_DTYPES:
@@ -281,9 +292,10 @@ class MainScreen(Screen[None]):
         model = self._catalog.models.get(model_id)
         if model is not None:
             self.context_ceiling = 4 * model.max_context_tokens
-            self.context_tokens = self._clamp_context(self.context_tokens)
+            self.context_tokens = self.clamp_context(self.context_tokens)
 
-    def _clamp_context(self, tokens: int) -> int:
+    def clamp_context(self, tokens: int) -> int:
+        """`tokens` within 256 … 4 × the chosen model's maximum."""
         return max(MIN_CONTEXT_TOKENS, min(self.context_ceiling, tokens))
 
     # -- narrow layout: which picker is shown ---------------------------------------------
@@ -351,7 +363,7 @@ class MainScreen(Screen[None]):
 
     def action_scale_context(self, factor: float) -> None:
         """Halve or double the context, within 256 … 4 × the model maximum."""
-        self.context_tokens = self._clamp_context(int(self.context_tokens * factor))
+        self.context_tokens = self.clamp_context(int(self.context_tokens * factor))
 
     def action_change_gpu_count(self, delta: int) -> None:
         """One GPU more or fewer (1–16)."""

@@ -1,0 +1,118 @@
+"""Between the main screen's state and a saved `Profile`: capture it, apply one back, and the
+main screen's profile actions (save, open, rename, delete) as a mixin.
+
+Applying never loses a value the catalog lacks: the piece stays as it was on screen and the
+returned notes say what was missing, so the user knows the profile was not fully restored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
+from gpufit.detect.match import DETECTED_PREFIX
+from gpufit.persist.profiles import DETECTED_GPU, Profile, ProfileError, ProfileExists, ProfileStore
+from gpufit.ui.screens.profiles import Confirm, NamePrompt, ProfilesScreen
+
+if TYPE_CHECKING:
+    from gpufit.ui.screens.main import MainScreen
+
+
+def profile_of(screen: MainScreen, name: str, note: str = "") -> Profile:
+    """The screen's whole setup under `name` (detected hardware is saved as "detected")."""
+    gpu = DETECTED_GPU if screen.gpu_id.startswith(DETECTED_PREFIX) else screen.gpu_id
+    return Profile(name=name, gpu=gpu, model=screen.model_id, quant=screen.quant_id,
+                   gpu_count=screen.gpu_count, memory_override_bytes=screen.memory_override_bytes,
+                   context_tokens=screen.context_tokens, sequences=screen.sequences,
+                   kv_cache_dtype=screen.kv_cache_dtype, engine=screen.engine, note=note)
+
+
+def apply_profile(screen: MainScreen, profile: Profile) -> list[str]:
+    """Set the screen to `profile`; returns what could not be restored, one line each."""
+    catalog = screen.catalog
+    missing: list[str] = []
+    if profile.model in catalog.models:
+        screen.model_id = profile.model  # first: it sets the context ceiling
+    else:
+        missing.append(f"model {profile.model!r} is not in the catalog")
+    if profile.quant in catalog.quants:
+        screen.quant_id = profile.quant
+    else:
+        missing.append(f"quant {profile.quant!r} is not in the catalog")
+    if profile.gpu == DETECTED_GPU:
+        if screen.detected:
+            screen.gpu_id = screen.detected[0].key
+        else:
+            missing.append("the profile uses detected GPUs and none were detected")
+    elif profile.gpu in catalog.gpus:
+        screen.gpu_id = profile.gpu
+    else:
+        missing.append(f"GPU {profile.gpu!r} is not in the catalog")
+    screen.hardware_chosen()
+    screen.gpu_count = profile.gpu_count
+    screen.memory_override_bytes = profile.memory_override_bytes
+    screen.context_tokens = screen.clamp_context(profile.context_tokens)
+    screen.sequences = profile.sequences
+    if profile.kv_cache_dtype in KV_CACHE_DTYPES:
+        screen.kv_cache_dtype = profile.kv_cache_dtype
+    if profile.engine in ENGINES:
+        screen.engine = profile.engine
+    return missing
+
+
+class ProfileActions:
+    """The main screen's profile actions; mixed into `MainScreen`, whose state they read."""
+
+    _profiles: ProfileStore
+    _profile_name: str | None
+    model_id: str
+    gpu_id: str
+    app: Any
+    notify: Any
+
+    def action_save_profile(self) -> None:
+        """Name the current setup and save it; an existing name asks before overwriting."""
+        default = self._profile_name or f"{self.model_id} on {self.gpu_id}"
+        self.app.push_screen(NamePrompt("Save profile", default), self._save_named)
+
+    def _save_named(self, name: str | None, overwrite: bool = False) -> None:
+        if not name:
+            return
+        try:
+            profile = profile_of(self, name)  # type: ignore[arg-type]
+            self._profiles.save(profile, overwrite=overwrite)
+        except ProfileExists:
+            self.app.push_screen(Confirm(f"A profile named {name!r} exists. Overwrite it?"),
+                                 lambda yes: self._save_named(name, True) if yes else None)
+            return
+        except (ProfileError, ValueError) as error:
+            self.notify(f"{error} (the setup on screen is unchanged)",
+                        title="Profile not saved", severity="error", timeout=12)
+            return
+        self._profile_name = name
+        self.notify(f"Saved {name!r} in {self._profiles.directory}.", title="Profile saved")
+
+    def action_open_profile(self, mode: str = "open") -> None:
+        """The profile list: Enter opens (or renames/deletes, per `mode`)."""
+        self.app.push_screen(ProfilesScreen(self._profiles, mode), self._opened)
+
+    def _opened(self, profile: Profile | None) -> None:
+        if profile is not None:
+            self.show_profile(profile)
+
+    def open_profile(self, name: str) -> None:
+        """Load a profile by name (the `--profile` start-up option)."""
+        try:
+            self.show_profile(self._profiles.load(name))
+        except ProfileError as error:
+            self.notify(str(error), title="Profile not opened", severity="error", timeout=12)
+
+    def show_profile(self, profile: Profile) -> None:
+        """Put a profile's setup on screen and say what could not be restored."""
+        missing = apply_profile(self, profile)  # type: ignore[arg-type]
+        self._profile_name = profile.name
+        if missing:
+            self.notify("; ".join(missing) + ". Other values were restored.",
+                        title=f"Profile {profile.name!r}", severity="warning", timeout=12)
+        else:
+            self.notify(f"Opened {profile.name!r}.", title="Profile")
