@@ -1,4 +1,4 @@
-"""Command line: `gpufit-tui` opens the app; `report`, `list` and `detect` answer headlessly.
+"""Command line: `gpufit-tui` opens the app; `report`, `list`, `detect` and `profiles` answer headlessly.
 
 Exit codes: 0 success, 2 usage error (bad flag, unknown or ambiguous name), 1 other failure
 (for `detect`: no GPU found).
@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpufit import __version__
+from gpufit.cli_profiles import (
+    ProfileUsageError,
+    add_profiles_parser,
+    apply_profile,
+    check_profile_exists,
+    run_profiles,
+)
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.core.estimate import estimate
 from gpufit.core.recommend import recommend
@@ -81,23 +88,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Will this LLM fit on this GPU, at which quantization, and how fast?",
     )
     parser.add_argument("--version", action="version", version=f"gpufit-tui {__version__}")
+    parser.add_argument("--profile", default=None, metavar="NAME", help="open the app on this saved profile")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser("report", help="estimate one setup and print it")
-    report.add_argument("--gpu", required=True,
+    # SUPPRESS: argparse copies a subcommand's defaults over the top level's values, so a None
+    # default here would erase `gpufit-tui --profile NAME report`'s profile.
+    report.add_argument("--profile", default=argparse.SUPPRESS, metavar="NAME",
+                        help="start from this saved profile; the flags given here override it")
+    report.add_argument("--gpu",
                         help="GPU id, name or alias (see `list gpus`); `detected` (or `local`) for "
                              "this machine's GPUs, `detected:KEY` for one option of `detect`")
     report.add_argument("--count", type=_positive_int, default=None,
                         help="number of GPUs (default 1, or as detected)")
-    report.add_argument("--model", required=True, help="model id, name or alias")
-    report.add_argument("--quant", required=True, help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4")
+    report.add_argument("--model", help="model id, name or alias")
+    report.add_argument("--quant", help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4")
     report.add_argument("--context", type=_positive_int, default=None,
                         help=f"context tokens per sequence (default min({DEFAULT_CONTEXT_TOKENS}, "
                              "model maximum))")
-    report.add_argument("--sequences", type=_positive_int, default=1,
+    report.add_argument("--sequences", type=_positive_int, default=None,
                         help="concurrent sequences (default 1)")
-    report.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="f16")
-    report.add_argument("--engine", choices=ENGINES, default="llama.cpp")
+    report.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default=None, help="(default f16)")
+    report.add_argument("--engine", choices=ENGINES, default=None, help="(default llama.cpp)")
     report.add_argument("--memory-gb", type=_memory_gb, default=None,
                         help="usable memory per GPU in GB, overriding the catalog")
     report.add_argument("--flash-attention", action="store_true",
@@ -113,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("kind", choices=("gpus", "models", "quants"))
     listing.add_argument("--search", default=None, help="only entries whose names contain TEXT")
     listing.add_argument("--format", choices=("text", "json"), default="text")
+    add_profiles_parser(commands)
     return parser
 
 
@@ -120,16 +133,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gpufit-tui` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.profile is not None and args.command not in (None, "report"):
+        parser.error(f"--profile works alone (to open the app) or with report, not with {args.command}")
     if args.command is None:
-        return _run_app()
+        if args.profile is not None:
+            try:
+                check_profile_exists(args.profile)
+            except ProfileUsageError as error:
+                print(f"gpufit-tui: {error}", file=sys.stderr)
+                return 2
+        return _run_app(args.profile)
     catalog = _load_catalog()
+    if args.command == "profiles":
+        return run_profiles(args, catalog)
     try:
         if args.command == "report":
+            if args.profile is not None:
+                apply_profile(args, catalog)
+            _fill_report_defaults(args)
             return _report(catalog, args)
         if args.command == "detect":
             return _detect(catalog, args)
         return _list(catalog, args)
-    except (ResolveError, UsageError) as error:
+    except (ResolveError, UsageError, ProfileUsageError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
         return 2
 
@@ -143,12 +169,24 @@ def _load_catalog() -> Catalog:
     return catalog
 
 
-def _run_app() -> int:
+def _run_app(profile_name: str | None = None) -> int:
     from gpufit.detect import detect
     from gpufit.ui.app import make_app
 
-    make_app(detector=detect).run()
+    # Only passed when given, so this works before make_app learns `profile_name`.
+    app = make_app(detector=detect) if profile_name is None \
+        else make_app(detector=detect, profile_name=profile_name)
+    app.run()
     return 0
+
+
+def _fill_report_defaults(args: argparse.Namespace) -> None:
+    """Check what neither the flags nor a profile gave, and default the rest."""
+    if args.gpu is None or args.model is None or args.quant is None:
+        raise UsageError("report needs --gpu, --model and --quant (or --profile)")
+    args.sequences = 1 if args.sequences is None else args.sequences
+    args.kv_cache_dtype = args.kv_cache_dtype or "f16"
+    args.engine = args.engine or "llama.cpp"
 
 
 def _snapshot(args: argparse.Namespace) -> Snapshot:

@@ -114,7 +114,7 @@ async def test_report_files_and_clipboard(build_app, tmp_path, monkeypatch):
     app = build_app()
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("s", "x", "y")
+        await pilot.press("m", "x", "y")
         await pilot.pause()
         markdown = tmp_path / "gpufit-report-llama-3.1-8b-Q4_K_M.md"
         data = json.loads((tmp_path / "gpufit-report-llama-3.1-8b-Q4_K_M.json").read_text())

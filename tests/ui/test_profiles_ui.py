@@ -104,3 +104,20 @@ async def test_rename_and_delete_from_the_list(build_app):
         await pilot.press("y")
         await settle(pilot)
         assert store.list() == []
+
+
+async def test_last_session_is_restored_when_the_setting_is_on(build_app, settings_path):
+    app = build_app()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await settle(pilot)
+        await pilot.press("ctrl+l")  # turn it on (remembered in settings.toml)
+        await pilot.press("2", "j", "j", "j")
+        await settle(pilot)
+        chosen = screen.model_id
+    assert tomllib.loads(settings_path.read_text())["restore_last_session"] is True
+    again = build_app()
+    async with again.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert main_screen(pilot).model_id == chosen
+        assert [profile.name for profile in ProfileStore().list()] == []  # hidden, not a profile

@@ -34,6 +34,8 @@ class Settings:
     """GB (10^9 bytes) or GiB (2^30 bytes) for sizes."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id → keys, e.g. {"gpufit.quit" = "ctrl+q"} (ids are listed on the help screen)."""
+    restore_last_session: bool = False
+    """Reopen the setup on screen at the last quit (kept as profiles/.last-session.toml)."""
 
 
 def default_path() -> Path:
@@ -49,6 +51,9 @@ def _from_document(document: dict[str, Any]) -> Settings:
     units = document.get("units")
     if units in UNITS:
         settings = replace(settings, units=units)
+    restore = document.get("restore_last_session")
+    if isinstance(restore, bool):
+        settings = replace(settings, restore_last_session=restore)
     keymap = document.get("keymap")
     if isinstance(keymap, dict):
         valid = {str(binding): keys for binding, keys in keymap.items()
@@ -111,6 +116,8 @@ class SettingsStore:
             document = asdict(self.settings)
             if not document["keymap"]:
                 del document["keymap"]  # keep an untouched file to the two keys people expect
+            if not document["restore_last_session"]:
+                del document["restore_last_session"]
             with os.fdopen(handle, "wb") as stream:
                 tomli_w.dump(document, stream)
             os.replace(temporary, self.path)

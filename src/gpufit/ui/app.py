@@ -53,7 +53,8 @@ class GpufitApp(App[None]):
         return MainScreen(self.catalog, self.service, units=self.settings.settings.units,
                           remember_units=lambda units: self.remember(units=units),
                           detector=self._detector, profiles=self._profiles,
-                          profile_name=self._profile_name)
+                          profile_name=self._profile_name,
+                          restore_session=self.settings.settings.restore_last_session)
 
     def on_mount(self) -> None:
         if self.settings.settings.keymap:
@@ -61,11 +62,23 @@ class GpufitApp(App[None]):
             self.set_keymap(self.settings.settings.keymap)
         self._apply_theme(self.settings.settings.theme)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        missing = [kind for kind, entries in (("GPUs", self.catalog.gpus), ("models",
+                   self.catalog.models), ("quants", self.catalog.quants)) if not entries]
+        if missing:
+            self.notify(f"The catalog has no {' or '.join(missing)}: nothing to estimate.",
+                        severity="error", timeout=30)
         for note in self._notes:
             self.notify(note, title="gpufit-tui", severity="warning", timeout=12)
 
     def on_unmount(self) -> None:
         self.service.close()
+
+    def action_toggle_restore_session(self) -> None:
+        """Turn restoring the last session at start on or off (remembered)."""
+        restore = not self.settings.settings.restore_last_session
+        self.remember(restore_last_session=restore)
+        self.notify("The setup at quit will be reopened at start." if restore else
+                    "Each start begins from the defaults.", title="Restore last session")
 
     def _apply_theme(self, name: str) -> None:
         if name in self.available_themes:
@@ -79,7 +92,7 @@ class GpufitApp(App[None]):
     def _theme_changed(self, theme: Theme) -> None:
         self.remember(theme=theme.name)
 
-    def remember(self, **changes: str) -> None:
+    def remember(self, **changes: str | bool) -> None:
         """Store changed settings; a settings file we cannot write is a warning, not a crash."""
         try:
             self.settings.update(**changes)

@@ -7,6 +7,7 @@ returned notes say what was missing, so the user knows the profile was not fully
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
@@ -116,3 +117,21 @@ class ProfileActions:
                         title=f"Profile {profile.name!r}", severity="warning", timeout=12)
         else:
             self.notify(f"Opened {profile.name!r}.", title="Profile")
+
+    def restore_last_session(self) -> None:
+        """Put the setup of the last quit back on screen (silently nothing if there is none)."""
+        profile = self._profiles.load_last_session()
+        if profile is not None:
+            missing = apply_profile(self, profile)  # type: ignore[arg-type]
+            if missing:
+                self.notify("; ".join(missing), title="Last session", severity="warning")
+
+    def on_unmount(self) -> None:
+        if self.app.settings.settings.restore_last_session:
+            self.remember_session()
+
+    def remember_session(self) -> None:
+        """Keep the setup on screen for the next start; a failure must not block quitting."""
+        with contextlib.suppress(ProfileError, ValueError):
+            self._profiles.save_last_session(
+                profile_of(self, "last session"))  # type: ignore[arg-type]

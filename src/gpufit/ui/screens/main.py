@@ -108,8 +108,10 @@ class MainScreen(ProfileActions, Screen[None]):
     def __init__(self, catalog: Catalog, service: EstimateService, *, units: str = "GB",
                  remember_units: Callable[[str], None] = lambda units: None,
                  detector: Callable[[], Awaitable[Snapshot]] | None = None,
-                 profiles: ProfileStore | None = None, profile_name: str | None = None) -> None:
+                 profiles: ProfileStore | None = None, profile_name: str | None = None,
+                 restore_session: bool = False) -> None:
         super().__init__()
+        self._restore_session = restore_session
         self._profiles = profiles or ProfileStore()
         self._profile_name = profile_name
         """The profile on screen: opened at start or last saved/opened (the save prompt's default)."""
@@ -154,14 +156,11 @@ class MainScreen(ProfileActions, Screen[None]):
         for name in SELECTION:
             self.watch(self, name, self.refresh_estimate, init=False)
         self.watch_current_pane(self.current_pane)
-        missing = [kind for kind, entries in (("GPUs", self._catalog.gpus), ("models",
-                   self._catalog.models), ("quants", self._catalog.quants)) if not entries]
-        if missing:
-            self.notify(f"The catalog has no {' or '.join(missing)}: nothing to estimate.",
-                        severity="error", timeout=30)
         self.refresh_estimate()
         if self._profile_name is not None:
             self.open_profile(self._profile_name)
+        elif self._restore_session:
+            self.restore_last_session()
         if self._detector is not None:
             self.action_rescan()
 
