@@ -170,13 +170,16 @@ def _load_catalog() -> Catalog:
 
 
 def _run_app(profile_name: str | None = None) -> int:
-    from gpufit.detect import detect
     from gpufit.ui.app import make_app
 
-    # Only passed when given, so this works before make_app learns `profile_name`.
-    app = make_app(detector=detect) if profile_name is None \
-        else make_app(detector=detect, profile_name=profile_name)
-    app.run()
+    async def detect() -> Snapshot:
+        # Imported when detection starts, after the first frame: parsers and XML are not
+        # needed to paint.
+        from gpufit.detect.run import detect as run_detection
+
+        return await run_detection()
+
+    make_app(detector=detect, profile_name=profile_name).run()
     return 0
 
 
@@ -191,7 +194,8 @@ def _fill_report_defaults(args: argparse.Namespace) -> None:
 
 def _snapshot(args: argparse.Namespace) -> Snapshot:
     """Run nvidia-smi, or read the saved output the user named."""
-    from gpufit.detect import detect, parse_any
+    from gpufit.detect.parse import parse_any
+    from gpufit.detect.run import detect
 
     if args.nvidia_smi_output is None:
         return asyncio.run(detect(timeout_s=args.timeout))
@@ -203,7 +207,7 @@ def _snapshot(args: argparse.Namespace) -> Snapshot:
 
 
 def _detected_hardware(catalog: Catalog, args: argparse.Namespace) -> Hardware:
-    from gpufit.detect import hardware_options
+    from gpufit.detect.match import hardware_options
 
     snapshot = _snapshot(args)
     options = hardware_options(snapshot, catalog.gpus)
@@ -219,11 +223,7 @@ def _detected_hardware(catalog: Catalog, args: argparse.Namespace) -> Hardware:
             keys = ", ".join(option.key for option in options)
             raise UsageError(f"--gpu {args.gpu}: no such detected option; there are {keys}")
     print(f"gpufit-tui: using {option.label} ({option.match_reason})", file=sys.stderr)
-    hardware = option.hardware()
-    if args.count is not None and args.count != hardware.count:
-        hardware = Hardware(gpu=hardware.gpu, count=args.count,
-                            memory_override_bytes=hardware.memory_override_bytes)
-    return hardware
+    return option.hardware(args.count)
 
 
 def _report(catalog: Catalog, args: argparse.Namespace) -> int:

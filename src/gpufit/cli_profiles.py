@@ -24,6 +24,7 @@ from gpufit.persist.profiles import (
     ProfileStore,
     ProfileWriteError,
     missing_from_catalog,
+    summary,
 )
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def _list(store: ProfileStore, catalog: Catalog, fmt: str) -> int:
         updated = f" · updated {profile.updated.date().isoformat()}" if profile.updated else ""
         missing = missing_from_catalog(profile, catalog)
         flag = f"  ! {'; '.join(missing)}" if missing else ""
-        print(f"{profile.name:<{width}}  {_summary(profile)}{updated}{flag}")
+        print(f"{profile.name:<{width}}  {summary(profile)}{updated}{flag}")
     return 0
 
 
@@ -204,11 +205,6 @@ def _print_problems(store: ProfileStore) -> None:
     for problem in store.problems:
         print(f"{PROG}: profile file {problem}", file=sys.stderr)
     store.problems.clear()  # the store says callers clear it once shown, so each is said once
-
-
-def _summary(profile: Profile) -> str:
-    gpus = f"{profile.gpu_count} × {profile.gpu}" if profile.gpu_count > 1 else profile.gpu
-    return f"{profile.model} · {profile.quant} · {gpus} · {profile.context_tokens:,} ctx"
 
 
 def _timestamp(value: datetime | None) -> str:

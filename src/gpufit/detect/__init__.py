@@ -1,13 +1,6 @@
-"""Detection of the installed NVIDIA GPUs from nvidia-smi: run (async), parse (pure), match.
+"""Detection of the installed NVIDIA GPUs from nvidia-smi: `run` (async), `parse` (pure),
+`match` (readings → hardware options), `snapshot` (what was found), `report` (for the CLI).
 
-`detect()` runs nvidia-smi and returns a `Snapshot`; `hardware_options()` turns a snapshot into
-choices for the estimator. Depends on the core, never on the UI.
+Nothing is re-exported here, so importing the snapshot type (as the app does at start) does not
+pull in the parsers and the XML library. Depends on the core, never on the UI.
 """
-
-from gpufit.detect.match import DETECTED_PREFIX, DetectedOption, hardware_options, match_gpu
-from gpufit.detect.parse import parse_any
-from gpufit.detect.run import detect
-from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot
-
-__all__ = ["DETECTED_PREFIX", "DetectedOption", "GpuReading", "MigReading", "Snapshot", "detect",
-           "hardware_options", "match_gpu", "parse_any"]

@@ -35,7 +35,9 @@ class DetectedOption:
 
     key: str
     """Stable id within a snapshot, e.g. `detected:0-7`, `detected:2`, `detected:0/mig1`."""
-    label: str
+    name: str
+    """What one card (or the slice) is called: 'NVIDIA A10 (GPU 0)', 'GPU 0 MIG 3g.40gb
+    (device 0)', or for a group the reported name."""
     gpu: GpuSpec
     """The spec to estimate with (catalog entry, MIG slice of it, or a stand-in)."""
     count: int
@@ -47,11 +49,18 @@ class DetectedOption:
     speed_from: str | None = None
     """Name of the catalog GPU whose speed stands in for an unknown card."""
 
-    def hardware(self) -> Hardware:
-        """The option as estimator input (measured memory overrides the catalog)."""
-        return Hardware(gpu=self.gpu, count=self.count,
+    @property
+    def label(self) -> str:
+        """'8 × NVIDIA H100 80GB HBM3' for a group, else the name."""
+        return f"{self.count} × {self.name}" if self.count > 1 else self.name
+
+    def hardware(self, count: int | None = None) -> Hardware:
+        """The option as estimator input (measured memory overrides the catalog). With another
+        `count` the free memory is unknown: it was read for the cards found, not for those."""
+        count = self.count if count is None else count
+        return Hardware(gpu=self.gpu, count=count,
                         memory_override_bytes=self.memory_per_gpu_bytes,
-                        free_memory_bytes=self.free_memory_bytes)
+                        free_memory_bytes=self.free_memory_bytes if count == self.count else None)
 
 
 def _is_laptop(text: str) -> bool:
@@ -144,7 +153,7 @@ def _mig_options(snapshot: Snapshot, parent: GpuReading, spec: GpuSpec, reason: 
         device = mig.device_index if mig.device_index is not None else position
         options.append(DetectedOption(
             key=f"{DETECTED_PREFIX}{parent.index}/mig{device}",
-            label=f"GPU {parent.index} MIG {mig.profile or _mig_label(mig)} (device {device})",
+            name=f"GPU {parent.index} MIG {mig.profile or _mig_label(mig)} (device {device})",
             gpu=slice_spec, count=1, memory_per_gpu_bytes=slice_spec.memory_bytes,
             free_memory_bytes=mig.memory_free_bytes, match_reason=f"MIG instance; parent: {reason}",
             indices=(parent.index,)))
@@ -185,14 +194,14 @@ def hardware_options(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[De
                 key=f"{DETECTED_PREFIX}{indices[0]}-{indices[-1]}" if indices == tuple(
                     range(indices[0], indices[-1] + 1)) else
                 f"{DETECTED_PREFIX}{','.join(map(str, indices))}",
-                label=f"{len(members)} × {name}", gpu=spec, count=len(members),
+                name=name, gpu=spec, count=len(members),
                 memory_per_gpu_bytes=memory,
                 free_memory_bytes=None if None in frees else sum(f for f in frees if f is not None),
                 match_reason=reason, indices=indices, speed_from=speed_from))
         if len(members) == 1 or mixed:
             for reading in readings:
                 options.append(DetectedOption(
-                    key=f"{DETECTED_PREFIX}{reading.index}", label=f"{name} (GPU {reading.index})",
+                    key=f"{DETECTED_PREFIX}{reading.index}", name=f"{name} (GPU {reading.index})",
                     gpu=spec, count=1, memory_per_gpu_bytes=memory,
                     free_memory_bytes=reading.memory_free_bytes, match_reason=reason,
                     indices=(reading.index,), speed_from=speed_from))

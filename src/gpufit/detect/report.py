@@ -45,11 +45,10 @@ def to_text(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> str:
     """A few readable lines per GPU, then the options the app would offer."""
     if not snapshot.found:
         return f"No GPU found: {snapshot.problem or 'nvidia-smi reported none'}\n"
-    versions = ", ".join(part for part in (
-        f"driver {snapshot.driver_version}" if snapshot.driver_version else "",
-        f"CUDA {snapshot.cuda_version}" if snapshot.cuda_version else "") if part)
-    lines = [f"{snapshot.status_line()}" + (f" ({versions})" if versions and
-                                            "driver" not in snapshot.status_line() else "")]
+    heading = snapshot.status_line()
+    if snapshot.cuda_version:
+        heading += f", CUDA {snapshot.cuda_version}"
+    lines = [heading]
     for reading in snapshot.gpus:
         match = match_gpu(reading, gpus)
         lines.append(f"  GPU {reading.index}: {reading.name}"

@@ -81,8 +81,8 @@ async def detect(executable: str = EXECUTABLE, timeout_s: float = DEFAULT_TIMEOU
 async def _query(path: str, timeout_s: float) -> Snapshot:
     fields: Sequence[str] = QUERY_FIELDS
     output = await run_command(_query_args(path, fields), timeout_s)
-    if output.returncode and "field" in (output.stdout + output.stderr).casefold() \
-            and "valid" in (output.stdout + output.stderr).casefold():
+    said = (output.stdout + output.stderr).casefold()
+    if output.returncode and "field" in said and "valid" in said:
         fields = MINIMAL_FIELDS  # an older driver that lacks compute_cap or mig.mode.current
         output = await run_command(_query_args(path, fields), timeout_s)
     source = f"{path} --query-gpu"

@@ -286,6 +286,12 @@ def _render(profile: Profile) -> bytes:
     return (_HEADER + tomli_w.dumps(document)).encode("utf-8")
 
 
+def summary(profile: Profile) -> str:
+    """One line: 'llama-3.3-70b · Q4_K_M · 4 × a100-80gb-sxm · 32,768 ctx'."""
+    gpus = f"{profile.gpu_count} × {profile.gpu}" if profile.gpu_count > 1 else profile.gpu
+    return f"{profile.model} · {profile.quant} · {gpus} · {profile.context_tokens:,} ctx"
+
+
 def missing_from_catalog(profile: Profile, catalog: Catalog) -> list[str]:
     """What the profile names that the catalog no longer has, one sentence each; [] if nothing."""
     missing: list[str] = []

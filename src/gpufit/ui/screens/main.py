@@ -212,15 +212,12 @@ class MainScreen(ProfileActions, Screen[None]):
         quant = self._catalog.quants.get(self.quant_id)
         if gpu is None or model is None or quant is None:
             return None
-        hardware = Hardware(gpu=gpu, count=self.gpu_count,
-                            memory_override_bytes=self.memory_override_bytes)
         option = self._detected_option(self.gpu_id)
         if option is not None and self.memory_override_bytes is None:
-            # Measured memory overrides the catalog; free memory holds for the cards found.
+            hardware = option.hardware(self.gpu_count)  # measured memory, free memory
+        else:
             hardware = Hardware(gpu=gpu, count=self.gpu_count,
-                                memory_override_bytes=option.memory_per_gpu_bytes,
-                                free_memory_bytes=option.free_memory_bytes
-                                if self.gpu_count == option.count else None)
+                                memory_override_bytes=self.memory_override_bytes)
         return EstimateRequest(
             model=model, quant=quant, hardware=hardware,
             workload=Workload(context_tokens=self.context_tokens, sequences=self.sequences,

@@ -18,17 +18,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 from textual.widgets.option_list import Option
 
-from gpufit.persist.profiles import Profile, ProfileError, ProfileStore
+from gpufit.persist.profiles import Profile, ProfileError, ProfileStore, summary
 from gpufit.ui.widgets.picker import NavList
 
 MODES = {"open": "open", "rename": "rename", "delete": "delete"}
 
 
 def preview(profile: Profile) -> str:
-    """'llama-3.3-70b · Q4_K_M · 4 × a100-80gb-sxm · 32,768 ctx' (one line)."""
-    gpus = f"{profile.gpu_count} × {profile.gpu}" if profile.gpu_count > 1 else profile.gpu
-    return (f"{profile.model} · {profile.quant} · {gpus} · {profile.context_tokens:,} ctx"
-            + (f" · {profile.note}" if profile.note else ""))
+    """The profile's one-line summary, with its note."""
+    return summary(profile) + (f" · {profile.note}" if profile.note else "")
 
 
 class NamePrompt(ModalScreen[str | None]):

@@ -21,6 +21,7 @@ from gpufit.detect.match import DetectedOption
 from gpufit.ui.format import short_gpu_name
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
+from gpufit.ui.widgets.typed import typed_value
 
 
 class HardwarePane(PickerPane):
@@ -63,8 +64,8 @@ class HardwarePane(PickerPane):
         """Detected hardware first, then GPUs grouped by family (known families first),
         catalog order inside a family."""
         for option in self.detected:
-            count, _, name = option.label.rpartition(" × ")
-            title = f"{count} × {short_gpu_name(name)}" if count else short_gpu_name(name)
+            name = short_gpu_name(option.name)
+            title = f"{option.count} × {name}" if option.count > 1 else name
             free = "free unknown" if option.free_memory_bytes is None else \
                 f"{option.free_memory_bytes / GB:.1f} GB free"
             prompt = Content.assemble(("● ", "$text-success"), title,
@@ -145,19 +146,13 @@ class HardwarePane(PickerPane):
 
     @on(Input.Changed, "#gpu-count")
     def _count_typed(self, event: Input.Changed) -> None:
-        event.stop()
-        if not event.input.has_focus:
-            return  # our own echo of the screen's value, not typing
-        if event.validation_result is not None and event.validation_result.is_valid:
-            self.post_message(GpuCountChanged(int(event.value)))
+        if (value := typed_value(event)) is not None:
+            self.post_message(GpuCountChanged(int(value)))
 
     @on(Input.Changed, "#memory-override")
     def _memory_typed(self, event: Input.Changed) -> None:
-        event.stop()
-        if not event.input.has_focus:
-            return  # our own echo of the screen's value, not typing
-        if event.validation_result is None or event.validation_result.is_valid:
-            self.post_message(MemoryOverrideChanged(_parse_gb(event.value)))
+        if (value := typed_value(event)) is not None:
+            self.post_message(MemoryOverrideChanged(_parse_gb(value)))
 
     @on(Input.Submitted, "#gpu-count, #memory-override")
     def _row_submitted(self, event: Input.Submitted) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Static
 
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
 from gpufit.ui.messages import WorkloadChanged
+from gpufit.ui.widgets.typed import typed_value
 
 MIN_CONTEXT_TOKENS = 256
 MAX_SEQUENCES = 4096
@@ -110,19 +111,13 @@ class WorkloadBar(Horizontal):
 
     @on(Input.Changed, "#context")
     def _context_typed(self, event: Input.Changed) -> None:
-        event.stop()
-        if not event.input.has_focus:
-            return  # our own echo of the screen's value, not typing
-        if event.validation_result is not None and event.validation_result.is_valid:
-            self.post_message(WorkloadChanged(context_tokens=int(event.value)))
+        if (value := typed_value(event)) is not None:
+            self.post_message(WorkloadChanged(context_tokens=int(value)))
 
     @on(Input.Changed, "#sequences")
     def _sequences_typed(self, event: Input.Changed) -> None:
-        event.stop()
-        if not event.input.has_focus:
-            return  # our own echo of the screen's value, not typing
-        if event.validation_result is not None and event.validation_result.is_valid:
-            self.post_message(WorkloadChanged(sequences=int(event.value)))
+        if (value := typed_value(event)) is not None:
+            self.post_message(WorkloadChanged(sequences=int(value)))
 
     @on(events.Click, "#kv-dtype")
     def _kv_clicked(self) -> None:
