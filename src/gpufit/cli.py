@@ -22,6 +22,7 @@ from gpufit.cli_profiles import (
     check_profile_exists,
     run_profiles,
 )
+from gpufit.cli_sweep import SweepUsageError, add_sweep_parser, run_sweep
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.core.estimate import estimate
 from gpufit.core.recommend import recommend
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("kind", choices=("gpus", "models", "quants"))
     listing.add_argument("--search", default=None, help="only entries whose names contain TEXT")
     listing.add_argument("--format", choices=("text", "json"), default="text")
+    add_sweep_parser(commands, _positive_int, _memory_gb)
     add_profiles_parser(commands)
     return parser
 
@@ -154,10 +156,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(catalog, args)
         if args.command == "detect":
             return _detect(catalog, args)
+        if args.command == "sweep":
+            args.nvidia_smi_output, args.timeout = None, 2.0
+            return run_sweep(catalog, args, lambda: _detected_hardware(catalog, args))
         return _list(catalog, args)
-    except (ResolveError, UsageError, ProfileUsageError) as error:
+    except (ResolveError, UsageError, ProfileUsageError, SweepUsageError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
         return 2
+    except DetectionError as error:
+        print(f"gpufit-tui: {error}", file=sys.stderr)
+        return 1
 
 
 def _load_catalog() -> Catalog:

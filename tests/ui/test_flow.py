@@ -105,7 +105,10 @@ async def test_filter_words_all_have_to_match(build_app):
         await pilot.press("1", "slash", *"a100 80")
         await settle(pilot)
         ids = option_ids(screen.query_one(HardwarePane).option_list.options)
-        assert ids == ["a100-80gb-pcie", "a100-80gb-sxm"]
+        # The two cards first; their MIG slices follow in the "MIG slice" group.
+        assert ids[:2] == ["a100-80gb-pcie", "a100-80gb-sxm"]
+        assert ids[2:] and all(gpu.startswith(("a100-80gb-pcie-mig-", "a100-80gb-sxm-mig-"))
+                               for gpu in ids[2:])
         assert screen.gpu_id == "a100-80gb-pcie"
 
 

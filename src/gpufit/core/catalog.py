@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gpufit.core.mig import catalog_slices
 from gpufit.core.specs import GpuSpec, ModelSpec, QuantRule, QuantSpec
 
 CATALOG_FILES = ("gpus.toml", "models.toml", "quants.toml")
@@ -205,6 +206,8 @@ def load_catalog_files(paths: Iterable[Path]) -> Catalog:
         if built is not None:
             catalog.quants[entry_id] = built
     _check_aliases(catalog, raw, issues)
+    # Slices are derived, not listed: each MIG profile of a catalog GPU becomes hardware too.
+    catalog.gpus.update(catalog_slices(catalog.gpus))
     return catalog
 
 

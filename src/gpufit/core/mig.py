@@ -22,6 +22,31 @@ PCIE_GBPS = {3: 32.0, 4: 64.0, 5: 128.0, 6: 256.0}
 """Bidirectional x16 bandwidth per PCIe generation, as in catalog/gpus.toml."""
 
 
+SLICE_FAMILY = "MIG slice"
+
+
+def slice_id(parent: GpuSpec, label: str) -> str:
+    """The catalog id of one slice: `a100-80gb-sxm-mig-3g.40gb`."""
+    return f"{parent.id}-mig-{label.replace(' ', '-').lower()}"
+
+
+def catalog_slices(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
+    """Every MIG profile of every catalog GPU that has them, as hardware of its own.
+
+    Media-extension (`+me`) and compute-instance variants are left out: they have the same
+    memory and compute as their plain profile."""
+    slices: dict[str, GpuSpec] = {}
+    for parent in gpus.values():
+        if parent.mig_parent is not None:
+            continue
+        for profile in parent.mig_profiles:
+            if "+" in profile or profile.count(".") > 1 or parse_profile(profile) is None:
+                continue
+            spec = mig_slice(parent, profile, None)
+            slices[spec.id] = spec
+    return slices
+
+
 def parse_profile(profile: str) -> tuple[int, int] | None:
     """(compute slices, memory GB) of a profile name, or None if it is not one."""
     found = PROFILE_PATTERN.match(profile.strip())
@@ -61,9 +86,11 @@ def mig_slice(parent: GpuSpec, profile: str | None, memory_mib: int | None) -> G
     label = profile or f"{memory_mib / 1024:.0f} GiB slice"
     return replace(
         parent,
-        id=f"{parent.id}-mig-{label.replace(' ', '-').lower()}",
+        id=slice_id(parent, label),
         name=f"{parent.name} MIG {label}",
-        aliases=(),
+        family=SLICE_FAMILY,
+        mig_parent=parent.id,
+        aliases=(f"{parent.id}:{label}",) if parsed else (),
         memory_mib=memory_mib,
         bandwidth_gbps=parent.bandwidth_gbps * memory_share,
         fp16_tflops=parent.fp16_tflops * compute_share,

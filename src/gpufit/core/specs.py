@@ -49,6 +49,8 @@ class GpuSpec:
     pcie_generation: int | None = None
     mig_profiles: tuple[str, ...] = ()
     gpu_usable_fraction: float | None = None
+    mig_parent: str | None = None
+    """For a MIG slice: the id of the GPU it is cut from (see gpufit.core.mig)."""
 
     @property
     def memory_bytes(self) -> int:

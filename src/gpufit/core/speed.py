@@ -135,11 +135,14 @@ def decode_step_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, 
             hardware.gpu.fp16_tflops * 1e12 * rates.parallel_gpus)
     compute_s = terms.decode_ops / rates.compute_ops_per_s
     bound = "memory" if memory_s >= compute_s else "compute"
-    return max(memory_s, compute_s) + _fixed_seconds(model, hardware, rates.tensor_parallel), bound
+    fixed_s = _fixed_seconds(model, hardware, rates.tensor_parallel, workload.sequences)
+    return max(memory_s, compute_s) + fixed_s, bound
 
 
-def _fixed_seconds(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) -> float:
-    return model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel)
+def _fixed_seconds(model: ModelSpec, hardware: Hardware, tensor_parallel: bool,
+                   tokens: int = 1) -> float:
+    return model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel,
+                                                               tokens)
 
 
 def prefill_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
@@ -149,7 +152,8 @@ def prefill_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, work
     slowdown = cal.PREFILL_QUANT_SLOWDOWN if quant.is_block_quantized else 1.0
     compute_s = terms.prefill_ops * slowdown / rates.compute_ops_per_s
     memory_s = terms.micro_batches * terms.prefill_weight_bytes / rates.bandwidth_bytes_per_s
-    fixed_s = _fixed_seconds(model, hardware, rates.tensor_parallel)
+    fixed_s = _fixed_seconds(model, hardware, rates.tensor_parallel,
+                             min(workload.ubatch_tokens, terms.prompt_tokens))
     return (max(compute_s, memory_s) + terms.micro_batches * fixed_s) \
         * _pipeline_factor(hardware, workload, terms.prompt_tokens, rates.tensor_parallel)
 
@@ -199,12 +203,17 @@ def _pipeline_factor(hardware: Hardware, workload: Workload, prompt: int,
     return (per_batch + gpus - 1) / (per_batch * gpus)
 
 
-def _multi_gpu_s(model: ModelSpec, hardware: Hardware, tensor_parallel: bool) -> float:
-    """Per-step cost of spreading a model over GPUs."""
-    if hardware.count <= 1:
+def _multi_gpu_s(model: ModelSpec, hardware: Hardware, tensor_parallel: bool, tokens: int) -> float:
+    """Per-step cost of spreading a model over GPUs, for a step of `tokens` tokens."""
+    gpus = hardware.count
+    if gpus <= 1:
         return 0.0
     if tensor_parallel:
-        # Two all-reduces of the hidden state per layer, latency plus transfer over the link.
-        transfer_s = 2 * model.hidden_size * 2 / (hardware.gpu.interconnect_gbps * 1e9)
+        # Two all-reduces of the bf16 hidden state per layer; a ring all-reduce sends
+        # 2 (N - 1) / N of the buffer each way over each GPU's link; the catalog gives the
+        # link's total (both directions) NVLink/NVSwitch or PCIe bandwidth, so one way is half.
+        buffer_bytes = tokens * model.hidden_size * 2
+        one_way_bytes_per_s = hardware.gpu.interconnect_gbps * 1e9 / 2
+        transfer_s = 2 * (gpus - 1) / gpus * buffer_bytes / one_way_bytes_per_s
         return 2 * model.layers * (cal.ALL_REDUCE_LATENCY_S + transfer_s)
-    return (hardware.count - 1) * cal.GPU_HOP_S
+    return (gpus - 1) * cal.GPU_HOP_S

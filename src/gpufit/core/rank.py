@@ -1,0 +1,115 @@
+""""What fits best": rank models × quants for one hardware setup, and hardware for one model.
+
+The rules (docs/estimation.md, "Sweeps") are deliberately simple enough to state in a line:
+
+- **best for hardware**: keep setups that fit, decode at least `min_tokens_per_s`, and lose at
+  most `max_quality_loss_pct` perplexity (the quant's published indicator); per model keep the
+  quant with the smallest loss (then the fastest); rank models by capability, estimated as
+  parameter count (for a mixture of experts, the geometric mean of total and active
+  parameters, a common rule of thumb for its dense-equivalent size), bigger first, then by
+  decode speed.
+- **hardware for a model**: for every catalog GPU (and MIG slice) the fewest cards that hold
+  it; ranked by total memory, then total board power (smaller is cheaper to rent and to run),
+  then decode speed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from gpufit.core.estimate import Estimate
+from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.split import MAX_GPUS, gpus_needed
+from gpufit.core.sweep import SweepRow, sweep
+
+DEFAULT_MIN_TOKENS_PER_S = 10.0
+"""Human reading speed is 5–7 tokens/s; 10 leaves a margin (see docs/estimation.md)."""
+DEFAULT_MAX_QUALITY_LOSS_PCT = 10.0
+"""Perplexity increase beyond which a quant is a last resort rather than a recommendation."""
+
+
+def quality_loss_pct(quant: QuantSpec) -> float | None:
+    """The quant's published perplexity increase in %, or None when the catalog has none.
+
+    Where only a KL divergence is published, the perplexity ratio is bounded by exp(KLD)
+    (perplexity is exp of the cross-entropy, which the KLD adds to), so that bound is used."""
+    if quant.quality_ppl_delta_pct is not None:
+        return quant.quality_ppl_delta_pct
+    if quant.quality_kld is not None:
+        return (math.exp(quant.quality_kld) - 1) * 100
+    return None
+
+
+def capability_params(model: ModelSpec) -> float:
+    """Dense-equivalent size: total parameters, or √(total × active) for a mixture of experts."""
+    total = model.params_total_published
+    if model.is_moe and model.params_active_published:
+        return math.sqrt(total * model.params_active_published)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class RankedModel:
+    """One model at its best quant on the swept hardware."""
+
+    row: SweepRow
+    quality_loss_pct: float
+    capability_params: float
+
+
+def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: Iterable[QuantSpec],
+                      workload: Workload,
+                      min_tokens_per_s: float = DEFAULT_MIN_TOKENS_PER_S,
+                      max_quality_loss_pct: float = DEFAULT_MAX_QUALITY_LOSS_PCT) -> list[RankedModel]:
+    """Models that run well on `hardware`, best first, each at its best quant (rule above)."""
+    usable = [quant for quant in quants if workload.engine in quant.engines
+              and (loss := quality_loss_pct(quant)) is not None and loss <= max_quality_loss_pct]
+    ranked: list[RankedModel] = []
+    for model in models:
+        per_model = replace(workload, context_tokens=min(workload.context_tokens,
+                                                         model.max_context_tokens))
+        rows = sweep([hardware.gpu], [model], usable, per_model, count=hardware.count)
+        good = [row for row in rows if row.verdict != "does-not-fit"
+                and row.decode_tokens_per_s >= min_tokens_per_s]
+        if not good:
+            continue
+        best = min(good, key=lambda row: (quality_loss_pct(row.quant), -row.decode_tokens_per_s))
+        ranked.append(RankedModel(best, quality_loss_pct(best.quant) or 0.0, capability_params(model)))
+    ranked.sort(key=lambda item: (-item.capability_params, -item.row.decode_tokens_per_s))
+    return ranked
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareFit:
+    """The fewest cards of one GPU that hold a model."""
+
+    result: Estimate
+
+    @property
+    def total_memory_bytes(self) -> int:
+        """Memory of all the cards together."""
+        return self.result.hardware.capacity_bytes
+
+    @property
+    def power_watts(self) -> float:
+        """Board power of all the cards together."""
+        return self.result.hardware.gpu.tdp_watts * self.result.hardware.count
+
+
+def hardware_for(model: ModelSpec, quant: QuantSpec, gpus: Iterable[GpuSpec], workload: Workload,
+                 max_count: int = MAX_GPUS) -> list[HardwareFit]:
+    """Every GPU that can hold `model` at `quant` with its fewest cards, smallest setup first."""
+    fits: list[HardwareFit] = []
+    for gpu in gpus:
+        if gpu.mig_parent is not None and max_count >= 1:
+            # A MIG slice is one instance: several slices do not pool memory for one model.
+            found = gpus_needed(model, quant, gpu, workload, limit=1)
+        else:
+            found = gpus_needed(model, quant, gpu, workload, limit=max_count)
+        if found is not None:
+            fits.append(HardwareFit(found))
+    fits.sort(key=lambda fit: (fit.total_memory_bytes, fit.power_watts,
+                               -fit.result.speed.decode_tokens_per_s))
+    return fits
