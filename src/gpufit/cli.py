@@ -25,15 +25,20 @@ from gpufit.cli_profiles import (
 from gpufit.cli_sweep import SweepUsageError, add_sweep_parser, run_sweep
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.core.estimate import estimate
+from gpufit.core.offload import HostMemory, default_host
+from gpufit.core.plans import make_plans
 from gpufit.core.recommend import recommend
 from gpufit.core.report import to_dict, to_markdown, to_text
 from gpufit.core.resolve import ResolveError, resolve
+from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
 from gpufit.core.specs import ENGINES, GB, KV_CACHE_DTYPES, MIB, Hardware, Workload
 
 if TYPE_CHECKING:
     from gpufit.detect.snapshot import Snapshot
 
 DEFAULT_CONTEXT_TOKENS = 8192
+DEFAULT_PROMPT_TOKENS = 1000
+DEFAULT_OUTPUT_TOKENS = 200
 DETECTED_NAMES = ("detected", "local")
 
 
@@ -115,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="usable memory per GPU in GB, overriding the catalog")
     report.add_argument("--flash-attention", action="store_true",
                         help="llama.cpp with -fa (no attention-score buffer)")
+    report.add_argument("--ram-gb", type=_memory_gb, default=None,
+                        help="system RAM for CPU offload in GB (default: read from the OS)")
+    report.add_argument("--ram-bandwidth", type=_memory_gb, default=None, metavar="GBPS",
+                        help="system RAM bandwidth in GB/s (default: typical for the platform)")
+    report.add_argument("--price-per-gpu-hour", type=_memory_gb, default=None, metavar="PRICE",
+                        help="what one GPU costs per hour, for cost per million tokens")
+    report.add_argument("--prompt-tokens", type=_positive_int, default=DEFAULT_PROMPT_TOKENS,
+                        help=f"serving: prompt tokens per request (default {DEFAULT_PROMPT_TOKENS})")
+    report.add_argument("--output-tokens", type=_positive_int, default=DEFAULT_OUTPUT_TOKENS,
+                        help=f"serving: output tokens per request (default {DEFAULT_OUTPUT_TOKENS})")
+    report.add_argument("--tpot-limit-ms", type=_memory_gb, default=DEFAULT_TPOT_LIMIT_S * 1000,
+                        help="serving: slowest acceptable time per output token "
+                             f"(default {DEFAULT_TPOT_LIMIT_S * 1000:g} ms)")
     report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _add_detection_flags(report)
 
@@ -255,14 +273,24 @@ def _report(catalog: Catalog, args: argparse.Namespace) -> int:
                         kv_cache_dtype=args.kv_cache_dtype, engine=args.engine,
                         flash_attention=args.flash_attention)
     result = estimate(model, quant, hardware, workload)
-    advice = recommend(result, catalog.quants)
+    plans = make_plans(result, _host(args, hardware), args.price_per_gpu_hour, args.prompt_tokens,
+                       args.output_tokens, args.tpot_limit_ms / 1000)
+    advice = recommend(result, catalog.quants, catalog.gpus, plans.offload)
     if args.format == "json":
-        print(json.dumps(to_dict(result, advice), indent=2))
+        print(json.dumps(to_dict(result, advice, plans), indent=2))
     elif args.format == "markdown":
-        print(to_markdown(result, advice), end="")
+        print(to_markdown(result, advice, plans), end="")
     else:
-        print(to_text(result, advice), end="")
+        print(to_text(result, advice, plans), end="")
     return 0
+
+
+def _host(args: argparse.Namespace, hardware: Hardware) -> HostMemory:
+    """The host for offload plans: RAM as entered or read from the OS, bandwidth as entered."""
+    from gpufit.detect.host import system_ram_bytes
+
+    ram = round(args.ram_gb * GB) if args.ram_gb else system_ram_bytes()
+    return default_host(hardware.gpu, ram, args.ram_bandwidth)
 
 
 def _detect(catalog: Catalog, args: argparse.Namespace) -> int:

@@ -13,9 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gpufit.core.catalog import Catalog
+from gpufit.core.energy import EnergyCost, energy_cost
 from gpufit.core.estimate import Estimate, estimate
+from gpufit.core.offload import HostMemory, OffloadPlan, default_host, plan_offload
 from gpufit.core.recommend import Recommendation, recommend
+from gpufit.core.run_hints import RunHint, run_hints
 from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.split import SplitPlan, split_plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,16 +30,28 @@ class EstimateRequest:
     quant: QuantSpec
     hardware: Hardware
     workload: Workload
+    host: HostMemory | None = None
+    """System RAM for offload plans; None = the platform default with unknown size."""
+    price_per_gpu_hour: float | None = None
+    """The user's price, for cost per million tokens; None = no cost."""
 
 
 @dataclass(frozen=True, slots=True)
 class EstimateResult:
-    """An estimate, its advice, and the per-quant rows the quant pane shows."""
+    """An estimate, its advice, the per-quant rows the quant pane shows, and its plans."""
 
     request: EstimateRequest
     estimate: Estimate
     recommendations: tuple[Recommendation, ...]
     quant_rows: tuple[Estimate, ...]
+    split: SplitPlan
+    """What each GPU holds."""
+    offload: tuple[OffloadPlan, ...]
+    """CPU-offload plans when the model does not fit (empty when it does)."""
+    run_hints: tuple[RunHint, ...]
+    """llama.cpp and vLLM command lines matching the estimate (or its first offload plan)."""
+    energy: EnergyCost | None
+    """Energy (and cost) per token at the workload's decode rate; None when it does not fit."""
 
 
 def compute(request: EstimateRequest, catalog: Catalog) -> EstimateResult:
@@ -43,7 +59,26 @@ def compute(request: EstimateRequest, catalog: Catalog) -> EstimateResult:
     main = estimate(request.model, request.quant, request.hardware, request.workload)
     rows = tuple(estimate(request.model, quant, request.hardware, request.workload)
                  for quant in catalog.quants.values())
-    return EstimateResult(request, main, tuple(recommend(main, catalog.quants)), rows)
+    host = request.host or default_host(request.hardware.gpu)
+    offload = plan_offload(main, host)
+    split = split_plan(main)
+    advice = tuple(recommend(main, catalog.quants, catalog.gpus, offload))
+    energy = None if main.verdict == "does-not-fit" else energy_cost(
+        request.hardware, main.speed.aggregate_decode_tokens_per_s, request.price_per_gpu_hour)
+    return EstimateResult(request, main, advice, rows, split, offload,
+                          hints_for(main, split, offload), energy)
+
+
+def hints_for(result: Estimate, split: SplitPlan, offload: tuple[OffloadPlan, ...]) -> tuple[RunHint, ...]:
+    """Run hints for the estimate: the fastest offload plan's flags when it does not fit, the
+    balanced --tensor-split when llama.cpp's default split would overflow a GPU."""
+    tensor_split = [float(count) for count in split.layers_per_gpu] if split.default_overflows else None
+    if offload:
+        fastest = max(offload, key=lambda plan: plan.decode_tokens_per_s)
+        # The plan's own -ngl / --n-cpu-moe values, so the hint and the advice agree exactly.
+        return run_hints(result, fastest.ngl if fastest.mode == "layers" else None,
+                         fastest.n_cpu_moe, tensor_split=tensor_split)
+    return run_hints(result, tensor_split=tensor_split)
 
 
 class EstimateService:

@@ -141,7 +141,7 @@ def test_sweep_rows_agree_with_full_estimates(catalog):
 def test_advice_sizes_follow_the_chosen_unit(catalog):
     result = run(catalog, "a100-80gb-sxm", "mixtral-8x22b", "Q4_K_M", context_tokens=8192)
     offload = next(item for item in recommend(result, catalog.quants) if item.kind == "offload")
-    offload_bytes = offload.data["offload_bytes"]
-    assert f"({offload_bytes / 1e9:.1f} GB)" in offload.text
-    assert f"({offload_bytes / 2**30:.1f} GiB)" in offload.text_in("GiB")
+    host_bytes = offload.data["host_bytes"]
+    assert f"{host_bytes / 1e9:.1f} GB in system RAM" in offload.text
+    assert f"{host_bytes / 2**30:.1f} GiB in system RAM" in offload.text_in("GiB")
     assert "{" not in offload.text_in("GiB")

@@ -2,15 +2,15 @@
 
 The rules (docs/estimation.md, "Sweeps") are deliberately simple enough to state in a line:
 
-- **best for hardware**: keep setups that fit, decode at least `min_tokens_per_s`, and lose at
-  most `max_quality_loss_pct` perplexity (the quant's published indicator); per model keep the
-  quant with the smallest loss (then the fastest); rank models by capability, estimated as
-  parameter count (for a mixture of experts, the geometric mean of total and active
-  parameters, a common rule of thumb for its dense-equivalent size), bigger first, then by
-  decode speed.
+- **best for hardware**: keep setups that fit with margin (a "fits" verdict, not "tight"),
+  decode at least `min_tokens_per_s`, and lose at most `max_quality_loss_pct` perplexity (the
+  quant's published indicator); per model keep the quant with the smallest loss (then the
+  fastest); rank models by capability, estimated as parameter count (for a mixture of
+  experts, the geometric mean of total and active parameters, a common rule of thumb for its
+  dense-equivalent size), bigger first, then by decode speed.
 - **hardware for a model**: for every catalog GPU (and MIG slice) the fewest cards that hold
-  it; ranked by total memory, then total board power (smaller is cheaper to rent and to run),
-  then decode speed.
+  it with margin; ranked by total memory, then total board power (smaller is cheaper to rent
+  and to run), then decode speed.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: I
         per_model = replace(workload, context_tokens=min(workload.context_tokens,
                                                          model.max_context_tokens))
         rows = sweep([hardware.gpu], [model], usable, per_model, count=hardware.count)
-        good = [row for row in rows if row.verdict != "does-not-fit"
+        good = [row for row in rows if row.verdict == "fits"
                 and row.decode_tokens_per_s >= min_tokens_per_s]
         if not good:
             continue
@@ -105,9 +105,9 @@ def hardware_for(model: ModelSpec, quant: QuantSpec, gpus: Iterable[GpuSpec], wo
     for gpu in gpus:
         if gpu.mig_parent is not None and max_count >= 1:
             # A MIG slice is one instance: several slices do not pool memory for one model.
-            found = gpus_needed(model, quant, gpu, workload, limit=1)
+            found = gpus_needed(model, quant, gpu, workload, limit=1, with_margin=True)
         else:
-            found = gpus_needed(model, quant, gpu, workload, limit=max_count)
+            found = gpus_needed(model, quant, gpu, workload, limit=max_count, with_margin=True)
         if found is not None:
             fits.append(HardwareFit(found))
     fits.sort(key=lambda fit: (fit.total_memory_bytes, fit.power_watts,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gpufit.core.estimate import Estimate, estimate
-from gpufit.core.specs import GB, GIB, QuantSpec
-
-MAX_GPUS = 16
-
+from gpufit.core.offload import OffloadPlan, default_host, plan_offload
+from gpufit.core.specs import GB, GIB, GpuSpec, QuantSpec
+from gpufit.core.split import MAX_GPUS, bigger_siblings, gpus_needed
 
 SIZE_UNITS = {"GB": GB, "GiB": GIB}
 
@@ -49,14 +48,22 @@ def engine_quants(quants: dict[str, QuantSpec], engine: str) -> list[QuantSpec]:
     return sorted(usable, key=lambda quant: (-quant.default_bits_per_weight, quant.id))
 
 
-def recommend(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommendation]:
-    """Advice for `result`: alternatives when it does not fit, what the headroom buys when it does."""
+def recommend(result: Estimate, quants: Mapping[str, QuantSpec],
+              gpus: Mapping[str, GpuSpec] | None = None,
+              offload: tuple[OffloadPlan, ...] | None = None) -> list[Recommendation]:
+    """Advice for `result`: alternatives when it does not fit, what the headroom buys when it does.
+
+    `gpus` (the catalog's) adds how many of the larger versions of the GPU would hold it;
+    `offload` are the CPU-offload plans for the user's host (default: a typical host)."""
     if result.verdict == "does-not-fit":
-        return _when_short(result, quants)
+        if offload is None:
+            offload = plan_offload(result, default_host(result.hardware.gpu))
+        return _when_short(result, quants, gpus or {}, offload)
     return _when_fits(result, quants)
 
 
-def _when_short(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommendation]:
+def _when_short(result: Estimate, quants: Mapping[str, QuantSpec], gpus: Mapping[str, GpuSpec],
+                offload: tuple[OffloadPlan, ...]) -> list[Recommendation]:
     advice: list[Recommendation] = []
     hardware, workload = result.hardware, result.workload
     for quant in engine_quants(quants, workload.engine):
@@ -74,43 +81,56 @@ def _when_short(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommen
                  "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)},
                 {"total": trial.memory.total_bytes, "available": trial.memory.available_bytes}))
             break
-    for count in range(hardware.count + 1, MAX_GPUS + 1):
-        trial = estimate(result.model, result.quant, replace(hardware, count=count), workload)
-        if trial.verdict != "does-not-fit":
-            advice.append(Recommendation(
-                "gpus",
-                f"{count} × {hardware.gpu.name} hold it at {result.quant.id} "
-                "({headroom} headroom).",
-                {"gpu": hardware.gpu.id, "count": count},
-                {"headroom": trial.memory.headroom_bytes}))
-            break
-    else:
-        advice.append(Recommendation(
-            "gpus", f"Even {MAX_GPUS} × {hardware.gpu.name} are not enough at {result.quant.id}.",
-            {"gpu": hardware.gpu.id, "count": None}))
+    advice += _gpu_counts(result, gpus)
     if result.max_context_tokens >= 512 and result.max_context_tokens < workload.context_tokens:
         advice.append(Recommendation(
             "context",
             f"A context of {result.max_context_tokens:,} tokens fits at {result.quant.id}.",
             {"context_tokens": result.max_context_tokens}))
-    advice.append(_offload(result))
+    advice += [_offload(plan) for plan in offload]
     return advice
 
 
-def _offload(result: Estimate) -> Recommendation:
-    shortfall = -result.memory.headroom_bytes
-    layer_bytes = result.weights.layer_bytes
-    mean_layer = sum(layer_bytes) / len(layer_bytes)
-    layers_off = min(len(layer_bytes), math.ceil(shortfall / mean_layer))
-    on_gpu = len(layer_bytes) - layers_off
-    offload_bytes = layers_off * mean_layer
+def _gpu_counts(result: Estimate, gpus: Mapping[str, GpuSpec]) -> list[Recommendation]:
+    """How many of this GPU, and of its larger versions, hold the model at this quant."""
+    advice: list[Recommendation] = []
+    gpu, quant, workload = result.hardware.gpu, result.quant, result.workload
+    for candidate in (gpu, *bigger_siblings(gpu, dict(gpus))):
+        trial = None if candidate.mig_parent is not None else \
+            gpus_needed(result.model, quant, candidate, workload)
+        if trial is None:
+            advice.append(Recommendation(
+                "gpus", f"Even {MAX_GPUS} × {candidate.name} are not enough at {quant.id}."
+                if candidate.mig_parent is None else
+                f"A MIG slice cannot be pooled: one {candidate.name} does not hold it.",
+                {"gpu": candidate.id, "count": None}))
+            continue
+        count = trial.hardware.count
+        advice.append(Recommendation(
+            "gpus", f"{count} × {candidate.name} hold it at {quant.id} ({{headroom}} headroom, "
+                    f"~{trial.speed.decode_tokens_per_s:.0f} tok/s).",
+            {"gpu": candidate.id, "count": count,
+             "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)},
+            {"headroom": trial.memory.headroom_bytes}))
+    return advice
+
+
+def _offload(plan: OffloadPlan) -> Recommendation:
+    """One CPU-offload plan as a sentence with its exact llama.cpp flags."""
+    where = (f"{plan.gpu_layers} of {plan.layers_total} layers on the GPU" if plan.mode == "layers"
+             else f"experts of {plan.cpu_moe_layers} of {plan.layers_total} layers in RAM")
+    ram = "" if plan.ram_fits is not False else " More than this machine's RAM!"
+    slow = " (slow)" if plan.slow else ""
     return Recommendation(
         "offload",
-        f"Offload {layers_off} of {len(layer_bytes)} layers ({{offload}}) to system RAM: "
-        f"llama.cpp -ngl {on_gpu}. Decode becomes limited by RAM bandwidth (slow).",
-        {"layers_offloaded": layers_off, "layers_on_gpu": on_gpu,
-         "offload_bytes": round(offload_bytes), "llama_cpp_flags": f"-ngl {on_gpu}"},
-        {"offload": offload_bytes})
+        f"Offload ({where}): llama.cpp {plan.llama_cpp_flags}; {{host}} in system RAM, "
+        f"~{plan.decode_tokens_per_s:.1f} tok/s{slow}.{ram}",
+        {"mode": plan.mode, "layers_on_gpu": plan.gpu_layers, "layers_total": plan.layers_total,
+         "cpu_moe_layers": plan.cpu_moe_layers, "host_bytes": plan.host_bytes,
+         "gpu_bytes": plan.gpu_bytes, "ram_fits": plan.ram_fits,
+         "decode_tokens_per_s": round(plan.decode_tokens_per_s, 2), "slow": plan.slow,
+         "llama_cpp_flags": plan.llama_cpp_flags},
+        {"host": plan.host_bytes})
 
 
 def _when_fits(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommendation]:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from gpufit.core.estimate import Estimate
+from gpufit.core.plans import Plans, plans_dict, plans_lines
 from gpufit.core.recommend import Recommendation
 from gpufit.core.specs import GB, GIB
 
 VERDICT_WORDS = {"fits": "FITS", "tight": "TIGHT", "does-not-fit": "DOES NOT FIT"}
 
 
-def to_dict(result: Estimate, advice: list[Recommendation]) -> dict[str, Any]:
-    """The JSON contract of `gpufit-tui report --format json` (keys are stable)."""
+def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None = None) -> dict[str, Any]:
+    """The JSON contract of `gpufit-tui report --format json` (keys are stable); with `plans`,
+    also per_gpu, offload, host, run_hints, serving and energy."""
     hardware, model, quant, workload = result.hardware, result.model, result.quant, result.workload
     memory, speed = result.memory, result.speed
-    return {
+    report: dict[str, Any] = {
         "gpu": {
             "id": hardware.gpu.id,
             "name": hardware.gpu.name,
@@ -69,6 +71,9 @@ def to_dict(result: Estimate, advice: list[Recommendation]) -> dict[str, Any]:
         "recommendations": [item.as_dict() for item in advice],
         "notes": list(result.notes),
     }
+    if plans is not None:
+        report.update(plans_dict(plans))
+    return report
 
 
 def gb(value: float) -> str:
@@ -95,7 +100,7 @@ def _free_now(result: Estimate) -> list[str]:
     return [f"free now     {gb(free)}: {'fits' if result.fits_in_free else 'does not fit'}"]
 
 
-def to_markdown(result: Estimate, advice: list[Recommendation]) -> str:
+def to_markdown(result: Estimate, advice: list[Recommendation], plans: Plans | None = None) -> str:
     """A report like the web pages people read today, but computed for this setup."""
     memory, speed, workload = result.memory, result.speed, result.workload
     headroom_word = "headroom" if memory.headroom_bytes >= 0 else "short"
@@ -147,13 +152,18 @@ def to_markdown(result: Estimate, advice: list[Recommendation]) -> str:
     if advice:
         lines += ["", "## Recommendations", ""]
         lines += [f"- {item.text}" for item in advice]
+    if plans is not None:
+        lines += ["", "## Plans", ""]
+        lines += [f"- {line}" for line in plans_lines(plans) if not line.startswith("run (")]
+        for hint in plans.run_hints:
+            lines += ["", f"Run with {hint.engine}:", "", "```sh", hint.command, "```"]
     if result.notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 
-def to_text(result: Estimate, advice: list[Recommendation]) -> str:
+def to_text(result: Estimate, advice: list[Recommendation], plans: Plans | None = None) -> str:
     """A compact plain-text report for terminals and logs."""
     memory, speed, workload = result.memory, result.speed, result.workload
     lines = [
@@ -176,6 +186,8 @@ def to_text(result: Estimate, advice: list[Recommendation]) -> str:
         f"prefill      {speed.prefill_tokens_per_s:,.0f} tok/s, TTFT {speed.time_to_first_token_s:,.2f} s",
         f"max context  {result.max_context_tokens:,} tokens; max sequences {result.max_sequences:,}",
     ]
+    if plans is not None:
+        lines += plans_lines(plans)
     lines += [f"→ {item.text}" for item in advice]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines) + "\n"

@@ -208,11 +208,14 @@ def _shares(counts: list[int], layer_bytes: list[float], result: Estimate, fixed
 
 
 def gpus_needed(model: ModelSpec, quant: QuantSpec, gpu: GpuSpec, workload: Workload,
-                limit: int = MAX_GPUS) -> Estimate | None:
-    """The estimate with the fewest `gpu`s (up to `limit`) that holds the model; None if none does."""
+                limit: int = MAX_GPUS, with_margin: bool = False) -> Estimate | None:
+    """The estimate with the fewest `gpu`s (up to `limit`) that holds the model; None if none does.
+
+    `with_margin` asks for a "fits" verdict, not a "tight" one."""
+    accepted = ("fits",) if with_margin else ("fits", "tight")
     for count in range(1, limit + 1):
         trial = estimate(model, quant, Hardware(gpu, count=count), workload)
-        if trial.verdict != "does-not-fit" and (count == 1 or split_plan(trial).fits):
+        if trial.verdict in accepted and (count == 1 or split_plan(trial).fits):
             return trial
     return None
 

@@ -36,6 +36,16 @@ class Settings:
     """Binding id → keys, e.g. {"gpufit.quit" = "ctrl+q"} (ids are listed on the help screen)."""
     restore_last_session: bool = False
     """Reopen the setup on screen at the last quit (kept as profiles/.last-session.toml)."""
+    price_per_gpu_hour: float | None = None
+    """What one GPU costs per hour, in the user's currency (no built-in prices); None = unset."""
+    ram_gb: float | None = None
+    """System RAM for CPU offload in GB; None = read it from the OS."""
+    ram_bandwidth_gbps: float | None = None
+    """System RAM bandwidth in GB/s for CPU offload; None = a default for the platform."""
+
+
+HOST_KEYS = ("price_per_gpu_hour", "ram_gb", "ram_bandwidth_gbps")
+"""Optional positive numbers: absent from the file when unset (TOML has no null)."""
 
 
 def default_path() -> Path:
@@ -43,7 +53,7 @@ def default_path() -> Path:
     return paths.config_dir() / "settings.toml"
 
 
-def _from_document(document: dict[str, Any]) -> Settings:
+def _from_document(document: dict[str, Any], problems: list[str] | None = None) -> Settings:
     settings = Settings()
     theme = document.get("theme")
     if isinstance(theme, str) and theme:
@@ -54,6 +64,13 @@ def _from_document(document: dict[str, Any]) -> Settings:
     restore = document.get("restore_last_session")
     if isinstance(restore, bool):
         settings = replace(settings, restore_last_session=restore)
+    for key in HOST_KEYS:
+        value = document.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            settings = replace(settings, **{key: float(value)})
+        elif value is not None and problems is not None:
+            problems.append(f"settings.toml: {key} = {value!r} is not a positive number; "
+                            "ignored it (unset).")
     keymap = document.get("keymap")
     if isinstance(keymap, dict):
         valid = {str(binding): keys for binding, keys in keymap.items()
@@ -85,7 +102,7 @@ class SettingsStore:
         except OSError as error:
             self.problems.append(f"Cannot read {self.path}: {error}; using defaults.")
             return Settings()
-        return _from_document(document)
+        return _from_document(document, self.problems)
 
     def _move_aside(self, reason: str) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -118,6 +135,9 @@ class SettingsStore:
                 del document["keymap"]  # keep an untouched file to the two keys people expect
             if not document["restore_last_session"]:
                 del document["restore_last_session"]
+            for key in HOST_KEYS:
+                if document[key] is None:
+                    del document[key]
             with os.fdopen(handle, "wb") as stream:
                 tomli_w.dump(document, stream)
             os.replace(temporary, self.path)

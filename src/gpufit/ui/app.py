@@ -92,7 +92,7 @@ class GpufitApp(App[None]):
     def _theme_changed(self, theme: Theme) -> None:
         self.remember(theme=theme.name)
 
-    def remember(self, **changes: str | bool) -> None:
+    def remember(self, **changes: str | bool | float | None) -> None:
         """Store changed settings; a settings file we cannot write is a warning, not a crash."""
         try:
             self.settings.update(**changes)

@@ -14,6 +14,8 @@ from textual.binding import Binding
 PANES = Binding.Group("panes", compact=True)
 CONTEXT = Binding.Group("ctx", compact=True)
 GPUS = Binding.Group("GPUs", compact=True)
+SWEEPS = Binding.Group("sweeps", compact=True)
+COMPARE = Binding.Group("compare", compact=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +106,10 @@ COMMANDS: tuple[Command, ...] = (
             "Read this machine's GPUs again with nvidia-smi (free memory changes).",
             narrow=False, title="Detect GPUs again (nvidia-smi)"),
     Command("theme", "t", "app.change_theme", "theme", "Choose a colour theme (remembered).",
-            narrow=False, title="Switch theme"),
+            narrow=False, show=False, title="Switch theme"),
     Command("copy", "y", "copy_report", "copy",
             "Copy the report as Markdown (OSC 52) and save it to a file too.",
-            narrow=False, title="Copy report as Markdown"),
+            narrow=False, show=False, title="Copy report as Markdown"),
     Command("save-profile", "s", "save_profile", "save",
             "Save the whole setup as a named profile (asks before overwriting).",
             title="Save profile"),
@@ -121,12 +123,32 @@ COMMANDS: tuple[Command, ...] = (
     Command("restore-session", "ctrl+l", "app.toggle_restore_session", "restore session",
             "Turn reopening the last session at start on or off.", show=False,
             title="Toggle: reopen the last session at start"),
+    Command("serving", "l", "serving", "serve",
+            "Serving view: throughput, TTFT and TPOT against concurrent users, as a chart.",
+            narrow=False, title="Serving view (load chart)"),
+    Command("best-here", "b", "sweep('best')", "best here",
+            "Rank every model at its best quant on this hardware; Enter loads one.",
+            narrow=False, group=SWEEPS, title="Sweep: best models for this hardware"),
+    Command("hardware-for", "w", "sweep('hardware')", "which GPUs",
+            "List the smallest hardware that holds this model; Enter loads one.",
+            narrow=False, group=SWEEPS, title="Sweep: hardware that fits this model"),
+    Command("pin", "p", "pin", "pin", "Pin this setup (again: unpin) to compare with c.",
+            narrow=False, group=COMPARE, title="Pin setup for comparison"),
+    Command("compare", "c", "compare", "compare",
+            "Compare the pinned setup with the current one, side by side.",
+            narrow=False, group=COMPARE, title="Compare with pinned setup"),
+    Command("run-hints", "u", "run_hints", "run cmd",
+            "Show (and copy) the llama.cpp and vLLM command lines for this setup.",
+            narrow=False, title="Run hints: llama.cpp / vLLM command"),
+    Command("host", "dollar_sign", "host", "RAM/price",
+            "Set system RAM, its bandwidth (for offload) and a price per GPU-hour (for cost).",
+            narrow=False, key_display="$", show=False, title="Host RAM, bandwidth and price"),
     Command("save-markdown", "m", "save_markdown", "md",
             "Save the report as gpufit-report-<model>-<quant>.md here.",
-            narrow=False, title="Save report as Markdown file"),
+            narrow=False, show=False, title="Save report as Markdown file"),
     Command("save-json", "x", "save_json", "json",
             "Save the report as gpufit-report-<model>-<quant>.json here.",
-            narrow=False, title="Save report as JSON file"),
+            narrow=False, show=False, title="Save report as JSON file"),
 )
 
 

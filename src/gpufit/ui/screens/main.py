@@ -26,11 +26,12 @@ from textual.worker import Worker, WorkerState
 from gpufit.core.catalog import Catalog
 from gpufit.core.recommend import MAX_GPUS
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES, GpuSpec, Hardware, Workload
-from gpufit.detect.match import DETECTED_PREFIX, DetectedOption, hardware_options, status_text
+from gpufit.detect.match import DetectedOption
 from gpufit.detect.snapshot import Snapshot
 from gpufit.persist.profiles import ProfileStore
 from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
+from gpufit.ui.detection import DetectionActions
 from gpufit.ui.format import UNITS
 from gpufit.ui.messages import (
     GpuChosen,
@@ -40,6 +41,7 @@ from gpufit.ui.messages import (
     QuantChosen,
     WorkloadChanged,
 )
+from gpufit.ui.planning import PlanningActions
 from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.session import ProfileActions
@@ -67,7 +69,7 @@ def _preferred(ids: Iterable[str], wanted: str) -> str:
     return wanted if wanted in ids else (ids[0] if ids else "")
 
 
-class MainScreen(ProfileActions, Screen[None]):
+class MainScreen(ProfileActions, PlanningActions, DetectionActions, Screen[None]):
     """Hardware, model, quant and result panes over a workload bar and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = commands.bindings()
@@ -164,39 +166,6 @@ class MainScreen(ProfileActions, Screen[None]):
         if self._detector is not None:
             self.action_rescan()
 
-    # -- detection ------------------------------------------------------------------------
-
-    def action_rescan(self) -> None:
-        """Run nvidia-smi (again) in the background; the UI never waits for it."""
-        if self._detector is None:
-            self.notify("GPU detection is off in this session.", severity="warning")
-            return
-        self.detection_status = "Detecting GPUs…"
-        self._detect()
-
-    @work(exclusive=True, group="detect", name="detect GPUs", exit_on_error=False)
-    async def _detect(self) -> None:
-        assert self._detector is not None
-        snapshot = await self._detector()
-        options = tuple(hardware_options(snapshot, self._catalog.gpus))
-        self.detection_status = status_text(snapshot, options, self._catalog.gpus)
-        chosen = self._detected_option(self.gpu_id)
-        self.detected = options
-        if chosen is not None:  # a rescan: keep the same card, with fresh free memory
-            self.refresh_estimate()
-        elif options and not self._hardware_touched:
-            self.gpu_id = options[0].key
-            self.gpu_count = options[0].count
-
-    def _detected_option(self, gpu_id: str) -> DetectedOption | None:
-        if not gpu_id.startswith(DETECTED_PREFIX):
-            return None
-        return next((option for option in self.detected if option.key == gpu_id), None)
-
-    def hardware_chosen(self) -> None:
-        """The user (or a profile) chose the hardware: detection must not replace it."""
-        self._hardware_touched = True
-
     catalog = property(lambda self: self._catalog, doc="What the panes list.")
 
     def _gpu_spec(self, gpu_id: str) -> GpuSpec | None:
@@ -221,7 +190,8 @@ class MainScreen(ProfileActions, Screen[None]):
         return EstimateRequest(
             model=model, quant=quant, hardware=hardware,
             workload=Workload(context_tokens=self.context_tokens, sequences=self.sequences,
-                              kv_cache_dtype=self.kv_cache_dtype, engine=self.engine))
+                              kv_cache_dtype=self.kv_cache_dtype, engine=self.engine),
+            host=self.host_for(gpu), price_per_gpu_hour=self.price_per_gpu_hour)
 
     def refresh_estimate(self) -> None:
         """Start an estimate for the current selection (cancelling any still running)."""

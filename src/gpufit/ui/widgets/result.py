@@ -87,6 +87,25 @@ def figures(estimate: Estimate, units: str) -> Content:
     return Content("\n").join(lines)
 
 
+def plans(result: EstimateResult, units: str) -> Content:
+    """Per-GPU memory (several GPUs) and energy/cost per token, one labelled line each."""
+    lines: list[Content] = []
+    split = result.split
+    if split.mode != "single":
+        worst = max(split.shares, key=lambda share: share.total_bytes)
+        how = f"layer split {split.tensor_split}" if split.mode == "layer" else "tensor parallel"
+        lines.append(_line("Per GPU", f"≤ {size(worst.total_bytes, units)} of "
+                                      f"{size(worst.available_bytes, units)}"))
+        lines.append(_line("", (how, MUTED)))
+    energy = result.energy
+    if energy is not None:
+        lines.append(_line("Energy", f"≤ {energy.joules_per_token:.2f} J/token"))
+        cost = ("set a price: $" if energy.cost_per_million_tokens is None
+                else f"{energy.cost_per_million_tokens:,.2f} per M tokens")
+        lines.append(_line("", (f"{energy.power_watts:,.0f} W · {cost}", MUTED)))
+    return Content("\n").join(lines)
+
+
 def advice(recommendations: Iterable[Recommendation], notes: Iterable[str], units: str) -> Content:
     """Recommendations (→) then notes (!), each its own wrapped line, sizes in `units`."""
     lines = [Content.assemble(("→ ", "$text-accent"), item.text_in(units))
@@ -145,7 +164,9 @@ class ResultPanel(VerticalScroll):
         show(self.query_one("#setup", Static), setup_line(estimate))
         self.query_one(MemoryBar).memory = estimate.memory
         show(self.query_one("#breakdown", Static), breakdown(estimate.memory, units))
-        show(self.query_one("#figures", Static), figures(estimate, units))
+        show(self.query_one("#figures", Static),
+             Content("\n").join(part for part in (figures(estimate, units),
+                                                  plans(self.result, units)) if part.plain))
         show(self.query_one("#advice", Static),
              advice(self.result.recommendations, estimate.notes, units))
         self.border_subtitle = f"sizes in {units} (g)"

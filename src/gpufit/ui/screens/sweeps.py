@@ -1,0 +1,151 @@
+"""The two sweep screens: what fits best on the chosen hardware, and which hardware fits the
+chosen model. Rows are computed in a worker thread; Enter loads a row into the main panes.
+
+The ranking rules are gpufit.core.rank's (and `gpufit-tui sweep`'s), so the screen and the CLI
+always agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from gpufit.core.catalog import Catalog
+from gpufit.core.rank import (
+    DEFAULT_MAX_QUALITY_LOSS_PCT,
+    DEFAULT_MIN_TOKENS_PER_S,
+    best_for_hardware,
+    hardware_for,
+)
+from gpufit.core.split import MAX_GPUS
+from gpufit.service import EstimateRequest
+from gpufit.ui.format import rate, short_gpu_name, size
+
+
+@dataclass(frozen=True, slots=True)
+class SweepChoice:
+    """A row the user picked: a model and quant, or a GPU and count."""
+
+    model_id: str | None = None
+    quant_id: str | None = None
+    gpu_id: str | None = None
+    gpu_count: int | None = None
+
+
+Row = tuple[SweepChoice, tuple[str, ...]]
+
+
+def best_rows(request: EstimateRequest, catalog: Catalog, units: str) -> list[Row]:
+    """Models at their best quant on the request's hardware, best first."""
+    ranked = best_for_hardware(request.hardware, catalog.models.values(), catalog.quants.values(),
+                               request.workload)
+    return [(SweepChoice(model_id=item.row.model.id, quant_id=item.row.quant.id),
+             (item.row.model.name, item.row.quant.id, size(item.row.total_bytes, units),
+              size(item.row.headroom_bytes, units), rate(item.row.decode_tokens_per_s),
+              f"+{item.quality_loss_pct:.2f} %"))
+            for item in ranked]
+
+
+def hardware_rows(request: EstimateRequest, catalog: Catalog, units: str) -> list[Row]:
+    """The fewest cards of each catalog GPU that hold the request's model, smallest first."""
+    workload = replace(request.workload, context_tokens=min(request.workload.context_tokens,
+                                                            request.model.max_context_tokens))
+    fits = hardware_for(request.model, request.quant, catalog.gpus.values(), workload, MAX_GPUS)
+    rows: list[Row] = []
+    for fit in fits:
+        hardware = fit.result.hardware
+        name = short_gpu_name(hardware.gpu.name)
+        rows.append((SweepChoice(gpu_id=hardware.gpu.id, gpu_count=hardware.count),
+                     (f"{hardware.count} × {name}" if hardware.count > 1 else name,
+                      size(fit.total_memory_bytes, units), size(fit.result.memory.total_bytes, units),
+                      f"{fit.power_watts:,.0f} W", rate(fit.result.speed.decode_tokens_per_s),
+                      fit.result.verdict)))
+    return rows
+
+
+KINDS = {
+    "best": ("model", "quant", "needs", "headroom", "tok/s", "ppl loss"),
+    "hardware": ("setup", "memory", "needs", "power", "tok/s", "verdict"),
+}
+
+
+class SweepScreen(ModalScreen[SweepChoice | None]):
+    """A ranked table; Enter dismisses with the highlighted row's choice."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "close", id="gpufit.sweep-close"),
+        Binding("j", "cursor_down", "down", show=False, id="gpufit.sweep-down"),
+        Binding("k", "cursor_up", "up", show=False, id="gpufit.sweep-up"),
+    ]
+
+    def __init__(self, kind: str, request: EstimateRequest, catalog: Catalog, units: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self._kind = kind
+        self._request = request
+        self._catalog = catalog
+        self._units = units
+        self._choices: list[SweepChoice] = []
+
+    def compose(self) -> ComposeResult:
+        """Title, rule, table, footer."""
+        request = self._request
+        hardware = request.hardware
+        with Vertical(classes="dialog sweep-dialog") as box:
+            if self._kind == "best":
+                setup = f"{hardware.count} × {short_gpu_name(hardware.gpu.name)}"
+                box.border_title = f"Best on {setup}"
+                rule = (f"Each model at its least lossy quant that fits and decodes ≥ "
+                        f"{DEFAULT_MIN_TOKENS_PER_S:g} tok/s (≤ {DEFAULT_MAX_QUALITY_LOSS_PCT:g} % "
+                        "perplexity loss); bigger models first.")
+            else:
+                box.border_title = f"Hardware for {request.model.name} · {request.quant.id}"
+                rule = ("The fewest cards of each GPU (or one MIG slice) that hold it; smallest "
+                        "total memory first, then power.")
+            box.border_subtitle = "Enter loads · Esc closes"
+            yield Static(rule, classes="sweep-rule")
+            yield DataTable(cursor_type="row", zebra_stripes=True, id="sweep-table")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(*KINDS[self._kind])
+        table.loading = True
+        table.focus()
+        self._fill()
+
+    @work(exclusive=True, group="sweep", name="sweep", exit_on_error=False)
+    async def _fill(self) -> None:
+        build = best_rows if self._kind == "best" else hardware_rows
+        rows = await asyncio.to_thread(build, self._request, self._catalog, self._units)
+        table = self.query_one(DataTable)
+        table.loading = False
+        self._choices = [choice for choice, _cells in rows]
+        for _choice, cells in rows:
+            table.add_row(*cells)
+        if not rows:
+            self.query_one(".sweep-rule", Static).update("Nothing in the catalog fits.")
+        self.rows_ready = True
+
+    rows_ready = False
+    """Set once the table is filled (tests wait on it)."""
+
+    def action_cursor_down(self) -> None:
+        """Next row."""
+        self.query_one(DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        """Previous row."""
+        self.query_one(DataTable).action_cursor_up()
+
+    @on(DataTable.RowSelected)
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self._choices):
+            self.dismiss(self._choices[event.cursor_row])
