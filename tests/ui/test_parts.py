@@ -157,3 +157,19 @@ def test_ui_modules_stay_small():
     for path in Path(gpufit.ui.__file__).parent.rglob("*.py"):
         lines = path.read_text(encoding="utf-8").count("\n")
         assert lines <= 400, f"{path.name} has {lines} lines"
+
+
+def test_settings_keep_host_values_and_name_bad_ones(tmp_path):
+    path = tmp_path / "settings.toml"
+    store = SettingsStore(path)
+    store.update(price_per_gpu_hour=2.5, ram_gb=512.0)
+    saved = tomllib.loads(path.read_text())
+    assert saved["price_per_gpu_hour"] == 2.5 and saved["ram_gb"] == 512.0
+    assert "ram_bandwidth_gbps" not in saved  # unset stays out of the file (TOML has no null)
+    path.write_text('price_per_gpu_hour = -3\nram_bandwidth_gbps = "fast"\nram_gb = 64\n')
+    reloaded = SettingsStore(path)
+    assert reloaded.settings.ram_gb == 64.0
+    assert reloaded.settings.price_per_gpu_hour is None
+    assert reloaded.settings.ram_bandwidth_gbps is None
+    assert any("price_per_gpu_hour" in problem for problem in reloaded.problems)
+    assert any("ram_bandwidth_gbps" in problem for problem in reloaded.problems)
