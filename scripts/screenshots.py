@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gpufit.core.catalog import load_catalog
 from gpufit.ui.app import make_app
-from gpufit.ui.pilot import settle
+from gpufit.ui.pilot import drain, settle
 from gpufit.ui.screens.main import MainScreen
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,11 +36,24 @@ class Scenario:
     model_id: str
     quant_id: str
     focus: str = "quant"
+    engine: str = "llama.cpp"
+    keys: tuple[str, ...] = ()
+    """Keys pressed once the estimate is on screen (to open a planning screen)."""
+    themes: tuple[str, ...] = tuple(THEMES.values())
+    sizes: tuple[tuple[int, int], ...] = SIZES
 
 
 SCENARIOS = (
     Scenario("mixtral-8x22b-a100-80gb-q4_k_m", "a100-80gb-sxm", "mixtral-8x22b", "Q4_K_M"),
     Scenario("mixtral-8x22b-rtx-3090-q3_k_m", "rtx-3090", "mixtral-8x22b", "Q3_K_M"),
+    Scenario("offload-mixtral-8x22b-fp16-a100-40gb", "a100-40gb-sxm", "mixtral-8x22b", "FP16",
+             themes=("gpufit-dark",), sizes=((140, 45),)),
+    Scenario("serving-mixtral-8x7b-awq-a100-80gb", "a100-80gb-sxm", "mixtral-8x7b", "AWQ-INT4",
+             engine="vllm", keys=("l",), themes=("gpufit-dark",)),
+    Scenario("sweep-best-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M", keys=("b",),
+             themes=("gpufit-dark",), sizes=((140, 45),)),
+    Scenario("compare-q4_k_m-q8_0-rtx-4090", "rtx-4090", "qwen3-32b", "Q4_K_M",
+             keys=("p", "3", "k", "k", "k", "c"), themes=("gpufit-dark",), sizes=((140, 45),)),
 )
 
 
@@ -55,9 +68,13 @@ async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path
         screen.gpu_id = scenario.gpu_id
         screen.model_id = scenario.model_id
         screen.quant_id = scenario.quant_id
+        screen.engine = scenario.engine
         await settle(pilot)
         await pilot.press(str(1 + ("hardware", "model", "quant").index(scenario.focus)))
         await settle(pilot)
+        for key in scenario.keys:
+            await pilot.press(key)
+            await drain(pilot)
         name = f"{scenario.slug}-{theme.removeprefix('gpufit-')}-{size[0]}x{size[1]}.svg"
         return Path(app.save_screenshot(name, str(out)))
 
@@ -70,8 +87,8 @@ async def main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as settings_dir:
         for scenario in SCENARIOS:
-            for theme in THEMES.values():
-                for size in SIZES:
+            for theme in scenario.themes:
+                for size in scenario.sizes:
                     path = await shoot(scenario, theme, size, args.out, Path(settings_dir))
                     print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
     return 0

@@ -72,3 +72,14 @@ def test_hardware_for_a_model_is_smallest_first_and_each_count_is_minimal(catalo
             assert fewer.verdict != "fits" or not split_plan(fewer).fits
     # 70.6 B parameters at ~4.8 bits: ≥ 42 GB of weights, so no single 24 GB card is listed.
     assert all(fit.total_memory_bytes > 42e9 for fit in fits)
+
+
+def test_a_model_loses_nothing_in_the_precision_it_was_released_in(catalog):
+    gpt_oss = next(model for model in catalog.models.values() if model.native_dtype == "mxfp4")
+    mxfp4 = catalog.quants["MXFP4"]
+    # MXFP4's published loss (round-to-nearest on a 16-bit model) is over the 10 % limit …
+    assert quality_loss_pct(mxfp4) > 10
+    ranked = best_for_hardware(Hardware(catalog.gpus["h100-sxm"]), [gpt_oss],
+                               catalog.quants.values(), Workload(context_tokens=8192))
+    # … but gpt-oss was trained for it: it is kept, at MXFP4, with no loss.
+    assert [(item.row.quant.id, item.quality_loss_pct) for item in ranked] == [("MXFP4", 0.0)]

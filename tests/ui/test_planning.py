@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import tomllib
-from contextlib import suppress
 
 from textual.widgets import DataTable, Input
-from textual.worker import WorkerCancelled, WorkerFailed
 from ui_helpers import NARROW, WIDE, main_screen
 
 from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
-from gpufit.ui.pilot import settle
+from gpufit.ui.pilot import drain, settle
 from gpufit.ui.screens.compare import CompareScreen, RunHintsScreen
 from gpufit.ui.screens.host import HostDialog, parse_host_values
 from gpufit.ui.screens.serving import ServingScreen
 from gpufit.ui.screens.sweeps import SweepScreen
 from gpufit.ui.widgets.chart import ServingChart, chart_cells, chart_text
-
-
-async def drain(pilot) -> None:
-    """Wait for every running worker (serving, sweep, estimate) to finish."""
-    for _ in range(50):
-        await pilot.pause()
-        busy = [worker for worker in pilot.app.workers if not worker.is_finished]
-        if not busy:
-            return
-        for worker in busy:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-    raise TimeoutError("workers did not finish")
 
 
 async def setup(pilot, gpu: str, model: str, quant: str, engine: str = "llama.cpp") -> None:

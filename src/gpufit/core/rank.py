@@ -4,10 +4,11 @@ The rules (docs/estimation.md, "Sweeps") are deliberately simple enough to state
 
 - **best for hardware**: keep setups that fit with margin (a "fits" verdict, not "tight"),
   decode at least `min_tokens_per_s`, and lose at most `max_quality_loss_pct` perplexity (the
-  quant's published indicator); per model keep the quant with the smallest loss (then the
-  fastest); rank models by capability, estimated as parameter count (for a mixture of
-  experts, the geometric mean of total and active parameters, a common rule of thumb for its
-  dense-equivalent size), bigger first, then by decode speed.
+  quant's published indicator, none for the precision the model was released in); per model
+  keep the quant with the smallest loss (then the fastest); rank models by capability,
+  estimated as parameter count (for a mixture of experts, the geometric mean of total and
+  active parameters, a common rule of thumb for its dense-equivalent size), bigger first,
+  then by decode speed.
 - **hardware for a model**: for every catalog GPU (and MIG slice) the fewest cards that hold
   it with margin; ranked by total memory, then total board power (smaller is cheaper to rent
   and to run), then decode speed.
@@ -42,6 +43,14 @@ def quality_loss_pct(quant: QuantSpec) -> float | None:
     return None
 
 
+def model_quality_loss_pct(model: ModelSpec, quant: QuantSpec) -> float | None:
+    """The quant's loss for this model: none when it is the precision the model was released in
+    (gpt-oss in MXFP4, DeepSeek-V3 in FP8), else the quant's published indicator."""
+    if quant.id.casefold() == model.native_dtype.casefold():
+        return 0.0
+    return quality_loss_pct(quant)
+
+
 def capability_params(model: ModelSpec) -> float:
     """Dense-equivalent size: total parameters, or √(total × active) for a mixture of experts."""
     total = model.params_total_published
@@ -64,19 +73,22 @@ def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: I
                       min_tokens_per_s: float = DEFAULT_MIN_TOKENS_PER_S,
                       max_quality_loss_pct: float = DEFAULT_MAX_QUALITY_LOSS_PCT) -> list[RankedModel]:
     """Models that run well on `hardware`, best first, each at its best quant (rule above)."""
-    usable = [quant for quant in quants if workload.engine in quant.engines
-              and (loss := quality_loss_pct(quant)) is not None and loss <= max_quality_loss_pct]
+    usable = [quant for quant in quants if workload.engine in quant.engines]
     ranked: list[RankedModel] = []
     for model in models:
+        losses = {quant.id: loss for quant in usable
+                  if (loss := model_quality_loss_pct(model, quant)) is not None
+                  and loss <= max_quality_loss_pct}
         per_model = replace(workload, context_tokens=min(workload.context_tokens,
                                                          model.max_context_tokens))
-        rows = sweep([hardware.gpu], [model], usable, per_model, count=hardware.count)
+        rows = sweep([hardware.gpu], [model], [quant for quant in usable if quant.id in losses],
+                     per_model, count=hardware.count)
         good = [row for row in rows if row.verdict == "fits"
                 and row.decode_tokens_per_s >= min_tokens_per_s]
         if not good:
             continue
-        best = min(good, key=lambda row: (quality_loss_pct(row.quant), -row.decode_tokens_per_s))
-        ranked.append(RankedModel(best, quality_loss_pct(best.quant) or 0.0, capability_params(model)))
+        best = min(good, key=lambda row: (losses[row.quant.id], -row.decode_tokens_per_s))
+        ranked.append(RankedModel(best, losses[best.quant.id], capability_params(model)))
     ranked.sort(key=lambda item: (-item.capability_params, -item.row.decode_tokens_per_s))
     return ranked
 

@@ -27,3 +27,17 @@ async def settle(pilot: Pilot, rounds: int = 20) -> None:
             with suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
     raise TimeoutError("estimate workers did not settle")
+
+
+async def drain(pilot: Pilot, rounds: int = 50) -> None:
+    """Wait until every worker (estimate, serving, sweep, …) has finished."""
+    for _ in range(rounds):
+        await pilot.pause()
+        busy = [worker for worker in pilot.app.workers if not worker.is_finished]
+        if not busy:
+            await pilot.pause()
+            return
+        for worker in busy:
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+    raise TimeoutError("workers did not finish")
