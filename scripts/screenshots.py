@@ -60,7 +60,9 @@ SCENARIOS = (
 async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path,
                 settings_dir: Path) -> Path:
     """Run the app at `size`, select the scenario, wait for its estimate, save the SVG."""
-    app = make_app(catalog=load_catalog(), settings_path=settings_dir / "settings.toml")
+    # A GPU server with 512 GB of RAM, so offload advice does not depend on where this runs.
+    app = make_app(catalog=load_catalog(), settings_path=settings_dir / "settings.toml",
+                   ram_probe=lambda: 512 * 10**9)
     async with app.run_test(size=size) as pilot:
         app.theme = theme
         screen = app.screen

@@ -205,7 +205,9 @@ def _run_app(profile_name: str | None = None) -> int:
 
         return await run_detection()
 
-    make_app(detector=detect, profile_name=profile_name).run()
+    from gpufit.detect.host import system_ram_bytes
+
+    make_app(detector=detect, profile_name=profile_name, ram_probe=system_ram_bytes).run()
     return 0
 
 

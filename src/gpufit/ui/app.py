@@ -33,9 +33,12 @@ class GpufitApp(App[None]):
     def __init__(self, catalog: Catalog, service: EstimateService, settings: SettingsStore,
                  themes: ThemeSet, notes: Sequence[str] = (),
                  detector: Callable[[], Awaitable[Snapshot]] | None = None,
-                 profiles: ProfileStore | None = None, profile_name: str | None = None) -> None:
+                 profiles: ProfileStore | None = None, profile_name: str | None = None,
+                 ram_probe: Callable[[], int | None] | None = None) -> None:
         super().__init__()
         self._detector = detector
+        self.ram_probe = ram_probe
+        """Reads this machine's RAM for offload plans; None = unknown unless entered."""
         self._profiles = profiles
         self._profile_name = profile_name
         self.catalog = catalog
@@ -127,12 +130,14 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
              estimate_worker: Callable[[EstimateRequest, Catalog], EstimateResult] | None = None,
              detector: Callable[[], Awaitable[Snapshot]] | None = None,
              profiles: ProfileStore | None = None, profile_name: str | None = None,
-             ) -> GpufitApp:
+             ram_probe: Callable[[], int | None] | None = None) -> GpufitApp:
     """Build the app. With no arguments: the built-in catalog plus the user's additions, the
     shipped and user themes, and the settings file in the config directory. `detector` reads
     the installed GPUs (the CLI passes `gpufit.detect.detect`); None turns detection off, which
     tests and screenshots rely on for deterministic screens. `profiles` is the profile store
-    (default: the config directory's); `profile_name` opens that profile at start."""
+    (default: the config directory's); `profile_name` opens that profile at start. `ram_probe`
+    reads the system RAM for offload plans (the CLI passes `gpufit.detect.host.system_ram_bytes`;
+    None leaves it unknown, so screens do not depend on the machine)."""
     if catalog is None:
         catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
     settings = SettingsStore(settings_path)
@@ -140,4 +145,5 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     service = EstimateService(catalog) if estimate_worker is None \
         else EstimateService(catalog, estimate_worker)
     notes = [*_catalog_notes(catalog), *settings.problems, *themes.problems]
-    return GpufitApp(catalog, service, settings, themes, notes, detector, profiles, profile_name)
+    return GpufitApp(catalog, service, settings, themes, notes, detector, profiles, profile_name,
+                     ram_probe)

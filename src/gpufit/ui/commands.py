@@ -35,7 +35,8 @@ class Command:
     title: str | None = None
     """Palette title; None keeps the command out of the palette."""
     show: bool = True
-    """Whether the footer shows it."""
+    """Whether the footer shows it at all. Keys labelled where they act (the workload bar's
+    `(v)` and `(e)`, the result border's `(g)`) and rare ones live in `?` help and the palette."""
     group: Binding.Group | None = None
     """Footer group, so related keys share one label."""
     key_display: str | None = None
@@ -96,12 +97,12 @@ COMMANDS: tuple[Command, ...] = (
             "One GPU fewer (down to 1).", group=GPUS, key_display="-"),
     Command("kv-dtype", "v", "cycle_kv_dtype", "KV",
             "Cycle the KV-cache type (f16, bf16, fp8, q8_0, q4_0).",
-            narrow=False, title="Cycle KV-cache type"),
+            narrow=False, show=False, title="Cycle KV-cache type"),
     Command("engine", "e", "toggle_engine", "engine", "Switch engine: llama.cpp / vLLM.",
-            narrow=False, title="Switch engine (llama.cpp / vLLM)"),
+            narrow=False, show=False, title="Switch engine (llama.cpp / vLLM)"),
     Command("units", "g", "toggle_units", "units",
             "Show sizes in GB (10^9 bytes) or GiB (2^30 bytes).",
-            narrow=False, title="Toggle GB / GiB"),
+            narrow=False, show=False, title="Toggle GB / GiB"),
     Command("detect", "r", "rescan", "rescan",
             "Read this machine's GPUs again with nvidia-smi (free memory changes).",
             narrow=False, title="Detect GPUs again (nvidia-smi)"),

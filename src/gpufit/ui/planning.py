@@ -57,9 +57,8 @@ class PlanningActions:
             ram_bytes: int | None = round(settings.ram_gb * GB)
         else:
             if not self._ram_read:
-                from gpufit.detect.host import system_ram_bytes
-
-                self._ram_bytes_from_os, self._ram_read = system_ram_bytes(), True
+                probe = self.app.ram_probe
+                self._ram_bytes_from_os, self._ram_read = (probe() if probe else None), True
             ram_bytes = self._ram_bytes_from_os
         return default_host(gpu, ram_bytes, settings.ram_bandwidth_gbps)
 

@@ -35,7 +35,15 @@ def _energy(result: EstimateResult, price: float | None = None) -> EnergyCost:
     return energy_cost(estimate.hardware, estimate.speed.aggregate_decode_tokens_per_s, price)
 
 
+def _joules(result: EstimateResult) -> str:
+    if result.estimate.verdict == "does-not-fit":
+        return "—"  # no GPU-only rate to charge energy to
+    return f"{_energy(result).joules_per_token:.2f}"
+
+
 def _cost(result: EstimateResult, price: float | None) -> str:
+    if result.estimate.verdict == "does-not-fit":
+        return "—"
     cost = _energy(result, price)
     if cost.cost_per_million_tokens is None:
         return "set a price ($)"
@@ -63,7 +71,7 @@ def comparison_rows(pinned: EstimateResult, current: EstimateResult, units: str,
         ("TTFT", lambda r: seconds(r.estimate.speed.time_to_first_token_s)),
         ("max context", lambda r: f"{r.estimate.max_context_tokens:,}"),
         ("board power", lambda r: f"{r.estimate.hardware.gpu.tdp_watts * r.estimate.hardware.count:,.0f} W"),
-        ("J/token", lambda r: f"{_energy(r).joules_per_token:.2f}"),
+        ("J/token", _joules),
         ("cost / M tokens", lambda r: _cost(r, price)),
     ]
     return [(name, value(pinned), value(current)) for name, value in figures]
