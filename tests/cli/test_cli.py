@@ -91,3 +91,41 @@ def test_broken_user_catalog_is_reported_and_report_still_works(tmp_path, monkey
     done = cli("report", "--gpu", "rtx-4090", "--model", "llama-3.1-8b", "--quant", "Q4_K_M")
     assert done.returncode == 0
     assert "mine.toml" in done.stderr and "'x'" in done.stderr
+
+
+def test_report_answers_the_fp16_mixtral_on_one_a100_40gb_question():
+    done = cli("report", "--gpu", "a100-40gb-sxm", "--model", "mixtral-8x22b", "--quant", "FP16",
+               "--ram-gb", "512", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] == "does-not-fit"
+    # 141 B parameters × 2 bytes ≈ 281 GB against 40 GiB: more than 240 GB short.
+    assert -report["memory"]["headroom_bytes"] > 240e9
+    counts = {item["gpu"]: item["count"] for item in report["recommendations"]
+              if item["kind"] == "gpus"}
+    assert counts["a100-40gb-sxm"] >= 7 and counts["a100-80gb-sxm"] >= 4
+    assert any(item["kind"] == "quant" for item in report["recommendations"])
+    plans = report["offload"]
+    assert plans and all(plan["slow"] and plan["ram_fits"] for plan in plans)
+    assert any("--n-cpu-moe" in plan["llama_cpp_flags"] for plan in plans)
+    # 512 GB of RAM entered: the plans keep ≥ 281 − 42.9 GB of weights there.
+    assert all(plan["host_bytes"] > 238e9 for plan in plans)
+    assert report["energy"] is None  # nothing to charge: it does not fit
+
+
+def test_report_serving_and_cost_for_mixtral_awq_on_an_a100_80gb():
+    done = cli("report", "--gpu", "a100-80gb-sxm", "--model", "mixtral-8x7b", "--quant",
+               "AWQ-INT4", "--engine", "vllm", "--price-per-gpu-hour", "2", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    serving = report["serving"]
+    assert serving["best_concurrency"] and serving["max_concurrency"] >= serving["best_concurrency"]
+    best = next(point for point in serving["points"]
+                if point["concurrency"] == serving["best_concurrency"])
+    assert best["tpot_s"] <= serving["tpot_limit_s"]
+    energy = report["energy"]
+    # Cost = price × GPUs / (tokens per hour / 10^6) at the best concurrency's throughput.
+    expected = 2 / (best["aggregate_tokens_per_s"] * 3600 / 1e6)
+    assert abs(energy["cost_per_million_tokens"] - expected) / expected < 0.01
+    assert {hint["engine"] for hint in report["run_hints"]} == {"llama.cpp", "vllm"}
+    assert report["run_hints"][0]["command"].startswith("vllm serve")
