@@ -16,8 +16,9 @@ from gpufit.core.catalog import Catalog
 from gpufit.core.energy import EnergyCost, energy_cost
 from gpufit.core.estimate import Estimate, estimate
 from gpufit.core.offload import HostMemory, OffloadPlan, default_host, plan_offload
+from gpufit.core.plans import hints_for
 from gpufit.core.recommend import Recommendation, recommend
-from gpufit.core.run_hints import RunHint, run_hints
+from gpufit.core.run_hints import RunHint
 from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.split import SplitPlan, split_plan
 
@@ -67,18 +68,6 @@ def compute(request: EstimateRequest, catalog: Catalog) -> EstimateResult:
         request.hardware, main.speed.aggregate_decode_tokens_per_s, request.price_per_gpu_hour)
     return EstimateResult(request, main, advice, rows, split, offload,
                           hints_for(main, split, offload), energy)
-
-
-def hints_for(result: Estimate, split: SplitPlan, offload: tuple[OffloadPlan, ...]) -> tuple[RunHint, ...]:
-    """Run hints for the estimate: the fastest offload plan's flags when it does not fit, the
-    balanced --tensor-split when llama.cpp's default split would overflow a GPU."""
-    tensor_split = [float(count) for count in split.layers_per_gpu] if split.default_overflows else None
-    if offload:
-        fastest = max(offload, key=lambda plan: plan.decode_tokens_per_s)
-        # The plan's own -ngl / --n-cpu-moe values, so the hint and the advice agree exactly.
-        return run_hints(result, fastest.ngl if fastest.mode == "layers" else None,
-                         fastest.n_cpu_moe, tensor_split=tensor_split)
-    return run_hints(result, tensor_split=tensor_split)
 
 
 class EstimateService:

@@ -35,14 +35,7 @@ def make_plans(result: Estimate, host: HostMemory, price_per_gpu_hour: float | N
     """Build every plan for `result` on `host`."""
     split = split_plan(result)
     offload = plan_offload(result, host)
-    tensor_split = [float(count) for count in split.layers_per_gpu] if split.default_overflows \
-        else None
-    if offload:
-        fastest = max(offload, key=lambda plan: plan.decode_tokens_per_s)
-        hints = run_hints(result, fastest.ngl if fastest.mode == "layers" else None,
-                          fastest.n_cpu_moe, tensor_split=tensor_split)
-    else:
-        hints = run_hints(result, tensor_split=tensor_split)
+    hints = hints_for(result, split, offload)
     serving = serving_profile(result.model, result.quant, result.hardware, result.workload,
                               prompt_tokens, output_tokens, tpot_limit_s)
     rate = serving.best.aggregate_tokens_per_s if serving.best else \
@@ -50,6 +43,19 @@ def make_plans(result: Estimate, host: HostMemory, price_per_gpu_hour: float | N
     energy = None if result.verdict == "does-not-fit" else \
         energy_cost(result.hardware, rate, price_per_gpu_hour)
     return Plans(split, offload, hints, serving, energy, host)
+
+
+def hints_for(result: Estimate, split: SplitPlan,
+              offload: tuple[OffloadPlan, ...]) -> tuple[RunHint, ...]:
+    """Run hints that match the advice: the fastest offload plan's -ngl / --n-cpu-moe when it
+    does not fit, the balanced --tensor-split when llama.cpp's default split would overflow."""
+    tensor_split = [float(count) for count in split.layers_per_gpu] if split.default_overflows \
+        else None
+    if offload:
+        fastest = max(offload, key=lambda plan: plan.decode_tokens_per_s)
+        return run_hints(result, fastest.ngl if fastest.mode == "layers" else None,
+                         fastest.n_cpu_moe, tensor_split=tensor_split)
+    return run_hints(result, tensor_split=tensor_split)
 
 
 def plans_dict(plans: Plans) -> dict[str, Any]:
