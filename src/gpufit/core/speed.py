@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gpufit.core import calibration as cal
 from gpufit.core.memory import kv_cache_bytes, kv_shape
-from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.tensors import WeightBreakdown
 
 
@@ -110,8 +110,27 @@ class _Rates:
     tensor_parallel: bool
 
 
+_rate_cache: dict[tuple[int, int, str, str], tuple[GpuSpec, _Rates]] = {}
+
+
 def _rates(quant: QuantSpec, hardware: Hardware, workload: Workload) -> _Rates:
-    """Achieved bandwidth and tensor throughput; vLLM tensor parallelism aggregates GPUs."""
+    """Achieved bandwidth and tensor throughput; vLLM tensor parallelism aggregates GPUs.
+
+    Cached per GPU (by identity, checked with `is`), count, precision and engine: a sweep asks
+    for the same few thousand combinations hundreds of thousands of times."""
+    gpu = hardware.gpu
+    key = (id(gpu), hardware.count, quant.compute, workload.engine)
+    hit = _rate_cache.get(key)
+    if hit is not None and hit[0] is gpu:
+        return hit[1]
+    if len(_rate_cache) > 10_000:
+        _rate_cache.clear()
+    rates = _compute_rates(quant, hardware, workload)
+    _rate_cache[key] = (gpu, rates)
+    return rates
+
+
+def _compute_rates(quant: QuantSpec, hardware: Hardware, workload: Workload) -> _Rates:
     gpu = hardware.gpu
     tensor_parallel = workload.engine == "vllm" and hardware.count > 1
     parallel_gpus = hardware.count if tensor_parallel else 1
