@@ -66,21 +66,25 @@ def _when_short(result: Estimate, quants: Mapping[str, QuantSpec], gpus: Mapping
                 offload: tuple[OffloadPlan, ...]) -> list[Recommendation]:
     advice: list[Recommendation] = []
     hardware, workload = result.hardware, result.workload
-    for quant in engine_quants(quants, workload.engine):
-        if quant.id == result.quant.id or quant.default_bits_per_weight >= \
-                result.quant.default_bits_per_weight:
-            continue
-        trial = estimate(result.model, quant, hardware, workload)
-        if trial.verdict != "does-not-fit":
-            advice.append(Recommendation(
-                "quant",
-                f"{quant.id} fits: {{total}} of {{available}}, "
-                f"~{trial.speed.decode_tokens_per_s:.0f} tok/s.",
-                {"quant": quant.id, "total_bytes": trial.memory.total_bytes,
-                 "headroom_bytes": trial.memory.headroom_bytes,
-                 "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)},
-                {"total": trial.memory.total_bytes, "available": trial.memory.available_bytes}))
-            break
+    fitting = [trial for quant in engine_quants(quants, workload.engine)
+               if quant.id != result.quant.id
+               and quant.default_bits_per_weight < result.quant.default_bits_per_weight
+               and (trial := estimate(result.model, quant, hardware, workload)).verdict
+               != "does-not-fit"]
+    if fitting:
+        # Best quality first (most bits); the rest are named so the choice is visible.
+        best = fitting[0]
+        others = [trial.quant.id for trial in fitting[1:]]
+        also = f" Also fit: {', '.join(others)}." if others else ""
+        advice.append(Recommendation(
+            "quant",
+            f"{best.quant.id} fits: {{total}} of {{available}}, "
+            f"~{best.speed.decode_tokens_per_s:.0f} tok/s.{also}",
+            {"quant": best.quant.id, "total_bytes": best.memory.total_bytes,
+             "headroom_bytes": best.memory.headroom_bytes,
+             "decode_tokens_per_s": round(best.speed.decode_tokens_per_s, 1),
+             "quants_that_fit": [trial.quant.id for trial in fitting]},
+            {"total": best.memory.total_bytes, "available": best.memory.available_bytes}))
     advice += _gpu_counts(result, gpus)
     if result.max_context_tokens >= 512 and result.max_context_tokens < workload.context_tokens:
         advice.append(Recommendation(
