@@ -12,22 +12,21 @@ from dataclasses import replace
 
 import pytest
 
+from gpufit.core.calibration import RAM_BANDWIDTH_EFFICIENCY
 from gpufit.core.estimate import estimate
-from gpufit.core.memory import kv_cache_bytes
+from gpufit.core.memory import kv_cache_bytes, layer_kv_bytes
 from gpufit.core.offload import (
-    LLAMA_CPP_ALL_LAYERS,
-    RAM_BANDWIDTH_EFFICIENCY,
     SLOW_SHARE_OF_GPU_ONLY,
     SLOW_TOKENS_PER_S,
     default_host,
-    layer_kv_bytes,
-    layer_tensor_bytes,
     ngl_placement,
     plan_for_cpu_moe,
     plan_for_ngl,
     plan_offload,
 )
+from gpufit.core.run_hints import LLAMA_CPP_ALL_LAYERS
 from gpufit.core.specs import GB, GIB, MIB, GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
+from gpufit.core.tensors import layer_tensor_bytes
 
 CONTEXT = 4096
 

@@ -51,3 +51,17 @@ DECODE_BAND = 0.15
 PREFILL_BAND = 0.30
 # Tensor-parallel all-reduce latency per collective (vLLM; two per layer per step).
 ALL_REDUCE_LATENCY_S = 12e-6
+
+# --- CPU offload (not fitted: the reference data has no offloaded runs) --------------------
+# Share of peak RAM bandwidth the CPU reaches streaming weights through llama.cpp's matrix-vector
+# kernels. Public points: 41 % (default) and 74 % (NUMA-aware page placement) on dual EPYC
+# 9175F, 16 × DDR5-6400, Llama 3.1 70B F16 (ggml-org/llama.cpp#11744); M1 CPU 78 %, M1 Pro CPU
+# 43 % (ggml-org/llama.cpp#1642). STREAM-type kernels reach 70-80 % on desktops. 0.6 sits in the
+# middle of that spread.
+RAM_BANDWIDTH_EFFICIENCY = 0.6
+# Each hand-over between the GPU and the CPU within one decode step: a synchronous copy of a
+# few KiB of activations over PCIe plus a stream synchronisation and waking the CPU threads,
+# about 10-20 µs. Checked against the one public --cpu-moe decode figure we have (gpt-oss 20B,
+# RTX 4080 + Ryzen 9 7950X, 34.0 tok/s, ikawrakow/ik_llama.cpp#841): 33.5 tok/s with 20 µs;
+# the GPU-to-GPU hop of a layer split (GPU_HOP_S, 163 µs) would give 27.
+CPU_GPU_SWITCH_S = 20e-6

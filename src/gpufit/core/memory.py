@@ -83,15 +83,30 @@ def kv_cache_bytes(model: ModelSpec, workload: Workload, context_tokens: int | N
     return elements * per_element * count
 
 
+def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_tokens: int,
+                   sequences: int) -> tuple[float, ...]:
+    """KV cache bytes of each layer: kv_cache_bytes split by layer (they sum to it).
+
+    Layer splits and CPU offload place the cache with its layer, so they need it per layer."""
+    shape = kv_shape(model, engine)
+    per_token = shape.elements_per_layer * KV_CACHE_BYTES_PER_ELEMENT[kv_cache_dtype] * sequences
+    # kv_shape counts sliding layers only where the engine honours the window.
+    honours_window = shape.sliding_layers > 0
+    window = min(context_tokens, shape.window_tokens)
+    return tuple(per_token * (window if honours_window and model.is_sliding_layer(layer)
+                              else context_tokens)
+                 for layer in range(model.layers))
+
+
 def activation_bytes(model: ModelSpec, hardware: Hardware, workload: Workload) -> float:
     """Compute buffers (all GPUs together) the engine allocates for a forward pass."""
     if workload.engine == "vllm":
         # Under tensor parallelism each GPU holds its slice; summed over GPUs it is the same.
         return _vllm_activation_bytes(model)
-    return _llama_cpp_compute_bytes(model, workload) * hardware.count
+    return llama_cpp_compute_bytes(model, workload) * hardware.count
 
 
-def _llama_cpp_compute_bytes(model: ModelSpec, workload: Workload) -> float:
+def llama_cpp_compute_bytes(model: ModelSpec, workload: Workload) -> float:
     """llama.cpp's per-device compute buffer: the larger of the attention and the logits peak.
 
     Without flash attention the f32 attention scores of one micro-batch against every KV cell

@@ -17,42 +17,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from gpufit.core.calibration import CPU_GPU_SWITCH_S, RAM_BANDWIDTH_EFFICIENCY
 from gpufit.core.estimate import Estimate, verdict_for
-from gpufit.core.memory import kv_shape
-from gpufit.core.specs import KV_CACHE_BYTES_PER_ELEMENT, GpuSpec, ModelSpec, QuantSpec
+from gpufit.core.memory import layer_kv_bytes
+from gpufit.core.run_hints import (
+    LLAMA_CPP_ALL_LAYERS,
+    LLAMA_CPP_DEFAULT_UBATCH,
+    QUANTIZED_CACHE_TYPES,
+    llama_cpp_cache_type,
+)
+from gpufit.core.specs import GpuSpec, ModelSpec
 from gpufit.core.speed import decode_step_seconds, expert_fraction, workload_terms
+from gpufit.core.tensors import layer_tensor_bytes
 
-# tensors.py types every weight tensor; the per-layer expert and largest-tensor sizes below must
-# use the very same typing, so they reuse its (private) rule helpers instead of a second copy.
-from gpufit.core.tensors import _rule_applies, _storage_type, layer_tensors
-
-# Share of peak RAM bandwidth the CPU reaches streaming weights through llama.cpp's matrix-vector
-# kernels. Public points: 41 % (default) and 74 % (NUMA-aware page placement) on dual EPYC
-# 9175F, 16 × DDR5-6400, Llama 3.1 70B F16 (ggml-org/llama.cpp#11744); M1 CPU 78 %, M1 Pro CPU
-# 43 % (ggml-org/llama.cpp#1642). STREAM-type kernels reach 70-80 % on desktops. 0.6 sits in the
-# middle of that spread; it was not fitted (the reference data has no offloaded rows).
-RAM_BANDWIDTH_EFFICIENCY = 0.6
-# Each hand-over between the GPU and the CPU within one decode step: a synchronous copy of a
-# few KiB of activations over PCIe plus a stream synchronisation and waking the CPU threads,
-# about 10-20 µs. Checked against the one public --cpu-moe decode figure we have (gpt-oss 20B,
-# RTX 4080 + Ryzen 9 7950X, 34.0 tok/s, ikawrakow/ik_llama.cpp#841): 33.5 tok/s with 20 µs;
-# the GPU-to-GPU hop of a layer split (cal.GPU_HOP_S, 163 µs) would give 27.
-CPU_GPU_SWITCH_S = 20e-6
 # An offloaded plan is "slow" below half the speed the model would have on GPUs alone, or
 # below 5 tok/s: about the speed people read at (238 words/min silent reading, Brysbaert 2019,
 # ~4 words/s, ~5 tokens/s at ~1.3 tokens per English word).
 SLOW_SHARE_OF_GPU_ONLY = 0.5
 SLOW_TOKENS_PER_S = 5.0
-# -ngl value that puts every layer and the output head on the GPU(s) in every llama.cpp build.
-LLAMA_CPP_ALL_LAYERS = 999
-# llama.cpp's default micro-batch (-ub); other values are passed explicitly.
-LLAMA_CPP_DEFAULT_UBATCH = 512
-# --cache-type-k/-v for gpufit's cache types (f16 is llama.cpp's default and needs no flag).
-# llama.cpp has no fp8 cache; q8_0 is the nearest (8.5 bits), as in core/run_hints.py.
-_LLAMA_CPP_CACHE_TYPES = {"bf16": "bf16", "fp8": "q8_0", "q8_0": "q8_0", "q4_0": "q4_0"}
-_QUANTIZED_CACHE_TYPES = {"q8_0", "q4_0"}
-
-
 def ddr_peak_gbps(channels: int, megatransfers_per_s: float) -> float:
     """Peak bandwidth of `channels` 64-bit DRAM channels in GB/s: channels × MT/s × 8 bytes."""
     return channels * megatransfers_per_s * 8 / 1000
@@ -365,11 +347,11 @@ def _flags(result: Estimate, placement: _Placement) -> str:
     flags += ["-c", str(workload.context_tokens * workload.sequences)]
     if workload.sequences > 1:
         flags += ["-np", str(workload.sequences)]
-    cache_type = _LLAMA_CPP_CACHE_TYPES.get(workload.kv_cache_dtype)
-    if cache_type is not None:
+    cache_type = llama_cpp_cache_type(workload.kv_cache_dtype)
+    if cache_type != "f16":
         flags += ["--cache-type-k", cache_type, "--cache-type-v", cache_type]
     # A quantized V cache refuses to start without flash attention; -fa takes on/off/auto.
-    if workload.flash_attention or cache_type in _QUANTIZED_CACHE_TYPES:
+    if workload.flash_attention or cache_type in QUANTIZED_CACHE_TYPES:
         flags += ["-fa", "on"]
     if workload.ubatch_tokens != LLAMA_CPP_DEFAULT_UBATCH:
         flags += ["-ub", str(workload.ubatch_tokens)]
@@ -395,8 +377,6 @@ def _layer_sizes(result: Estimate) -> _LayerSizes:
     total_fill = sum(mean_fill)
     kv_read = tuple(terms.decode_kv_bytes * part / total_fill if total_fill else 0.0
                     for part in mean_fill)
-    # Everything on the GPU that is not a repeating layer: the output head and its norm.
-    head_bytes = result.memory.gpu_weights_bytes - sum(weights.layer_bytes)
     return _LayerSizes(
         layer_bytes=weights.layer_bytes,
         expert_bytes=expert_bytes,
@@ -404,37 +384,6 @@ def _layer_sizes(result: Estimate) -> _LayerSizes:
         largest_expert_tensor_bytes=largest_expert,
         kv_bytes=kv_bytes,
         kv_read_bytes=kv_read,
-        head_bytes=head_bytes,
+        head_bytes=weights.head_bytes,
         head_largest_tensor_bytes=float(weights.bytes_by_group["output"]),
     )
-
-
-def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[str, float], ...], ...]:
-    """Per repeating layer, (group, bytes) of each weight tensor, typed as tensors.py types them.
-
-    A routed-experts entry is one ggml tensor holding every expert (`ffn_up_exps` etc.)."""
-    rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
-    bits = quant.block_bits
-    layers: list[tuple[tuple[str, float], ...]] = []
-    for layer in range(model.layers):
-        row: list[tuple[str, float]] = []
-        for role, group, params in layer_tensors(model, layer):
-            # Norms, biases and routers are F32 whatever the quant (as in tensors.py).
-            storage = "F32" if role in ("norm", "router") else _storage_type(
-                role, layer, model, rules, quant.default_type)
-            row.append((group, params * bits[storage] / 8))
-        layers.append(tuple(row))
-    return tuple(layers)
-
-
-def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_tokens: int,
-                   sequences: int) -> tuple[float, ...]:
-    """KV cache bytes of each layer: memory.kv_cache_bytes split by layer (they sum to it)."""
-    shape = kv_shape(model, engine)
-    per_token = shape.elements_per_layer * KV_CACHE_BYTES_PER_ELEMENT[kv_cache_dtype] * sequences
-    # kv_shape counts sliding layers only where the engine honours the window.
-    honours_window = shape.sliding_layers > 0
-    window = min(context_tokens, shape.window_tokens)
-    return tuple(per_token * (window if honours_window and model.is_sliding_layer(layer)
-                              else context_tokens)
-                 for layer in range(model.layers))

@@ -99,7 +99,7 @@ def _gpu_counts(result: Estimate, gpus: Mapping[str, GpuSpec]) -> list[Recommend
     """How many of this GPU, and of its larger versions, hold the model at this quant."""
     advice: list[Recommendation] = []
     gpu, quant, workload = result.hardware.gpu, result.quant, result.workload
-    for candidate in (gpu, *bigger_siblings(gpu, dict(gpus))):
+    for candidate in (gpu, *bigger_siblings(gpu, gpus)):
         trial = None if candidate.mig_parent is not None else \
             gpus_needed(result.model, quant, candidate, workload)
         if trial is None:

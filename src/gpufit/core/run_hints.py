@@ -30,7 +30,12 @@ LLAMA_CPP_CONTEXT_PAD = 256
 # Cache types llama.cpp accepts for --cache-type-k/-v that gpufit models, and which of them
 # are block-quantized (a quantized V cache refuses to start without flash attention).
 _LLAMA_CPP_CACHE_TYPES = {"f16": "f16", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0"}
-_QUANTIZED_CACHE_TYPES = {"q8_0", "q4_0"}
+QUANTIZED_CACHE_TYPES = {"q8_0", "q4_0"}
+
+
+def llama_cpp_cache_type(kv_cache_dtype: str) -> str:
+    """llama.cpp's --cache-type-k/-v value for a gpufit cache type (fp8 has none: q8_0)."""
+    return _LLAMA_CPP_CACHE_TYPES.get(kv_cache_dtype, "q8_0")
 
 # Quants whose weights a plain checkpoint already holds, by the catalog's native_dtype.
 _NATIVE_DTYPE_OF_QUANT = {"FP16": "fp16", "BF16": "bf16", "FP8": "fp8", "MXFP4": "mxfp4"}
@@ -141,15 +146,14 @@ def llama_cpp_hint(result: Estimate, gpu_layers: int | None = None, cpu_moe_laye
                      "so the KV cache is slightly larger than estimated.")
 
     flash_attention = workload.flash_attention
-    cache_type = _LLAMA_CPP_CACHE_TYPES.get(workload.kv_cache_dtype)
-    if cache_type is None:
+    cache_type = llama_cpp_cache_type(workload.kv_cache_dtype)
+    if workload.kv_cache_dtype not in _LLAMA_CPP_CACHE_TYPES:
         # fp8: llama.cpp has no FP8 cache; q8_0 is the nearest at 8.5 bits per element.
-        cache_type = "q8_0"
         notes.append(f"llama.cpp has no {workload.kv_cache_dtype} KV cache; q8_0 is the nearest "
                      "(6% larger than the estimate's cache).")
     if cache_type != "f16":
         args += ["--cache-type-k", cache_type, "--cache-type-v", cache_type]
-    if cache_type in _QUANTIZED_CACHE_TYPES and not flash_attention:
+    if cache_type in QUANTIZED_CACHE_TYPES and not flash_attention:
         flash_attention = True
         notes.append("Flash attention is needed for a quantized V cache (-fa on); it also "
                      "shrinks the compute buffer below the estimate's.")

@@ -17,12 +17,12 @@ See docs/estimation.md, "Multi-GPU".
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from gpufit.core.estimate import Estimate, estimate
-from gpufit.core.memory import _llama_cpp_compute_bytes, kv_shape
+from gpufit.core.memory import layer_kv_bytes, llama_cpp_compute_bytes
 from gpufit.core.specs import (
-    KV_CACHE_BYTES_PER_ELEMENT,
     GpuSpec,
     Hardware,
     ModelSpec,
@@ -78,20 +78,6 @@ class SplitPlan:
         return ",".join(str(count) for count in self.layers_per_gpu)
 
 
-def layer_kv_bytes(model: ModelSpec, workload: Workload) -> tuple[float, ...]:
-    """KV cache bytes of each layer (sliding-window layers keep at most the window)."""
-    shape = kv_shape(model, workload.engine)
-    per_element = KV_CACHE_BYTES_PER_ELEMENT[workload.kv_cache_dtype]
-    context = workload.context_tokens
-    honours_window = shape.sliding_layers > 0
-    sizes = []
-    for layer in range(model.layers):
-        sliding = honours_window and model.is_sliding_layer(layer)
-        tokens = min(context, shape.window_tokens) if sliding else context
-        sizes.append(shape.elements_per_layer * tokens * per_element * workload.sequences)
-    return tuple(sizes)
-
-
 def split_plan(result: Estimate) -> SplitPlan:
     """Per-GPU shares of `result`'s setup: tensor parallel for vLLM, a layer split otherwise."""
     hardware, workload = result.hardware, result.workload
@@ -131,10 +117,11 @@ def _layer_plan(result: Estimate, per_gpu_available: int) -> SplitPlan:
     model, workload, count = result.model, result.workload, result.hardware.count
     weights = result.weights
     layer_bytes = [weight + kv for weight, kv in
-                   zip(weights.layer_bytes, layer_kv_bytes(model, workload), strict=True)]
-    per_gpu_fixed = result.memory.overhead_bytes / count + _llama_cpp_compute_bytes(model, workload)
-    # The output head and the final norm (hidden_size F32 values) follow the last layer.
-    head_bytes = weights.bytes_by_group["output"] + model.hidden_size * 4
+                   zip(weights.layer_bytes, layer_kv_bytes(
+                       model, workload.engine, workload.kv_cache_dtype, workload.context_tokens,
+                       workload.sequences), strict=True)]
+    per_gpu_fixed = result.memory.overhead_bytes / count + llama_cpp_compute_bytes(model, workload)
+    head_bytes = weights.head_bytes  # output head and final norm: they follow the last layer
     even = _even_counts(model.layers, count)
     balanced = _balanced_counts(layer_bytes, count, head_bytes)
     even_shares = _shares(even, layer_bytes, result, per_gpu_fixed, head_bytes, per_gpu_available)
@@ -230,7 +217,7 @@ def product_line(gpu: GpuSpec) -> str:
     return "-".join(parts)
 
 
-def bigger_siblings(gpu: GpuSpec, gpus: dict[str, GpuSpec], limit: int = 2) -> list[GpuSpec]:
+def bigger_siblings(gpu: GpuSpec, gpus: Mapping[str, GpuSpec], limit: int = 2) -> list[GpuSpec]:
     """Larger-memory versions of `gpu` (same product line), one per size; else the next size up.
 
     For an A100 40GB that is the A100 80GB; for a part that has no bigger version, the smallest
@@ -249,9 +236,3 @@ def bigger_siblings(gpu: GpuSpec, gpus: dict[str, GpuSpec], limit: int = 2) -> l
         if current is None or other.bandwidth_gbps > current.bandwidth_gbps:
             by_size[other.memory_mib] = other
     return [by_size[size] for size in sorted(by_size)][:limit]
-
-
-def with_count(result: Estimate, count: int) -> Estimate:
-    """The same setup on `count` GPUs."""
-    return estimate(result.model, result.quant, replace(result.hardware, count=count),
-                    result.workload)

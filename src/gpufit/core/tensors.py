@@ -33,6 +33,11 @@ class WeightBreakdown:
         """Effective bits per weight over the whole model (what a file's size implies)."""
         return self.total_bytes * 8 / self.total_params
 
+    @property
+    def head_bytes(self) -> int:
+        """What follows the last layer: the output head and the final norm (not the embedding)."""
+        return self.total_bytes - self.bytes_by_group["embedding"] - sum(self.layer_bytes)
+
     def bytes_read_per_token(self, expert_fraction: float) -> float:
         """Weight bytes one decode step streams: all but the embedding table and unused experts."""
         groups = self.bytes_by_group
@@ -126,6 +131,25 @@ def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
         for role in matrices:
             tensors.append((role, "dense_mlp", hidden * model.intermediate_size))
     return tensors
+
+
+def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[str, float], ...], ...]:
+    """Per repeating layer, (group, bytes) of each weight tensor, typed exactly as the totals are.
+
+    A routed-experts entry is one ggml tensor holding every expert (`ffn_up_exps` etc.); CPU
+    offload needs the per-layer expert bytes and the largest tensor of each layer."""
+    rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
+    bits = quant.block_bits
+    layers: list[tuple[tuple[str, float], ...]] = []
+    for layer in range(model.layers):
+        row: list[tuple[str, float]] = []
+        for role, group, params in layer_tensors(model, layer):
+            # Norms, biases and routers are F32 whatever the quant (as in _compute_breakdown).
+            storage = "F32" if role in ("norm", "router") else _storage_type(
+                role, layer, model, rules, quant.default_type)
+            row.append((group, params * bits[storage] / 8))
+        layers.append(tuple(row))
+    return tuple(layers)
 
 
 _CACHE_LIMIT = 20_000

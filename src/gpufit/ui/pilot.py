@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 ESTIMATE_GROUP = "estimate"
 
@@ -15,29 +16,22 @@ async def settle(pilot: Pilot, rounds: int = 20) -> None:
 
     Superseded workers are cancelled by design, so their `WorkerCancelled` is expected here.
     """
-    app = pilot.app
-    for _ in range(rounds):
-        await pilot.pause()
-        busy = [worker for worker in app.workers
-                if worker.group == ESTIMATE_GROUP and not worker.is_finished]
-        if not busy:
-            await pilot.pause()
-            return
-        for worker in busy:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-    raise TimeoutError("estimate workers did not settle")
+    await _wait(pilot, lambda worker: worker.group == ESTIMATE_GROUP, rounds, "estimate workers")
 
 
 async def drain(pilot: Pilot, rounds: int = 50) -> None:
     """Wait until every worker (estimate, serving, sweep, …) has finished."""
+    await _wait(pilot, lambda worker: True, rounds, "workers")
+
+
+async def _wait(pilot: Pilot, watched: Callable[[Worker], bool], rounds: int, what: str) -> None:
     for _ in range(rounds):
         await pilot.pause()
-        busy = [worker for worker in pilot.app.workers if not worker.is_finished]
+        busy = [worker for worker in pilot.app.workers if watched(worker) and not worker.is_finished]
         if not busy:
             await pilot.pause()
             return
         for worker in busy:
             with suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
-    raise TimeoutError("workers did not finish")
+    raise TimeoutError(f"{what} did not settle")
