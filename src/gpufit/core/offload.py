@@ -16,6 +16,7 @@ sources: docs/estimation.md, "CPU offload".
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from gpufit.core.calibration import CPU_GPU_SWITCH_S, RAM_BANDWIDTH_EFFICIENCY
 from gpufit.core.estimate import Estimate, verdict_for
@@ -129,6 +130,14 @@ class OffloadPlan:
     """The value passed to --n-cpu-moe (a layer index bound, so dense layers count), else 0."""
     host_read_bytes_per_token: int
     """Bytes one decode step reads from RAM (weights and KV cache kept on the CPU)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of a plan (in `report`'s `offload` list and its advice)."""
+        return {"mode": self.mode, "layers_on_gpu": self.gpu_layers,
+                "layers_total": self.layers_total, "cpu_moe_layers": self.cpu_moe_layers,
+                "gpu_bytes": self.gpu_bytes, "host_bytes": self.host_bytes,
+                "ram_fits": self.ram_fits, "decode_tokens_per_s": round(self.decode_tokens_per_s, 2),
+                "slow": self.slow, "llama_cpp_flags": self.llama_cpp_flags}
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,11 +129,7 @@ def _offload(plan: OffloadPlan) -> Recommendation:
         "offload",
         f"Offload ({where}): llama.cpp {plan.llama_cpp_flags}; {{host}} in system RAM, "
         f"~{plan.decode_tokens_per_s:.1f} tok/s{slow}.{ram}",
-        {"mode": plan.mode, "layers_on_gpu": plan.gpu_layers, "layers_total": plan.layers_total,
-         "cpu_moe_layers": plan.cpu_moe_layers, "host_bytes": plan.host_bytes,
-         "gpu_bytes": plan.gpu_bytes, "ram_fits": plan.ram_fits,
-         "decode_tokens_per_s": round(plan.decode_tokens_per_s, 2), "slow": plan.slow,
-         "llama_cpp_flags": plan.llama_cpp_flags},
+        plan.as_dict(),
         {"host": plan.host_bytes})
 
 
