@@ -31,7 +31,16 @@ from gpufit.core.recommend import recommend
 from gpufit.core.report import to_dict, to_markdown, to_text
 from gpufit.core.resolve import ResolveError, resolve
 from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
-from gpufit.core.specs import ENGINES, GB, KV_CACHE_DTYPES, MIB, Hardware, Workload
+from gpufit.core.specs import (
+    ENGINES,
+    GB,
+    KV_CACHE_DTYPES,
+    MIB,
+    Hardware,
+    ModelSpec,
+    QuantSpec,
+    Workload,
+)
 
 if TYPE_CHECKING:
     from gpufit.detect.snapshot import Snapshot
@@ -107,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "this machine's GPUs, `detected:KEY` for one option of `detect`")
     report.add_argument("--count", type=_positive_int, default=None,
                         help="number of GPUs (default 1, or as detected)")
-    report.add_argument("--model", help="model id, name or alias")
-    report.add_argument("--quant", help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4")
+    report.add_argument("--model", help="model id, name or alias; or a path: a .gguf file (split "
+                                        "parts too) or a Hugging Face folder (config.json + "
+                                        "safetensors), read exactly")
+    report.add_argument("--quant", help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4 (default for a "
+                                        "model file: the file's own)")
     report.add_argument("--context", type=_positive_int, default=None,
                         help=f"context tokens per sequence (default min({DEFAULT_CONTEXT_TOKENS}, "
                              "model maximum))")
@@ -213,8 +225,12 @@ def _run_app(profile_name: str | None = None) -> int:
 
 def _fill_report_defaults(args: argparse.Namespace) -> None:
     """Check what neither the flags nor a profile gave, and default the rest."""
-    if args.gpu is None or args.model is None or args.quant is None:
-        raise UsageError("report needs --gpu, --model and --quant (or --profile)")
+    from gpufit.importers.model_import import looks_like_path
+
+    model_file = args.model is not None and looks_like_path(args.model)
+    if args.gpu is None or args.model is None or (args.quant is None and not model_file):
+        raise UsageError("report needs --gpu, --model and --quant (or --profile); --quant may "
+                         "be left out when --model is a file")
     args.sequences = 1 if args.sequences is None else args.sequences
     args.kv_cache_dtype = args.kv_cache_dtype or "f16"
     args.engine = args.engine or "llama.cpp"
@@ -254,9 +270,27 @@ def _detected_hardware(catalog: Catalog, args: argparse.Namespace) -> Hardware:
     return option.hardware(args.count)
 
 
+def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelSpec, QuantSpec]:
+    """The catalog entries named, or a model read from the file or folder named."""
+    from gpufit.importers.model_import import import_model, looks_like_path
+
+    if not looks_like_path(args.model):
+        return (resolve(catalog.models, args.model, "model"),
+                resolve(catalog.quants, args.quant, "quant"))
+    from gpufit.importers.errors import ModelImportError
+
+    try:
+        imported = import_model(Path(args.model), catalog.quants)
+    except ModelImportError as error:
+        raise UsageError(f"--model {error}") from None
+    for note in imported.notes:
+        print(f"gpufit-tui: {imported.path}: {note}", file=sys.stderr)
+    quant = resolve(catalog.quants, args.quant or imported.quant_id, "quant")
+    return imported.spec, quant
+
+
 def _report(catalog: Catalog, args: argparse.Namespace) -> int:
-    model = resolve(catalog.models, args.model, "model")
-    quant = resolve(catalog.quants, args.quant, "quant")
+    model, quant = _model_and_quant(catalog, args)
     context = args.context or min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens)
     override = round(args.memory_gb * GB) if args.memory_gb else None
     if args.gpu.split(":", 1)[0].casefold() in DETECTED_NAMES:

@@ -16,6 +16,7 @@ from typing import Any
 
 from gpufit.core.mig import catalog_slices
 from gpufit.core.specs import GpuSpec, ModelSpec, QuantRule, QuantSpec
+from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 
 CATALOG_FILES = ("gpus.toml", "models.toml", "quants.toml")
 ROLES = (
@@ -66,6 +67,45 @@ def _one_of(*allowed: str) -> Callable[[Any], str | None]:
 
 def _strings(value: Any) -> str | None:
     return None if all(isinstance(item, str) for item in value) else "must be a list of strings"
+
+
+def _file_weights_problem(value: Any) -> str | None:
+    """What is wrong with a model's `file_weights` table (written by a model import), if anything."""
+    for key, kind in (("quant", str), ("format", str), ("label", str), ("paths", list),
+                      ("total_bytes", int), ("total_params", int), ("active_params", int),
+                      ("bytes_by_group", dict), ("params_by_group", dict),
+                      ("params_by_type", dict), ("bytes_by_type", dict), ("layer_tensors", list)):
+        if not isinstance(value.get(key), kind) or isinstance(value.get(key), bool):
+            return f"file_weights.{key} is missing or not {_kind_name(kind)}"
+    for key in ("bytes_by_group", "params_by_group"):
+        if set(value[key]) != set(GROUPS) or not all(
+                isinstance(size, int) and size >= 0 for size in value[key].values()):
+            return f"file_weights.{key} must give a whole number for each of {', '.join(GROUPS)}"
+    for key in ("params_by_type", "bytes_by_type"):
+        if not all(isinstance(size, int) and size >= 0 for size in value[key].values()):
+            return f"file_weights.{key} must map types to whole numbers"
+    for index, layer in enumerate(value["layer_tensors"]):
+        if not isinstance(layer, list) or not all(
+                isinstance(pair, list) and len(pair) == 2 and pair[0] in GROUPS
+                and isinstance(pair[1], int) and not isinstance(pair[1], bool) and pair[1] >= 0
+                for pair in layer):
+            return f"file_weights.layer_tensors[{index}] must be a list of [group, bytes] pairs"
+    if sum(value["bytes_by_group"].values()) != value["total_bytes"]:
+        return "file_weights.bytes_by_group does not add up to total_bytes"
+    return None
+
+
+def _build_file_weights(data: dict[str, Any]) -> FileWeights:
+    layer_tensors = tuple(tuple((str(group), int(size)) for group, size in layer)
+                          for layer in data["layer_tensors"])
+    breakdown = WeightBreakdown(
+        total_bytes=data["total_bytes"], total_params=data["total_params"],
+        bytes_by_group=dict(data["bytes_by_group"]), params_by_group=dict(data["params_by_group"]),
+        layer_bytes=tuple(sum(size for _group, size in layer) for layer in layer_tensors),
+        params_by_type=dict(data["params_by_type"]), active_params=data["active_params"])
+    return FileWeights(quant_id=data["quant"], format=data["format"], label=data["label"],
+                       paths=tuple(str(path) for path in data["paths"]), breakdown=breakdown,
+                       layer_tensors=layer_tensors, bytes_by_type=dict(data["bytes_by_type"]))
 
 
 _NUMBER = (int, float)
@@ -127,7 +167,9 @@ MODEL_FIELDS: dict[str, _Field] = {
     "v_head_dim": _Field(int, required=False, check=_positive),
     "params_total_published": _Field(_NUMBER, check=_positive),
     "params_active_published": _Field(_NUMBER, required=False, check=_positive),
-    "native_dtype": _Field(str, required=False, check=_one_of("bf16", "fp16", "fp8", "mxfp4")),
+    "native_dtype": _Field(str, required=False,
+                           check=_one_of("bf16", "fp16", "fp32", "fp8", "mxfp4")),
+    "file_weights": _Field(dict, required=False, check=_file_weights_problem),
 }
 
 QUANT_FIELDS: dict[str, _Field] = {
@@ -287,14 +329,16 @@ def _validate(entry: dict[str, Any], schema: dict[str, _Field]) -> tuple[str, st
         if spec.check is not None:
             message = spec.check(value)
             if message:
-                return key, f"{message} (got {value!r})"
+                # A whole table in the message would bury the one field that is wrong.
+                return key, message if isinstance(value, dict) else f"{message} (got {value!r})"
     return None
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     if kind == _NUMBER:
         return "a number"
-    return {str: "a string", int: "an integer", bool: "true/false", list: "a list"}.get(
+    return {str: "a string", int: "an integer", bool: "true/false", list: "a list",
+            dict: "a table"}.get(
         kind if isinstance(kind, type) else list, str(kind))
 
 
@@ -331,6 +375,8 @@ def _build_gpu(data: dict[str, Any]) -> GpuSpec:
 def _build_model(data: dict[str, Any]) -> ModelSpec:
     values = dict(data)
     values["aliases"] = tuple(values.get("aliases", ()))
+    if "file_weights" in values:
+        values["file_weights"] = _build_file_weights(values["file_weights"])
     return ModelSpec(**values)
 
 

@@ -183,6 +183,10 @@ def _notes(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Wor
     if workload.context_tokens > model.max_context_tokens:
         notes.append(f"{model.name} was trained for {model.max_context_tokens:,} tokens of "
                      f"context; {workload.context_tokens:,} is beyond it.")
+    file = model.file_weights
+    if file is not None and file.quant_id != quant.id:
+        notes.append(f"The file is {file.quant_id}; weights at {quant.id} are estimated from the "
+                     "architecture, not read from it.")
     if model.sliding_window_tokens and workload.engine == "llama.cpp" \
             and model.sliding_window_pattern is None:
         notes.append("llama.cpp does not apply this model's sliding window: "

@@ -30,6 +30,7 @@ def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None 
             "name": model.name,
             "params_total": result.weights.total_params,
             "params_active": result.weights.active_params,
+            **({"file": file_dict(result)} if result.model.file_weights else {}),
         },
         "quant": {
             "id": quant.id,
@@ -74,6 +75,28 @@ def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None 
     if plans is not None:
         report.update(plans_dict(plans))
     return report
+
+
+def file_dict(result: Estimate) -> dict[str, Any]:
+    """What an imported model's file says: format, its own type label, and the tensor type mix."""
+    file = result.model.file_weights
+    assert file is not None
+    return {"format": file.format, "label": file.label, "quant": file.quant_id,
+            "paths": list(file.paths), "weights_bytes": file.breakdown.total_bytes,
+            "tensor_type_bytes": dict(file.bytes_by_type),
+            "exact_weights": file.quant_id == result.quant.id}
+
+
+def file_line(result: Estimate) -> str | None:
+    """'GGUF MOSTLY_Q4_K_M: exact tensor sizes (Q4_K 4.1 GB, Q6_K 0.8 GB, …)', for imports."""
+    file = result.model.file_weights
+    if file is None:
+        return None
+    mix = ", ".join(f"{kind} {gb(size)}" for kind, size in list(file.bytes_by_type.items())[:4])
+    if file.quant_id == result.quant.id:
+        return f"{file.format.upper()} {file.label}: exact tensor sizes ({mix})"
+    return (f"{file.format.upper()} {file.label} is stored as {file.quant_id}; {result.quant.id} "
+            "is estimated from the architecture")
 
 
 def gb(value: float) -> str:
@@ -134,6 +157,8 @@ def to_markdown(result: Estimate, advice: list[Recommendation], plans: Plans | N
         f"bits per weight; the naive params × {result.quant.nominal_bits:g} bits / 8 figure is "
         f"{gb(memory.naive_weights_bytes)}.",
     ]
+    if file_line(result):
+        lines.append(f"File: {file_line(result)}.")
     if memory.host_weights_bytes:
         lines.append(f"llama.cpp keeps the token embedding ({gb(memory.host_weights_bytes)}) in "
                      "system RAM.")
@@ -173,6 +198,7 @@ def to_text(result: Estimate, advice: list[Recommendation], plans: Plans | None 
         f"(KV {workload.kv_cache_dtype}, {workload.engine})",
         f"weights      {gb(memory.weights_bytes)}  ({result.weights.bits_per_weight:.2f} bpw; "
         f"naive {gb(memory.naive_weights_bytes)})",
+        *([f"file         {file_line(result)}"] if file_line(result) else []),
         f"kv cache     {gb(memory.kv_cache_bytes)}",
         f"activations  {gb(memory.activations_bytes)}",
         f"overhead     {gb(memory.overhead_bytes)}",

@@ -6,6 +6,10 @@ Units are in the field names; everything is bytes, tokens, GB/s (10^9 B/s) or TF
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gpufit.core.tensors import FileWeights
 
 MIB = 1024**2
 GIB = 1024**3
@@ -112,6 +116,8 @@ class ModelSpec:
     v_head_dim: int | None = None
     params_active_published: float | None = None
     native_dtype: str = "bf16"
+    file_weights: FileWeights | None = field(default=None, compare=False, hash=False, repr=False)
+    """For a model read from a file: its exact tensor sizes, used at the file's own quant."""
 
     @property
     def is_moe(self) -> bool:

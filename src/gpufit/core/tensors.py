@@ -9,6 +9,7 @@ feeds memory (all weights) and speed (the weights one token reads), so they cann
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gpufit.core.specs import ModelSpec, QuantRule, QuantSpec
 
@@ -43,6 +44,42 @@ class WeightBreakdown:
         groups = self.bytes_by_group
         return (groups["attention"] + groups["dense_mlp"] + groups["shared_experts"]
                 + groups["output"] + groups["other"] + groups["experts"] * expert_fraction)
+
+
+@dataclass(frozen=True, slots=True)
+class FileWeights:
+    """Exact weight sizes read from a model file (GGUF or safetensors), tensor by tensor.
+
+    They replace the architecture-derived breakdown when the model is estimated at the quant
+    the file is stored in (`quant_id`); any other quant is still derived from the architecture.
+    """
+
+    quant_id: str
+    format: str
+    """"gguf" or "safetensors"."""
+    label: str
+    """The file's own name for its type (GGUF general.file_type, or the quantization_config)."""
+    paths: tuple[str, ...]
+    breakdown: WeightBreakdown
+    layer_tensors: tuple[tuple[tuple[str, int], ...], ...]
+    """Per layer, (group, bytes) of each tensor (offload needs the expert and largest ones)."""
+    bytes_by_type: dict[str, int]
+    """Storage type → bytes, the file's actual type mix (Q4_K, Q6_K, F32, BF16, I32 …)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The TOML/JSON shape, read back by the catalog loader (`file_weights` of a model)."""
+        weights = self.breakdown
+        return {
+            "quant": self.quant_id, "format": self.format, "label": self.label,
+            "paths": list(self.paths), "total_bytes": weights.total_bytes,
+            "total_params": weights.total_params, "active_params": weights.active_params,
+            "bytes_by_group": dict(weights.bytes_by_group),
+            "params_by_group": dict(weights.params_by_group),
+            "params_by_type": dict(weights.params_by_type),
+            "bytes_by_type": dict(self.bytes_by_type),
+            "layer_tensors": [[[group, size] for group, size in layer]
+                              for layer in self.layer_tensors],
+        }
 
 
 def more_bits(layer: int, layers: int) -> bool:
@@ -138,6 +175,10 @@ def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[
 
     A routed-experts entry is one ggml tensor holding every expert (`ffn_up_exps` etc.); CPU
     offload needs the per-layer expert bytes and the largest tensor of each layer."""
+    file = model.file_weights
+    if file is not None and file.quant_id == quant.id:
+        return tuple(tuple((group, float(size)) for group, size in layer)
+                     for layer in file.layer_tensors)
     rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
     bits = quant.block_bits
     layers: list[tuple[tuple[str, float], ...]] = []
@@ -162,6 +203,9 @@ def weight_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
     The cache is keyed on object identity (and checked with `is`), because hashing two large
     frozen dataclasses on every keypress costs more than the estimate itself.
     """
+    file = model.file_weights
+    if file is not None and file.quant_id == quant.id:
+        return file.breakdown
     key = (id(model), id(quant))
     hit = _breakdowns.get(key)
     if hit is not None and hit[0] is model and hit[1] is quant:

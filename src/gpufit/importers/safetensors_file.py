@@ -1,0 +1,134 @@
+"""Reading safetensors headers: the exact dtype, shape and size of every tensor, never the data.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header mapping each
+tensor name to `{dtype, shape, data_offsets}`, then the data
+(https://huggingface.co/docs/safetensors). A sharded model lists its shards in
+`model.safetensors.index.json` (`weight_map`: tensor → shard file).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpufit.importers.errors import ModelImportError
+
+# The format caps the header at 100 MB, which also guards against a garbage length.
+MAX_HEADER_BYTES = 100_000_000
+INDEX_NAME = "model.safetensors.index.json"
+DTYPE_BITS = {"F64": 64, "I64": 64, "U64": 64, "F32": 32, "I32": 32, "U32": 32, "F16": 16,
+              "BF16": 16, "I16": 16, "U16": 16, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
+              "I8": 8, "U8": 8, "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class SafetensorsTensor:
+    """One tensor of a safetensors file."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    n_bytes: int
+
+    @property
+    def n_elements(self) -> int:
+        """Stored elements (packed formats hold several weights per element)."""
+        count = 1
+        for extent in self.shape:
+            count *= extent
+        return count
+
+
+def read_safetensors_header(path: Path) -> tuple[list[SafetensorsTensor], dict[str, str]]:
+    """The tensors of one safetensors file and its `__metadata__` (string to string)."""
+    try:
+        with path.open("rb") as handle:
+            file_size = path.stat().st_size
+            prefix = handle.read(8)
+            if len(prefix) < 8:
+                raise ModelImportError(path, f"not a safetensors file: only {len(prefix)} bytes, "
+                                       "shorter than the 8-byte header length")
+            header_length = int.from_bytes(prefix, "little")
+            if header_length > MAX_HEADER_BYTES or 8 + header_length > file_size:
+                raise ModelImportError(path, f"not a safetensors file, or a truncated one: its "
+                                       f"header length reads {header_length:,} bytes but the "
+                                       f"file has {file_size:,}")
+            raw = handle.read(header_length)
+    except FileNotFoundError as error:
+        raise ModelImportError(path, "no such file") from error
+    except PermissionError as error:
+        raise ModelImportError(path, "permission denied (cannot read the file)") from error
+    except IsADirectoryError as error:
+        raise ModelImportError(path, "is a directory, not a safetensors file") from error
+    except OSError as error:
+        raise ModelImportError(path, f"cannot read the file: {error}") from error
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ModelImportError(path, f"not a safetensors file: its header is not JSON "
+                               f"({str(error)[:80]})") from error
+    if not isinstance(header, dict):
+        raise ModelImportError(path, "not a safetensors file: its header is not a JSON object")
+    data_size = file_size - 8 - header_length
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise ModelImportError(path, "__metadata__ in the header is not a JSON object")
+    tensors = [_tensor(path, name, entry, data_size) for name, entry in header.items()]
+    return tensors, {str(key): str(value) for key, value in metadata.items()}
+
+
+def _tensor(path: Path, name: str, entry: Any, data_size: int) -> SafetensorsTensor:
+    if not isinstance(entry, dict):
+        raise ModelImportError(path, f"tensor {name!r}: header entry is not a JSON object")
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if not isinstance(dtype, str):
+        raise ModelImportError(path, f"tensor {name!r}: dtype is {dtype!r}, not a string")
+    if not isinstance(shape, list) or not all(
+            isinstance(extent, int) and not isinstance(extent, bool) and extent >= 0
+            for extent in shape):
+        raise ModelImportError(path, f"tensor {name!r}: shape {shape!r} is not a list of sizes")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+            isinstance(offset, int) and not isinstance(offset, bool) for offset in offsets)
+            and 0 <= offsets[0] <= offsets[1]):
+        raise ModelImportError(path, f"tensor {name!r}: data_offsets {offsets!r} are not "
+                               "[start, end]")
+    if offsets[1] > data_size:
+        raise ModelImportError(path, f"the file is truncated: tensor {name!r} ends at data byte "
+                               f"{offsets[1]:,} but the file holds {data_size:,} (an incomplete "
+                               "download?)")
+    tensor = SafetensorsTensor(name=name, dtype=dtype, shape=tuple(shape),
+                               n_bytes=offsets[1] - offsets[0])
+    bits = DTYPE_BITS.get(dtype)
+    if bits is not None and tensor.n_elements * bits != tensor.n_bytes * 8:
+        raise ModelImportError(path, f"tensor {name!r}: {dtype} {list(shape)} needs "
+                               f"{tensor.n_elements * bits // 8:,} bytes but data_offsets give "
+                               f"{tensor.n_bytes:,} (corrupt header)")
+    return tensor
+
+
+def shard_paths(folder: Path) -> list[Path]:
+    """The safetensors files of a model folder: from the index if there is one, else all."""
+    index = folder / INDEX_NAME
+    if index.exists():
+        try:
+            data = json.loads(index.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise ModelImportError(index, f"cannot read the shard index: {str(error)[:80]}") \
+                from error
+        weight_map = data.get("weight_map") if isinstance(data, dict) else None
+        if not isinstance(weight_map, dict) or not all(
+                isinstance(shard, str) for shard in weight_map.values()):
+            raise ModelImportError(index, "has no weight_map of tensor → shard file names")
+        names = sorted(set(weight_map.values()))
+        if any("/" in name or "\\" in name or name.startswith(".") for name in names):
+            raise ModelImportError(index, "names a shard outside the model folder")
+        shards = [folder / name for name in names]
+        missing = [shard.name for shard in shards if not shard.exists()]
+        if missing:
+            raise ModelImportError(index, f"lists {len(shards)} shards but "
+                                   f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}"
+                                   f" {'is' if len(missing) == 1 else 'are'} missing")
+        return shards
+    return sorted(folder.glob("*.safetensors"))
