@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gpufit-tui {__version__}")
     parser.add_argument("--profile", default=None, metavar="NAME", help="open the app on this saved profile")
+    parser.add_argument("--model", dest="app_model", default=None, metavar="PATH",
+                        help="open the app on a model file: a .gguf or a Hugging Face folder")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser("report", help="estimate one setup and print it")
@@ -165,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gpufit-tui` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.app_model is not None and args.command is not None:
+        parser.error(f"--model before the command opens the app; write `{args.command} "
+                     "--model …` instead")
     if args.profile is not None and args.command not in (None, "report"):
         parser.error(f"--profile works alone (to open the app) or with report, not with {args.command}")
     if args.command is None:
@@ -174,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ProfileUsageError as error:
                 print(f"gpufit-tui: {error}", file=sys.stderr)
                 return 2
-        return _run_app(args.profile)
+        return _run_app(args.profile, args.app_model)
     catalog = _load_catalog()
     if args.command == "profiles":
         return run_profiles(args, catalog)
@@ -207,8 +212,19 @@ def _load_catalog() -> Catalog:
     return catalog
 
 
-def _run_app(profile_name: str | None = None) -> int:
+def _run_app(profile_name: str | None = None, model_path: str | None = None) -> int:
     from gpufit.ui.app import make_app
+
+    imported = None
+    if model_path is not None:
+        from gpufit.importers.errors import ModelImportError
+        from gpufit.importers.model_import import import_model
+
+        try:
+            imported = import_model(Path(model_path), _load_catalog().quants)
+        except ModelImportError as error:
+            print(f"gpufit-tui: --model {error}", file=sys.stderr)
+            return 2
 
     async def detect() -> Snapshot:
         # Imported when detection starts, after the first frame: parsers and XML are not
@@ -219,7 +235,8 @@ def _run_app(profile_name: str | None = None) -> int:
 
     from gpufit.detect.host import system_ram_bytes
 
-    make_app(detector=detect, profile_name=profile_name, ram_probe=system_ram_bytes).run()
+    make_app(detector=detect, profile_name=profile_name, ram_probe=system_ram_bytes,
+             imported_model=imported).run()
     return 0
 
 

@@ -280,7 +280,10 @@ def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
 
 
 def parameter_count(model: ModelSpec) -> tuple[int, int]:
-    """(total, active) parameters computed from the architecture alone."""
+    """(total, active) parameters: counted in the file for a model read from one, else computed
+    from the architecture alone."""
+    if model.file_weights is not None:
+        return model.file_weights.breakdown.total_params, model.file_weights.breakdown.active_params
     total = model.vocab_size * model.hidden_size * (1 if model.tied_embeddings else 2)
     total += model.hidden_size
     routed = 0

@@ -30,6 +30,11 @@ MAX_DIMS = 4
 # Numeric arrays up to this length are kept (per-layer head counts, sliding-window patterns);
 # longer ones (token types, scores) only by their length.
 KEPT_ARRAY_LENGTH = 4096
+# Far above any real model (vocabularies have < 1M tokens, models < 100k tensors), and low
+# enough that a corrupt count over a sparse, zero-filled region cannot spin for minutes.
+MAX_ARRAY_LENGTH = 16_000_000
+MAX_TENSORS = 1_000_000
+MAX_KEYS = 100_000
 SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.gguf$")
 
 # GGUF value type id → struct format of one value (8 string, 9 array are read by hand).
@@ -219,7 +224,8 @@ def _parse(path: Path, buffer: mmap.mmap) -> GgufHeader:
     cursor.offset = 8
     tensor_count, kv_count = cursor.u64(), cursor.u64()
     # Every key and tensor info takes at least 8 bytes, which bounds both counts by the size.
-    if tensor_count > cursor.size // 8 or kv_count > cursor.size // 8:
+    if tensor_count > min(MAX_TENSORS, cursor.size // 8) \
+            or kv_count > min(MAX_KEYS, cursor.size // 8):
         raise ModelImportError(path, f"the GGUF header claims {tensor_count:,} tensors and "
                                f"{kv_count:,} metadata keys, more than the file can hold "
                                "(corrupt header)")
@@ -251,7 +257,7 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> Any:
         raise cursor.fail(f"metadata key {key!r} has unknown value type {value_type} "
                           "(corrupt header?)")
     element_type, length = cursor.value("I"), cursor.u64()
-    if length > cursor.size:
+    if length > min(MAX_ARRAY_LENGTH, cursor.size):
         raise cursor.fail(f"metadata array {key!r} claims {length:,} elements, more than the "
                           "file can hold (corrupt header)")
     if element_type == _STRING:

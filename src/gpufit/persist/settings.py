@@ -42,8 +42,11 @@ class Settings:
     """System RAM for CPU offload in GB; None = read it from the OS."""
     ram_bandwidth_gbps: float | None = None
     """System RAM bandwidth in GB/s for CPU offload; None = a default for the platform."""
+    recent_model_files: tuple[str, ...] = ()
+    """Model files and folders opened with `f`, most recent first (at most RECENT_LIMIT)."""
 
 
+RECENT_LIMIT = 8
 HOST_KEYS = ("price_per_gpu_hour", "ram_gb", "ram_bandwidth_gbps")
 """Optional positive numbers: absent from the file when unset (TOML has no null)."""
 
@@ -71,6 +74,11 @@ def _from_document(document: dict[str, Any], problems: list[str] | None = None) 
         elif value is not None and problems is not None:
             problems.append(f"settings.toml: {key} = {value!r} is not a positive number; "
                             "ignored it (unset).")
+    recent = document.get("recent_model_files")
+    if isinstance(recent, list) and all(isinstance(item, str) and item for item in recent):
+        settings = replace(settings, recent_model_files=tuple(recent[:RECENT_LIMIT]))
+    elif recent is not None and problems is not None:
+        problems.append("settings.toml: recent_model_files is not a list of paths; ignored it.")
     keymap = document.get("keymap")
     if isinstance(keymap, dict):
         valid = {str(binding): keys for binding, keys in keymap.items()
@@ -124,6 +132,11 @@ class SettingsStore:
         self.settings = updated
         self.save()
 
+    def remember_model_file(self, path: str) -> None:
+        """Put a model file first in the recent list (once), keeping the newest RECENT_LIMIT."""
+        recent = (path, *(item for item in self.settings.recent_model_files if item != path))
+        self.update(recent_model_files=recent[:RECENT_LIMIT])
+
     def save(self) -> None:
         """Write the settings atomically (temporary file in the same directory, then replace)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +151,10 @@ class SettingsStore:
             for key in HOST_KEYS:
                 if document[key] is None:
                     del document[key]
+            if document["recent_model_files"]:
+                document["recent_model_files"] = list(document["recent_model_files"])
+            else:
+                del document["recent_model_files"]
             with os.fdopen(handle, "wb") as stream:
                 tomli_w.dump(document, stream)
             os.replace(temporary, self.path)

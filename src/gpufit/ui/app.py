@@ -12,6 +12,7 @@ from textual.theme import Theme
 
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.detect.snapshot import Snapshot
+from gpufit.importers.model_import import ImportedModel
 from gpufit.persist import paths
 from gpufit.persist.profiles import ProfileStore
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
@@ -34,8 +35,10 @@ class GpufitApp(App[None]):
                  themes: ThemeSet, notes: Sequence[str] = (),
                  detector: Callable[[], Awaitable[Snapshot]] | None = None,
                  profiles: ProfileStore | None = None, profile_name: str | None = None,
-                 ram_probe: Callable[[], int | None] | None = None) -> None:
+                 ram_probe: Callable[[], int | None] | None = None,
+                 start: tuple[str, str] | None = None) -> None:
         super().__init__()
+        self._start = start
         self._detector = detector
         self.ram_probe = ram_probe
         """Reads this machine's RAM for offload plans; None = unknown unless entered."""
@@ -57,7 +60,8 @@ class GpufitApp(App[None]):
                           remember_units=lambda units: self.remember(units=units),
                           detector=self._detector, profiles=self._profiles,
                           profile_name=self._profile_name,
-                          restore_session=self.settings.settings.restore_last_session)
+                          restore_session=self.settings.settings.restore_last_session,
+                          start=self._start)
 
     def on_mount(self) -> None:
         if self.settings.settings.keymap:
@@ -130,14 +134,16 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
              estimate_worker: Callable[[EstimateRequest, Catalog], EstimateResult] | None = None,
              detector: Callable[[], Awaitable[Snapshot]] | None = None,
              profiles: ProfileStore | None = None, profile_name: str | None = None,
-             ram_probe: Callable[[], int | None] | None = None) -> GpufitApp:
+             ram_probe: Callable[[], int | None] | None = None,
+             imported_model: ImportedModel | None = None) -> GpufitApp:
     """Build the app. With no arguments: the built-in catalog plus the user's additions, the
     shipped and user themes, and the settings file in the config directory. `detector` reads
     the installed GPUs (the CLI passes `gpufit.detect.detect`); None turns detection off, which
     tests and screenshots rely on for deterministic screens. `profiles` is the profile store
     (default: the config directory's); `profile_name` opens that profile at start. `ram_probe`
     reads the system RAM for offload plans (the CLI passes `gpufit.detect.host.system_ram_bytes`;
-    None leaves it unknown, so screens do not depend on the machine)."""
+    None leaves it unknown, so screens do not depend on the machine). `imported_model` (read
+    from `--model PATH`) joins the catalog and is chosen at its file's quant."""
     if catalog is None:
         catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
     settings = SettingsStore(settings_path)
@@ -145,5 +151,11 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     service = EstimateService(catalog) if estimate_worker is None \
         else EstimateService(catalog, estimate_worker)
     notes = [*_catalog_notes(catalog), *settings.problems, *themes.problems]
+    start: tuple[str, str] | None = None
+    if imported_model is not None:
+        catalog.models[imported_model.spec.id] = imported_model.spec
+        settings.remember_model_file(str(imported_model.path.expanduser().resolve()))
+        start = (imported_model.spec.id, imported_model.quant_id)
+        notes += [f"{imported_model.path}: {note}" for note in imported_model.notes]
     return GpufitApp(catalog, service, settings, themes, notes, detector, profiles, profile_name,
-                     ram_probe)
+                     ram_probe, start)

@@ -33,6 +33,7 @@ from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.detection import DetectionActions
 from gpufit.ui.format import UNITS
+from gpufit.ui.imports import ImportActions
 from gpufit.ui.messages import (
     GpuChosen,
     GpuCountChanged,
@@ -69,7 +70,7 @@ def _preferred(ids: Iterable[str], wanted: str) -> str:
     return wanted if wanted in ids else (ids[0] if ids else "")
 
 
-class MainScreen(ProfileActions, PlanningActions, DetectionActions, Screen[None]):
+class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportActions, Screen[None]):
     """Hardware, model, quant and result panes over a workload bar and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = commands.bindings()
@@ -111,7 +112,7 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, Screen[None]
                  remember_units: Callable[[str], None] = lambda units: None,
                  detector: Callable[[], Awaitable[Snapshot]] | None = None,
                  profiles: ProfileStore | None = None, profile_name: str | None = None,
-                 restore_session: bool = False) -> None:
+                 restore_session: bool = False, start: tuple[str, str] | None = None) -> None:
         super().__init__()
         self._restore_session = restore_session
         self._profiles = profiles or ProfileStore()
@@ -124,10 +125,12 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, Screen[None]
         self._hardware_touched = False
         self.set_reactive(MainScreen.detection_status,
                           "Detecting GPUs…" if detector else "GPU detection off")
-        model_id = _preferred(catalog.models, DEFAULT_MODEL)
+        # `start`: a model opened with --model PATH, at its file's own quant.
+        wanted_model, wanted_quant = start or (DEFAULT_MODEL, DEFAULT_QUANT)
+        model_id = _preferred(catalog.models, wanted_model)
         self.set_reactive(MainScreen.gpu_id, _preferred(catalog.gpus, DEFAULT_GPU))
         self.set_reactive(MainScreen.model_id, model_id)
-        self.set_reactive(MainScreen.quant_id, _preferred(catalog.quants, DEFAULT_QUANT))
+        self.set_reactive(MainScreen.quant_id, _preferred(catalog.quants, wanted_quant))
         self.set_reactive(MainScreen.units, units if units in UNITS else "GB")
         model = catalog.models.get(model_id)
         if model is not None:

@@ -53,9 +53,12 @@ def setup_line(estimate: Estimate) -> Content:
 def figures(estimate: Estimate, units: str) -> Content:
     """Weights (real vs naive), speeds and limits, one labelled line each."""
     memory, speed, workload = estimate.memory, estimate.speed, estimate.workload
+    file = estimate.model.file_weights
+    exact = file is not None and file.quant_id == estimate.quant.id
     lines = [
-        _line("Weights", f"{size(memory.weights_bytes, units)} · naive "
-                         f"{size(memory.naive_weights_bytes, units)}"),
+        _line("Weights", f"{size(memory.weights_bytes, units)} · "
+                         + (f"exact, from the {file.format.upper()}" if exact and file
+                            else f"naive {size(memory.naive_weights_bytes, units)}")),
         _line("", (f"{estimate.weights.bits_per_weight:.2f} bpw (nominal "
                    f"{estimate.quant.nominal_bits:g})", MUTED)),
     ]

@@ -1,0 +1,94 @@
+"""Saving imported models into the user's catalog (`imported-models.toml` in the data dir).
+
+The file is an ordinary catalog file (`[[model]]` entries, loaded after the built-in catalog),
+and each entry carries its `file_weights`, so the exact sizes survive without re-reading the
+model file. Writes go through a temporary file and `os.replace`; a file that cannot be read is
+moved aside to `imported-models.toml.corrupt-<timestamp>` first, never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gpufit.core.specs import ModelSpec
+from gpufit.persist import paths
+
+IMPORTED_FILE = "imported-models.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedModel:
+    """Where a model was saved, whether it replaced an entry, and anything moved aside."""
+
+    path: Path
+    replaced: bool
+    moved_aside: Path | None = None
+
+
+def model_entry(spec: ModelSpec) -> dict[str, Any]:
+    """A `[[model]]` table for `spec`: every field that differs from its default."""
+    entry: dict[str, Any] = {}
+    for item in fields(ModelSpec):
+        value = getattr(spec, item.name)
+        if value is None or value == () or (item.name != "id" and value == item.default):
+            continue
+        if item.name == "file_weights":
+            entry["file_weights"] = value.as_dict()
+        elif isinstance(value, tuple):
+            entry[item.name] = list(value)
+        else:
+            entry[item.name] = value
+    entry.setdefault("aliases", [])
+    for key in ("mlp_gated", "tied_embeddings"):
+        entry[key] = getattr(spec, key)
+    return entry
+
+
+def save_imported_model(spec: ModelSpec, directory: Path | None = None) -> SavedModel:
+    """Add `spec` to the user catalog, replacing an earlier entry with the same id."""
+    directory = directory or paths.user_catalog_dir()
+    target = directory / IMPORTED_FILE
+    entries, moved = _existing_entries(target)
+    replaced = any(entry.get("id") == spec.id for entry in entries)
+    entries = [entry for entry in entries if entry.get("id") != spec.id] + [model_entry(spec)]
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".imported-", suffix=".toml", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(b"# Models imported with gpufit-tui (f, then a). Edit or delete freely.\n")
+            tomli_w.dump({"model": entries}, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return SavedModel(path=target, replaced=replaced, moved_aside=moved)
+
+
+def _existing_entries(target: Path) -> tuple[list[dict[str, Any]], Path | None]:
+    try:
+        document = tomllib.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return [], _move_aside(target)
+    models = document.get("model")
+    if not isinstance(models, list) or set(document) - {"model"}:
+        # Someone else's layout: keep it intact beside ours rather than guess.
+        return [], _move_aside(target)
+    return [entry for entry in models if isinstance(entry, dict)], None
+
+
+def _move_aside(target: Path) -> Path:
+    aside = target.with_name(f"{target.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.replace(target, aside)
+    return aside

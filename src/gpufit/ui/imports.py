@@ -1,0 +1,82 @@
+"""The main screen's model-file actions, as a mixin: open a GGUF or Hugging Face folder (`f`)
+and save the imported model into the user catalog (`a`) so it is in the picker next time.
+
+An imported model joins the session's catalog at once and is chosen at the file's own quant,
+where its weights are the file's exact tensor sizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gpufit.importers.model_import import IMPORTED_FAMILY, ImportedModel
+from gpufit.ui.screens.open_model import OpenModelDialog
+
+if TYPE_CHECKING:
+    from gpufit.core.catalog import Catalog
+
+
+class ImportActions:
+    """Mixed into `MainScreen`, whose `model_id` and `quant_id` these actions set."""
+
+    model_id: str
+    quant_id: str
+    app: Any
+    notify: Any
+    catalog: Catalog
+    query_one: Any  # Screen's (a stub method here would shadow it in the MRO)
+
+    def action_open_model_file(self) -> None:
+        """Ask for a model path (with completion and the recent files), then load it."""
+        dialog = OpenModelDialog(self.catalog.quants, self.app.settings.settings.recent_model_files)
+        self.app.push_screen(dialog, self._model_file_opened)
+
+    def _model_file_opened(self, imported: ImportedModel | None) -> None:
+        if imported is None:
+            return
+        self.app.settings.remember_model_file(str(imported.path.expanduser().resolve()))
+        self.add_model(imported)
+        weights = imported.file_weights
+        message = (f"{weights.format.upper()} {weights.label}: {weights.breakdown.total_bytes / 1e9:,.2f} "
+                   f"GB of weights in {len(weights.paths)} file(s), exact. a saves it to your "
+                   "catalog.")
+        for note in imported.notes:
+            message += f"\n• {note}"
+        self.notify(message, title=f"Opened {imported.spec.name}", timeout=10)
+
+    def add_model(self, imported: ImportedModel) -> None:
+        """Put the model in this session's catalog and choose it at the file's own quant."""
+        from gpufit.ui.widgets.model import ModelPane
+
+        self.catalog.models[imported.spec.id] = imported.spec
+        self.query_one(ModelPane).rebuild()
+        self.model_id = imported.spec.id
+        self.quant_id = imported.quant_id
+
+    def action_save_imported_model(self) -> None:
+        """Save the chosen imported model into the user catalog (replacing its older entry)."""
+        from gpufit.persist.user_catalog import save_imported_model
+
+        model = self.catalog.models.get(self.model_id)
+        if model is None or model.family != IMPORTED_FAMILY or model.file_weights is None:
+            self.notify("Choose a model opened from a file first (f opens one).",
+                        severity="warning")
+            return
+        try:
+            saved = save_imported_model(model)
+        except OSError as error:
+            self.notify(f"Could not save {model.name}: {error}", severity="error", timeout=10)
+            return
+        verb = "Replaced" if saved.replaced else "Saved"
+        text = f"{verb} {model.name} in {_home_relative(saved.path)}; it is in the picker from now on."
+        if saved.moved_aside is not None:
+            text += f" The old file could not be read and was kept as {saved.moved_aside.name}."
+        self.notify(text, title="Model saved", timeout=10)
+
+
+def _home_relative(path: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
