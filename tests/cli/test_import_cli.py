@@ -32,6 +32,8 @@ def test_report_on_a_gguf_gives_the_sum_of_its_tensor_sizes(tmp_path: Path) -> N
     # The embedding stays in RAM with llama.cpp: the GPU holds the rest of the file.
     embedding = expected_bytes((512, 256), "Q4_K")
     assert report["memory"]["host_weights_bytes"] == embedding
+    llama = next(hint for hint in report["run_hints"] if hint["engine"] == "llama.cpp")
+    assert f"-m {tmp_path / 'some.gguf'}" in llama["command"]
 
 
 def test_another_quant_is_estimated_and_says_so(tmp_path: Path) -> None:

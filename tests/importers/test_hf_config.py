@@ -64,10 +64,11 @@ def stated_params(text: str) -> tuple[float, float]:
 
 
 def test_stated_figures_are_read_with_their_precision():
-    assert stated_params("6.74 B (llama.cpp \"model params\")") == (6.74e9, pytest.approx(0.2022e9))
-    assert stated_params("30B") == (30e9, 5e9)
-    assert stated_params("3B") == (3e9, 0.5e9)
-    assert stated_params("405B (nominal)")[1] == pytest.approx(12.15e9)
+    assert stated_params("6.74 B (llama.cpp \"model params\")") == pytest.approx((6.74e9, 0.2022e9))
+    assert stated_params("30B") == pytest.approx((30e9, 5e9))
+    assert stated_params("3B") == pytest.approx((3e9, 0.5e9))
+    assert stated_params("405B (nominal)") == pytest.approx((405e9, 12.15e9))
+    assert stated_params("0.5B") == pytest.approx((0.5e9, 0.05e9))
 
 
 STATED = [record for record in DATA["records"] if record["total_params_stated"]]

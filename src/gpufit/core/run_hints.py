@@ -8,6 +8,7 @@ documentation each flag was checked against, is in docs/estimation.md ("Run hint
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Sequence
@@ -88,6 +89,17 @@ def gguf_file_name(model: ModelSpec, quant: QuantSpec) -> str:
     return f"{_base_name(model)}-{_gguf_tag(quant)}.gguf"
 
 
+def local_model_path(result: Estimate, engine: str) -> str | None:
+    """The file (llama.cpp: a GGUF, the first part of a split one) or folder (vLLM) the model
+    was read from, when the estimate is at the file's own quant; else None."""
+    file = result.model.file_weights
+    if file is None or file.quant_id != result.quant.id or not file.paths:
+        return None
+    if file.format == "gguf":
+        return file.paths[0]
+    return os.path.dirname(file.paths[0]) if engine == "vllm" else None
+
+
 def _engine_mismatch_note(result: Estimate, engine: str) -> tuple[str, ...]:
     if result.workload.engine == engine:
         return ()
@@ -117,6 +129,7 @@ def llama_cpp_hint(result: Estimate, gpu_layers: int | None = None, cpu_moe_laye
         notes.append(f"{quant.id} is a {quant.format} format, not GGUF: llama.cpp loads GGUF "
                      "files only, so pick a GGUF quant (e.g. Q4_K_M) for llama.cpp.")
     repo = hugging_face_repo(model)
+    model_file = model_file or local_model_path(result, "llama.cpp")
     args = ["llama-server", "-m", model_file or gguf_file_name(model, quant)]
     if model_file is None and loads_gguf:
         source = f"a GGUF repository of {repo}" if repo else "a GGUF repository"
@@ -231,6 +244,7 @@ def vllm_hint(result: Estimate, *, model_ref: str | None = None) -> RunHint:
     notes: list[str] = list(_engine_mismatch_note(result, "vllm"))
     repo = hugging_face_repo(model)
     format_flags, model_arg = _vllm_model(result, repo, notes)
+    model_ref = model_ref or local_model_path(result, "vllm")
     args = ["vllm", "serve", model_ref or model_arg, *format_flags]
 
     tensor, pipeline = vllm_parallel_sizes(model, hardware.count)
