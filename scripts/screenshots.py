@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from gpufit.ui.pilot import drain, settle
 from gpufit.ui.screens.main import MainScreen
 
 REPO = Path(__file__).resolve().parents[1]
+# A stable place for the generated model file, so the path on screen is the same every run.
+MODELS = Path(tempfile.gettempdir()) / "gpufit-screenshots" / "models"
+MODEL_FILE = MODELS / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"
 SIZES = ((80, 24), (140, 45))
 THEMES = {"dark": "gpufit-dark", "light": "gpufit-light"}
 
@@ -41,6 +45,8 @@ class Scenario:
     """Keys pressed once the estimate is on screen (to open a planning screen)."""
     themes: tuple[str, ...] = tuple(THEMES.values())
     sizes: tuple[tuple[int, int], ...] = SIZES
+    quiet: bool = False
+    """Dismiss notifications before the shot (they would cover the result)."""
 
 
 SCENARIOS = (
@@ -52,6 +58,10 @@ SCENARIOS = (
              engine="vllm", keys=("l",), themes=("gpufit-dark",)),
     Scenario("sweep-best-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M", keys=("b",),
              themes=("gpufit-dark",), sizes=((140, 45),)),
+    Scenario("open-model-file-dialog", "rtx-4090", "llama-3.1-8b", "Q4_K_M",
+             keys=("f", *str(MODEL_FILE)[:-12]), themes=("gpufit-dark",), sizes=((80, 24),)),
+    Scenario("imported-gguf-llama-3.1-8b-q4_k_m-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M",
+             keys=("f", *str(MODEL_FILE), "enter"), themes=("gpufit-dark",), quiet=True),
     Scenario("compare-q4_k_m-q8_0-rtx-4090", "rtx-4090", "qwen3-32b", "Q4_K_M",
              keys=("p", "3", "k", "k", "k", "c"), themes=("gpufit-dark",), sizes=((140, 45),)),
 )
@@ -77,8 +87,63 @@ async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path
         for key in scenario.keys:
             await pilot.press(key)
             await drain(pilot)
+        if scenario.quiet:
+            await settle(pilot)
+            app.clear_notifications()
+            await settle(pilot)
         name = f"{scenario.slug}-{theme.removeprefix('gpufit-')}-{size[0]}x{size[1]}.svg"
         return Path(app.save_screenshot(name, str(out)))
+
+
+def write_model_file(path: Path) -> None:
+    """A Llama 3.1 8B Q4_K_M GGUF header with llama.cpp's tensor types; the data is a hole."""
+    import numpy as np
+    from gguf import GGML_QUANT_SIZES, GGUFWriter, LlamaFileType
+    from gguf import GGMLQuantizationType as Type
+    from gguf.quants import quant_shape_to_byte_shape
+
+    from gpufit.core.tensors import more_bits
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = GGUFWriter(path, "llama")
+    writer.add_name("Meta Llama 3.1 8B Instruct")
+    for key, value in (("block_count", 32), ("context_length", 131072),
+                       ("embedding_length", 4096), ("feed_forward_length", 14336),
+                       ("attention.head_count", 32), ("attention.head_count_kv", 8)):
+        writer.add_uint32(f"llama.{key}", value)
+    writer.add_file_type(LlamaFileType.MOSTLY_Q4_K_M)
+    writer.add_token_list([f"t{index}" for index in range(128256)])
+    total = 0
+
+    def tensor(name: str, shape: tuple[int, ...], kind: Type) -> None:
+        nonlocal total
+        block, size = GGML_QUANT_SIZES[kind]
+        nbytes = int(np.prod(shape)) // block * size
+        total += nbytes
+        byte_shape = shape if kind == Type.F32 else quant_shape_to_byte_shape(shape, kind)
+        dtype = np.dtype(np.float32) if kind == Type.F32 else np.dtype(np.uint8)
+        writer.add_tensor_info(name, byte_shape, dtype, nbytes, raw_dtype=kind)
+
+    tensor("token_embd.weight", (128256, 4096), Type.Q4_K)
+    for layer in range(32):
+        upgraded = Type.Q6_K if more_bits(layer, 32) else Type.Q4_K
+        for name, shape, kind in (("attn_norm", (4096,), Type.F32),
+                                  ("attn_q", (4096, 4096), Type.Q4_K),
+                                  ("attn_k", (1024, 4096), Type.Q4_K),
+                                  ("attn_v", (1024, 4096), upgraded),
+                                  ("attn_output", (4096, 4096), Type.Q4_K),
+                                  ("ffn_norm", (4096,), Type.F32),
+                                  ("ffn_gate", (14336, 4096), Type.Q4_K),
+                                  ("ffn_up", (14336, 4096), Type.Q4_K),
+                                  ("ffn_down", (4096, 14336), upgraded)):
+            tensor(f"blk.{layer}.{name}.weight", shape, kind)
+    tensor("output_norm.weight", (4096,), Type.F32)
+    tensor("output.weight", (128256, 4096), Type.Q6_K)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    os.truncate(path, path.stat().st_size + total + 64)
 
 
 async def main(argv: list[str]) -> int:
@@ -87,6 +152,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "screenshots")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    write_model_file(MODEL_FILE)
     with tempfile.TemporaryDirectory() as settings_dir:
         for scenario in SCENARIOS:
             for theme in scenario.themes:

@@ -73,6 +73,7 @@ def test_small_formatters():
     assert fmt.rate(1234.4) == "1,234" and fmt.rate(51.46) == "51.5" and fmt.rate(7.154) == "7.15"
     assert fmt.tokens(131072) == "128k" and fmt.tokens(1048576) == "1M" and fmt.tokens(1000) == "1,000"
     assert fmt.params(8.03e9) == "8.0B" and fmt.params(141e9) == "141B" and fmt.params(494e6) == "494M"
+    assert fmt.params(999.9e6) == "1.0B" and fmt.params(99.97e9) == "100B"
     assert fmt.seconds(0.25) == "250 ms" and fmt.seconds(1.654) == "1.65 s"
     assert fmt.short_gpu_name("NVIDIA GeForce RTX 4090 24 GB") == "RTX 4090 24 GB"
     assert fmt.short_gpu_name("AMD Instinct MI300X 192 GB") == "AMD Instinct MI300X 192 GB"

@@ -25,9 +25,10 @@ def rate(tokens_per_s: float) -> str:
 
 def params(count: float) -> str:
     """A parameter count as 8.0B / 141B / 560M."""
-    if count >= 100e9:
+    # Thresholds sit where rounding would print "100.0B" or "1,000M" (Gemma 3 1B has 999.9M).
+    if count >= 99.95e9:
         return f"{count / 1e9:,.0f}B"
-    if count >= 1e9:
+    if count >= 999.5e6:
         return f"{count / 1e9:.1f}B"
     return f"{count / 1e6:,.0f}M"
 
