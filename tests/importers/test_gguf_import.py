@@ -205,3 +205,42 @@ def test_permission_denied_is_reported(llama_gguf: Path, catalog: Catalog,
     with pytest.raises(ModelImportError, match="permission denied") as raised:
         import_model(llama_gguf, catalog.quants)
     assert str(llama_gguf) in str(raised.value)
+
+
+def _write_with(path: Path, arch: str, numbers: dict[str, int], tensors) -> None:
+    write_gguf(path, arch, numbers, tensors, LlamaFileType.MOSTLY_Q8_0)
+
+
+def test_mla_lengths_are_read_for_deepseek(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "ds.gguf"
+    # DeepSeek-V3's attention (config.json: kv_lora_rank 512, q_lora_rank 1536, qk_rope 64,
+    # qk_nope 128, v_head 128) in llama.cpp's keys, with the absorbed-MLA lengths.
+    numbers = {"block_count": 2, "embedding_length": 256, "attention.head_count": 4,
+               "attention.head_count_kv": 1, "attention.key_length": 576,
+               "attention.value_length": 512, "attention.key_length_mla": 192,
+               "attention.value_length_mla": 128, "attention.kv_lora_rank": 512,
+               "attention.q_lora_rank": 1536, "rope.dimension_count": 64, "context_length": 4096}
+    _write_with(path, "deepseek2", numbers, llama_tensors())
+    spec = import_model(path, catalog.quants).spec
+    assert (spec.kv_lora_rank, spec.q_lora_rank, spec.qk_rope_head_dim, spec.qk_nope_head_dim,
+            spec.v_head_dim) == (512, 1536, 64, 128, 128)
+    assert spec.uses_mla
+
+
+def test_sliding_window_pattern_follows_llama_cpp(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "gemma.gguf"
+    numbers = {**LLAMA_METADATA, "attention.sliding_window": 1024, "block_count": 2}
+    _write_with(path, "gemma3", numbers, llama_tensors())
+    spec = import_model(path, catalog.quants).spec
+    # Gemma 3: five local layers, then one global (llama.cpp hard-codes the period 6); here
+    # the two layers are both local, which the KV cache then reflects.
+    assert spec.sliding_window_tokens == 1024
+    assert spec.is_sliding_layer(0) and spec.is_sliding_layer(1)
+
+
+def test_a_folder_holding_one_gguf_opens_it(tmp_path: Path, llama_gguf: Path,
+                                            catalog: Catalog) -> None:
+    assert import_model(llama_gguf.parent, catalog.quants).path == llama_gguf
+    write_gguf(tmp_path / "second.gguf", "llama", LLAMA_METADATA, llama_tensors())
+    with pytest.raises(ModelImportError, match="holds 2 GGUF models"):
+        import_model(tmp_path, catalog.quants)

@@ -117,3 +117,41 @@ def test_folders_without_a_model_say_what_is_missing(tmp_path: Path, catalog: Ca
     (bad_config / "config.json").write_text("{not json")
     with pytest.raises(ModelImportError, match="not valid JSON"):
         import_model(bad_config, catalog.quants)
+
+
+@pytest.mark.parametrize(("quantization", "tensors", "quant_id", "mlp_params"), [
+    # AWQ: int32 qweight [in, out / 8] (8 nibbles each), qzeros and fp16 scales per group.
+    ({"quant_method": "awq", "bits": 4, "group_size": 128},
+     [("model.layers.0.mlp.up_proj.qweight", "I32", [256, 512 // 8]),
+      ("model.layers.0.mlp.up_proj.qzeros", "I32", [2, 512 // 8]),
+      ("model.layers.0.mlp.up_proj.scales", "F16", [2, 512])], "AWQ-INT4", 256 * 512),
+    # bitsandbytes NF4: two weights per uint8, plus absmax and the quant map.
+    ({"quant_method": "bitsandbytes", "load_in_4bit": True},
+     [("model.layers.0.mlp.up_proj.weight", "U8", [256 * 512 // 2, 1]),
+      ("model.layers.0.mlp.up_proj.weight.absmax", "F32", [256 * 512 // 64]),
+      ("model.layers.0.mlp.up_proj.weight.quant_map", "F32", [16])], "NF4", 256 * 512),
+    # FP8: one byte per weight and a scale.
+    ({"quant_method": "fp8"},
+     [("model.layers.0.mlp.up_proj.weight", "F8_E4M3", [512, 256]),
+      ("model.layers.0.mlp.up_proj.weight_scale_inv", "F32", [4, 2])], "FP8", 256 * 512),
+    # MXFP4 experts (gpt-oss): 16 bytes of nibbles per 32-weight block, one scale byte each.
+    ({"quant_method": "mxfp4"},
+     [("model.layers.0.mlp.experts.gate_up_proj_blocks", "U8", [4, 512, 8, 16]),
+      ("model.layers.0.mlp.experts.gate_up_proj_scales", "U8", [4, 512, 8])], "MXFP4",
+     4 * 512 * 8 * 32),
+])
+def test_quantized_checkpoints_map_to_their_format(tmp_path: Path, catalog: Catalog,
+                                                   quantization: dict[str, object],
+                                                   tensors: list[tuple[str, str, list[int]]],
+                                                   quant_id: str, mlp_params: int) -> None:
+    config = {**HF_LLAMA_CONFIG, "quantization_config": quantization}
+    if quant_id == "MXFP4":
+        config.update(num_local_experts=4, num_experts_per_tok=2)
+    folder = _folder(tmp_path, config)
+    data = write_safetensors(folder / "model.safetensors", tensors)
+    imported = import_model(folder, catalog.quants)
+    breakdown = imported.file_weights.breakdown
+    assert imported.quant_id == quant_id
+    assert breakdown.total_bytes == data
+    group = "experts" if quant_id == "MXFP4" else "dense_mlp"
+    assert breakdown.params_by_group[group] == mlp_params
