@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gpufit.importers.errors import ModelImportError
+from gpufit.importers.errors import ModelImportError, unreadable
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -190,14 +190,10 @@ class _open_mapped:
                 if path.stat().st_size == 0:
                     raise ModelImportError(path, "the file is empty, not a GGUF model")
                 self.buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except FileNotFoundError as error:
-            raise ModelImportError(path, "no such file") from error
-        except PermissionError as error:
-            raise ModelImportError(path, "permission denied (cannot read the file)") from error
-        except IsADirectoryError as error:
-            raise ModelImportError(path, "is a directory, not a GGUF file") from error
-        except (OSError, ValueError) as error:
-            raise ModelImportError(path, f"cannot read the file: {error}") from error
+        except OSError as error:
+            raise unreadable(path, error, "a GGUF file") from error
+        except ValueError as error:  # mmap refuses some special files
+            raise ModelImportError(path, f"cannot map the file: {error}") from error
         return self.buffer
 
     def __exit__(self, *_exc: object) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from gpufit.core.specs import ModelSpec, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
-from gpufit.importers.errors import ModelImportError
+from gpufit.importers.errors import ModelImportError, unreadable
 from gpufit.importers.gguf_arch import architecture_from_gguf
 from gpufit.importers.gguf_file import GGUF_MAGIC, file_type_names, read_gguf
 from gpufit.importers.names import gguf_tensor_role, hf_tensor_role
@@ -86,10 +86,8 @@ def import_model(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     try:
         with path.open("rb") as handle:
             magic = handle.read(4)
-    except PermissionError as error:
-        raise ModelImportError(path, "permission denied (cannot read the file)") from error
     except OSError as error:
-        raise ModelImportError(path, f"cannot read the file: {error}") from error
+        raise unreadable(path, error, "a model file") from error
     if magic == GGUF_MAGIC or path.suffix == ".gguf":
         return _import_gguf(path, quants)
     raise ModelImportError(path, "not a GGUF or safetensors model (expected a .gguf file, a "
@@ -149,9 +147,9 @@ def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     except FileNotFoundError as error:
         raise ModelImportError(folder, "no config.json (a Hugging Face model folder has one "
                                "next to its safetensors files)") from error
-    except PermissionError as error:
-        raise ModelImportError(config_path, "permission denied (cannot read the file)") from error
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+    except OSError as error:
+        raise unreadable(config_path, error, "a JSON file") from error
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ModelImportError(config_path, f"not valid JSON: {str(error)[:80]}") from error
     if not isinstance(config, dict):
         raise ModelImportError(config_path, "is not a JSON object")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpufit.importers.errors import ModelImportError
+from gpufit.importers.errors import ModelImportError, unreadable
 
 # The format caps the header at 100 MB, which also guards against a garbage length.
 MAX_HEADER_BYTES = 100_000_000
@@ -56,14 +56,8 @@ def read_safetensors_header(path: Path) -> tuple[list[SafetensorsTensor], dict[s
                                        f"header length reads {header_length:,} bytes but the "
                                        f"file has {file_size:,}")
             raw = handle.read(header_length)
-    except FileNotFoundError as error:
-        raise ModelImportError(path, "no such file") from error
-    except PermissionError as error:
-        raise ModelImportError(path, "permission denied (cannot read the file)") from error
-    except IsADirectoryError as error:
-        raise ModelImportError(path, "is a directory, not a safetensors file") from error
     except OSError as error:
-        raise ModelImportError(path, f"cannot read the file: {error}") from error
+        raise unreadable(path, error, "a safetensors file") from error
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
