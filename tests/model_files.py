@@ -18,7 +18,7 @@ from gguf.quants import quant_shape_to_byte_shape
 # ggml type → (weights per block, bytes per block), from ggml-common.h.
 BLOCKS = {"F32": (1, 4), "F16": (1, 2), "Q8_0": (32, 34), "Q4_K": (256, 144),
           "Q6_K": (256, 210), "Q5_K": (256, 176), "Q3_K": (256, 110)}
-SAFETENSORS_BYTES = {"BF16": 2, "F16": 2, "F32": 4, "I32": 4, "U8": 1, "F8_E4M3": 1}
+SAFETENSORS_BYTES = {"BF16": 2, "F16": 2, "F32": 4, "I32": 4, "I16": 2, "U8": 1, "F8_E4M3": 1}
 
 
 def expected_bytes(shape: tuple[int, ...], kind: str) -> int:

@@ -25,6 +25,7 @@ from gpufit.cli_profiles import (
 from gpufit.cli_sweep import SweepUsageError, add_sweep_parser, run_sweep
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.core.estimate import estimate
+from gpufit.core.exl2 import QuantChoiceError, resolve_quant
 from gpufit.core.offload import HostMemory, default_host
 from gpufit.core.plans import make_plans
 from gpufit.core.recommend import recommend
@@ -195,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.nvidia_smi_output, args.timeout = None, 2.0
             return run_sweep(catalog, args, lambda: _detected_hardware(catalog, args))
         return _list(catalog, args)
-    except (ResolveError, UsageError, ProfileUsageError, SweepUsageError) as error:
+    except (ResolveError, UsageError, ProfileUsageError, SweepUsageError,
+            QuantChoiceError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
         return 2
     except DetectionError as error:
@@ -292,8 +294,7 @@ def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelS
     from gpufit.importers.model_import import import_model, looks_like_path
 
     if not looks_like_path(args.model):
-        return (resolve(catalog.models, args.model, "model"),
-                resolve(catalog.quants, args.quant, "quant"))
+        return (resolve(catalog.models, args.model, "model"), resolve_quant(catalog.quants, args.quant))
     from gpufit.importers.errors import ModelImportError
 
     try:
@@ -302,8 +303,10 @@ def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelS
         raise UsageError(f"--model {error}") from None
     for note in imported.notes:
         print(f"gpufit-tui: {imported.path}: {note}", file=sys.stderr)
-    quant = resolve(catalog.quants, args.quant or imported.quant_id, "quant")
-    return imported.spec, quant
+    if imported.quant is not None:
+        catalog.quants.setdefault(imported.quant.id, imported.quant)
+    return imported.spec, resolve_quant(catalog.quants, args.quant or imported.quant_id)
+
 
 
 def _report(catalog: Catalog, args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gpufit.core.catalog import Catalog
+from gpufit.core.exl2 import resolve_quant
 from gpufit.core.rank import (
     DEFAULT_MAX_QUALITY_LOSS_PCT,
     DEFAULT_MIN_TOKENS_PER_S,
@@ -82,7 +83,7 @@ def run_sweep(catalog: Catalog, args: argparse.Namespace,
         if args.count is not None:
             raise SweepUsageError("--count goes with --gpu; with --model use --max-count")
         model = resolve(catalog.models, args.model, "model")
-        quant = resolve(catalog.quants, args.quant, "quant")
+        quant = resolve_quant(catalog.quants, args.quant)
         workload = Workload(context_tokens=min(args.context, model.max_context_tokens),
                             sequences=args.sequences, kv_cache_dtype=args.kv_cache_dtype,
                             engine=args.engine)

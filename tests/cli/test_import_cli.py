@@ -62,3 +62,14 @@ def test_bad_model_paths_exit_2_naming_the_file(tmp_path: Path) -> None:
 def test_catalog_models_still_need_a_quant() -> None:
     done = cli("report", "--gpu", "rtx-4090", "--model", "llama-3.1-8b")
     assert done.returncode == 2 and "--quant" in done.stderr
+
+
+def test_exl2_at_any_bitrate_and_out_of_range() -> None:
+    done = cli("report", "--gpu", "rtx-4090", "--model", "llama-3.1-8b", "--quant", "EXL2-4.65",
+               "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["quant"]["id"] == "EXL2-4.65"
+    assert any("exllamav2" in note for note in report["notes"])
+    done = cli("report", "--gpu", "rtx-4090", "--model", "llama-3.1-8b", "--quant", "exl2-9")
+    assert done.returncode == 2 and "between 2 and 8" in done.stderr

@@ -155,3 +155,27 @@ def test_quantized_checkpoints_map_to_their_format(tmp_path: Path, catalog: Cata
     assert breakdown.total_bytes == data
     group = "experts" if quant_id == "MXFP4" else "dense_mlp"
     assert breakdown.params_by_group[group] == mlp_params
+
+
+def test_exl2_folder_gets_its_own_bitrate_and_layer_shapes(tmp_path: Path, catalog: Catalog) -> None:
+    config = {**HF_LLAMA_CONFIG, "torch_dtype": "float16",
+              "quantization_config": {"quant_method": "exl2", "version": "0.2.3", "bits": 4.65,
+                                      "head_bits": 6}}
+    folder = _folder(tmp_path, config)
+    # One EXL2 linear (256 in, 512 out): packed weights, one permutation entry per input and one
+    # max-scale per output; its bits vary by group, so only those shapes give its weight count.
+    prefix = "model.layers.0.mlp.up_proj."
+    tensors = [("model.embed_tokens.weight", "F16", [512, 256]),
+               (prefix + "q_weight", "I32", [150, 512]),
+               (prefix + "q_invperm", "I32", [256]),
+               (prefix + "q_scale", "I32", [2, 64]),
+               (prefix + "q_scale_max", "F16", [512]),
+               (prefix + "q_groups", "I16", [4])]
+    data = write_safetensors(folder / "model.safetensors", tensors)
+    imported = import_model(folder, catalog.quants)
+    breakdown = imported.file_weights.breakdown
+    assert imported.quant_id == "EXL2-4.65"
+    assert imported.quant is not None and imported.quant.id == "EXL2-4.65"
+    assert breakdown.total_bytes == data
+    assert breakdown.params_by_group["dense_mlp"] == 256 * 512
+    assert breakdown.params_by_group["embedding"] == 512 * 256

@@ -72,3 +72,17 @@ def test_a_damaged_file_weights_table_is_named_on_load(tmp_path: Path, imported)
     assert imported.spec.id not in loaded.models
     assert any(issue.entry == imported.spec.id and issue.field == "file_weights"
                for issue in loaded.issues)
+
+
+def test_a_saved_exl2_model_brings_its_bitrate_back(tmp_path: Path, imported) -> None:
+    from dataclasses import replace
+
+    file_weights = replace(imported.file_weights, quant_id="EXL2-4.65")
+    spec = replace(imported.spec, file_weights=file_weights)
+    directory = tmp_path / "catalog"
+    save_imported_model(spec, directory)
+    reloaded = load_catalog(extra_dirs=[directory])
+    assert "EXL2-4.65" in reloaded.quants  # derived, so the exact weights still apply
+    result = estimate(reloaded.models[spec.id], reloaded.quants["EXL2-4.65"],
+                      Hardware(reloaded.gpus["rtx-4090"]), Workload(context_tokens=1024))
+    assert result.memory.weights_bytes == file_weights.breakdown.total_bytes

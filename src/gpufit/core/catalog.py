@@ -7,6 +7,7 @@ entries with the same id, which is how a user's own catalog directory adds or re
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -247,6 +248,7 @@ def load_catalog_files(paths: Iterable[Path]) -> Catalog:
         built = _build_quant(file, data, block_bits, issues)
         if built is not None:
             catalog.quants[entry_id] = built
+    _add_file_quants(catalog)
     _check_aliases(catalog, raw, issues)
     # Slices are derived, not listed: each MIG profile of a catalog GPU becomes hardware too.
     catalog.gpus.update(catalog_slices(catalog.gpus))
@@ -363,6 +365,18 @@ def _model_consistency(data: dict[str, Any]) -> tuple[str, str] | None:
         return missing, "MLA models need kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim and " \
                         "v_head_dim — entry skipped"
     return None
+
+
+def _add_file_quants(catalog: Catalog) -> None:
+    """Saved imported models may be stored at an EXL2 bitrate the catalog does not list (4.65):
+    derive those quants so the models keep their exact weights."""
+    from gpufit.core.exl2 import resolve_quant_text
+
+    for model in catalog.models.values():
+        file = model.file_weights
+        if file is not None and file.quant_id not in catalog.quants:
+            with contextlib.suppress(ValueError):
+                resolve_quant_text(catalog.quants, file.quant_id)
 
 
 def _build_gpu(data: dict[str, Any]) -> GpuSpec:

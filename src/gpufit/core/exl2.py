@@ -101,3 +101,35 @@ def exl2_quant(bits_per_weight: float, quants: Mapping[str, QuantSpec]) -> Quant
         quality_kld=quality["quality_kld"],
         quality_ppl_delta_pct=quality["quality_ppl_delta_pct"],
     )
+
+
+class QuantChoiceError(ValueError):
+    """A quant name that reads as EXL2 but asks for an impossible bitrate."""
+
+
+def resolve_quant(quants: dict[str, QuantSpec], text: str) -> QuantSpec:
+    """A catalog quant by id, name or alias, or EXL2 at any bits per weight ("EXL2-4.65").
+
+    Raises ResolveError for unknown names and QuantChoiceError for an EXL2 bitrate out of range."""
+    from gpufit.core.resolve import ResolveError, resolve
+
+    try:
+        return resolve(quants, text, "quant")
+    except ResolveError:
+        try:
+            quant = resolve_quant_text(quants, text)
+        except ValueError as error:
+            raise QuantChoiceError(f"quant '{text}': {error}") from None
+        if quant is None:
+            raise
+        return quant
+
+
+def resolve_quant_text(quants: dict[str, QuantSpec], text: str) -> QuantSpec | None:
+    """The EXL2 quant `text` names ("EXL2-4.65"), added to `quants` so every later lookup of its
+    id (advice, sweeps, the picker) finds it; None when `text` is not EXL2 or the id is known."""
+    bits = parse_exl2(text)
+    if bits is None:
+        return None
+    quant = exl2_quant(bits, quants)
+    return quants.setdefault(quant.id, quant)

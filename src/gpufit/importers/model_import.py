@@ -54,6 +54,8 @@ class ImportedModel:
     quant_id: str
     notes: tuple[str, ...]
     path: Path
+    quant: QuantSpec | None = None
+    """A quant the file needs that the catalog lacks (EXL2 at the file's bitrate); register it."""
 
     @property
     def file_weights(self) -> FileWeights:
@@ -159,23 +161,32 @@ def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
         raise ModelImportError(folder, "has a config.json but no .safetensors files (only "
                                "safetensors weights are read, not .bin or .pt)")
     method, bits = _quantization(config)
+    tensors = [tensor for shard in shards for tensor in read_safetensors_header(shard)[0]]
+    exl2_params = _exl2_params(tensors) if method == "exl2" else {}
     records = []
-    for shard in shards:
-        tensors, _metadata = read_safetensors_header(shard)
-        for tensor in tensors:
-            group, layer = hf_tensor_role(tensor.name)
-            records.append(TensorRecord(group, layer, tensor.dtype,
-                                        _hf_params(tensor.name, tensor.dtype, tensor.n_elements,
-                                                   method, bits), tensor.n_bytes))
+    for tensor in tensors:
+        group, layer = hf_tensor_role(tensor.name)
+        # EXL2's q_* tensors (weights, permutations, scales, groups) hold one linear between them.
+        params = exl2_params.get(tensor.name, 0) if method == "exl2" and ".q_" in tensor.name \
+            else _hf_params(tensor.name, tensor.dtype, tensor.n_elements, method, bits)
+        records.append(TensorRecord(group, layer, tensor.dtype, params, tensor.n_bytes))
     bytes_by_type = _bytes_by_type(records)
-    quant_id, label, quant_note = _hf_quant(method, bits, config, bytes_by_type, quants)
+    extra_quant = None
+    if method == "exl2":
+        from gpufit.core.exl2 import exl2_quant
+
+        extra_quant = exl2_quant(float(bits), quants)
+        quant_id, label, quant_note = extra_quant.id, f"EXL2 {bits:g} bpw", None
+    else:
+        quant_id, label, quant_note = _hf_quant(method, int(bits), config, bytes_by_type, quants)
     if quant_note:
         notes.append(quant_note)
     name = config.get("_name_or_path")
     display = Path(name).name if isinstance(name, str) and name.strip() else folder.name
     paths = tuple(str(shard.resolve()) for shard in shards)
-    return _assemble(folder, fields, notes, records, quant_id, "safetensors", label, paths,
-                     display, folder.name, fields.get("native_dtype", ""))
+    imported = _assemble(folder, fields, notes, records, quant_id, "safetensors", label, paths,
+                         display, folder.name, fields.get("native_dtype", ""))
+    return replace(imported, quant=extra_quant) if extra_quant is not None else imported
 
 
 def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: list[TensorRecord],
@@ -267,7 +278,7 @@ def _gguf_quant(label: str, bytes_by_type: Mapping[str, int],
                          f"{dominant}); memory is the file's exact bytes.")
 
 
-def _quantization(config: Mapping[str, Any]) -> tuple[str, int]:
+def _quantization(config: Mapping[str, Any]) -> tuple[str, float]:
     """(quant_method, weight bits) from config.json's quantization_config ("" if none)."""
     settings = config.get("quantization_config")
     if not isinstance(settings, dict):
@@ -286,12 +297,34 @@ def _quantization(config: Mapping[str, Any]) -> tuple[str, int]:
         bits = 8
     elif method == "mxfp4":
         bits = 4
+    elif method == "exl2":
+        # EXL2's target bitrate is fractional (4.65); it stays a float.
+        bits = settings.get("bits")
+        if isinstance(bits, int | float) and not isinstance(bits, bool) and 2 <= bits <= 8:
+            return method, bits  # type: ignore[return-value]
+        return method, 4
     elif method == "modelopt":
         algo = str(settings.get("quant_algo", "")).upper()
         method, bits = ("modelopt-nvfp4", 4) if "FP4" in algo else ("fp8", 8)
     if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= 16:
         bits = 4
     return method, bits
+
+
+def _exl2_params(tensors: Iterable[Any]) -> dict[str, int]:
+    """Weights of each EXL2 linear layer, on its `q_weight` tensor: the bits per weight vary
+    within a layer, so they come from its shape instead (`q_invperm` has one entry per input,
+    `q_scale_max` one per output)."""
+    by_name = {tensor.name: tensor for tensor in tensors}
+    params: dict[str, int] = {}
+    for name, tensor in by_name.items():
+        if not name.endswith(".q_invperm"):
+            continue
+        prefix = name.removesuffix(".q_invperm")
+        outputs = by_name.get(prefix + ".q_scale_max")
+        if outputs is not None and outputs.shape and prefix + ".q_weight" in by_name:
+            params[prefix + ".q_weight"] = tensor.n_elements * outputs.shape[0]
+    return params
 
 
 def _compressed_tensors_weights(settings: Mapping[str, Any]) -> tuple[int, str]:
@@ -304,13 +337,13 @@ def _compressed_tensors_weights(settings: Mapping[str, Any]) -> tuple[int, str]:
     return 4, "int"
 
 
-def _hf_params(name: str, dtype: str, elements: int, method: str, bits: int) -> int:
+def _hf_params(name: str, dtype: str, elements: int, method: str, bits: float) -> int:
     """Weights a stored tensor holds: packed formats hold several per stored element."""
     last = name.rsplit(".", 1)[-1]
     if _AUXILIARY.search(last) or ".quant_state" in name or last.startswith("bitsandbytes__"):
         return 0
     if dtype in ("I32", "U32") and last in ("qweight", "weight_packed"):
-        return elements * 32 // bits
+        return int(elements * 32 // bits)
     if dtype == "U8" and (last.endswith("_blocks") or (method == "bitsandbytes" and bits == 4)):
         return elements * 2
     if dtype in ("I64", "U64", "BOOL") or (dtype in ("I32", "U32") and method):

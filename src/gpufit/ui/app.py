@@ -154,6 +154,8 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     start: tuple[str, str] | None = None
     if imported_model is not None:
         catalog.models[imported_model.spec.id] = imported_model.spec
+        if imported_model.quant is not None:
+            catalog.quants.setdefault(imported_model.quant.id, imported_model.quant)
         settings.remember_model_file(str(imported_model.path.expanduser().resolve()))
         start = (imported_model.spec.id, imported_model.quant_id)
         notes += [f"{imported_model.path}: {note}" for note in imported_model.notes]

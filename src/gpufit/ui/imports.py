@@ -50,6 +50,11 @@ class ImportActions:
         from gpufit.ui.widgets.model import ModelPane
 
         self.catalog.models[imported.spec.id] = imported.spec
+        if imported.quant is not None and imported.quant.id not in self.catalog.quants:
+            from gpufit.ui.widgets.quant import QuantPane
+
+            self.catalog.quants[imported.quant.id] = imported.quant
+            self.query_one(QuantPane).rebuild()
         self.query_one(ModelPane).rebuild()
         self.model_id = imported.spec.id
         self.quant_id = imported.quant_id
