@@ -357,7 +357,7 @@ def _hf_quant(method: str, bits: int, config: Mapping[str, Any], bytes_by_type: 
     wanted = {
         "gptq": f"GPTQ-INT{bits}", "awq": "AWQ-INT4", "fp8": "FP8", "fbgemm_fp8": "FP8",
         "mxfp4": "MXFP4", "modelopt-nvfp4": "NVFP4",
-        "bitsandbytes": "NF4" if bits == 4 else "INT8",
+        "bitsandbytes": "NF4" if bits == 4 else "BNB-INT8",
         "compressed-tensors-int": "GPTQ-INT4" if bits == 4 else "INT8",
         "compressed-tensors-float": "FP8" if bits == 8 else "NVFP4",
     }.get(method)
