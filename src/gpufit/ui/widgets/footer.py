@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -27,10 +27,24 @@ class KeyFooter(Footer):
         self._shown: tuple[tuple[str, str, str, bool], ...] | None = None
 
     def compose(self) -> ComposeResult:
-        """Textual's keys, with `-wide-only` on those the narrow layout leaves out."""
+        """Textual's keys, with `-wide-only` on those the narrow layout leaves out, and on a
+        group's box and label when every key of the group is left out (else the label of an
+        empty group would still take room, and overflow under the palette key)."""
+        group_box: KeyGroup | None = None
+        group_wide_only: bool | None = None
         for widget in super().compose():
             if isinstance(widget, FooterKey) and widget.action in self._wide_only:
                 widget.add_class("-wide-only")
+            if isinstance(widget, KeyGroup):
+                group_box = widget
+            elif isinstance(widget, FooterKey) and widget.has_class("-grouped"):
+                group_wide_only = group_wide_only is not False and widget.has_class("-wide-only")
+            elif isinstance(widget, FooterLabel):
+                if group_wide_only:
+                    widget.add_class("-wide-only")
+                    if group_box is not None:
+                        group_box.add_class("-wide-only")
+                group_box, group_wide_only = None, None
             yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
