@@ -12,6 +12,7 @@ from ui_helpers import NARROW, main_screen, wait_until
 from gpufit.core.catalog import load_catalog
 from gpufit.persist.user_catalog import IMPORTED_FILE
 from gpufit.ui.screens.open_model import OpenModelDialog, path_completion
+from gpufit.ui.widgets.result import figures
 
 
 def _gguf(folder: Path) -> Path:
@@ -49,6 +50,8 @@ async def test_open_a_gguf_choose_it_and_save_it(build_app, tmp_path: Path, sett
         assert screen.result.estimate.memory.weights_bytes \
             == screen.catalog.models[screen.model_id].file_weights.breakdown.total_bytes
         assert app.settings.settings.recent_model_files == (str(path.resolve()),)
+        shown = figures(screen.result.estimate, "GB").plain
+        assert "exact (GGUF)" in shown and "Q4_K" in shown and "Q6_K" in shown
         await pilot.press("a")
         await pilot.pause()
     saved = load_catalog(extra_dirs=[data_dir / "catalog"])

@@ -57,11 +57,18 @@ def figures(estimate: Estimate, units: str) -> Content:
     exact = file is not None and file.quant_id == estimate.quant.id
     lines = [
         _line("Weights", f"{size(memory.weights_bytes, units)} · "
-                         + (f"exact, from the {file.format.upper()}" if exact and file
+                         + (f"exact ({file.format.upper()})" if exact and file
                             else f"naive {size(memory.naive_weights_bytes, units)}")),
         _line("", (f"{estimate.weights.bits_per_weight:.2f} bpw (nominal "
                    f"{estimate.quant.nominal_bits:g})", MUTED)),
     ]
+    if exact and file:
+        # The file's own label and its real type mix: what "Q4_K_M" means in this file.
+        total = max(1, file.breakdown.total_bytes)
+        shares = [(kind, part) for kind, part in file.bytes_by_type.items()
+                  if part >= total / 100][:3]
+        mix = " · ".join(f"{kind} {size(part, units).split()[0]}" for kind, part in shares)
+        lines.append(_line("", (f"{mix} {units}", MUTED)))
     if memory.host_weights_bytes:
         lines.append(_line("", (f"+{size(memory.host_weights_bytes, units)} embedding in RAM",
                                 MUTED)))
