@@ -246,7 +246,8 @@ def _fill_report_defaults(args: argparse.Namespace) -> None:
     """Check what neither the flags nor a profile gave, and default the rest."""
     from gpufit.importers.model_import import looks_like_path
 
-    model_file = args.model is not None and looks_like_path(args.model)
+    model_file = args.model is not None and (looks_like_path(args.model)
+                                             or Path(args.model).expanduser().exists())
     if args.gpu is None or args.model is None or (args.quant is None and not model_file):
         raise UsageError("report needs --gpu, --model and --quant (or --profile); --quant may "
                          "be left out when --model is a file")
@@ -294,7 +295,15 @@ def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelS
     from gpufit.importers.model_import import import_model, looks_like_path
 
     if not looks_like_path(args.model):
-        return (resolve(catalog.models, args.model, "model"), resolve_quant(catalog.quants, args.quant))
+        try:
+            model = resolve(catalog.models, args.model, "model")
+        except ResolveError:
+            if not Path(args.model).expanduser().exists():
+                raise
+        else:
+            if args.quant is None:
+                raise UsageError(f"--model {args.model} is a catalog model: give --quant too")
+            return model, resolve_quant(catalog.quants, args.quant)
     from gpufit.importers.errors import ModelImportError
 
     try:

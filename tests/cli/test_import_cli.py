@@ -73,3 +73,18 @@ def test_exl2_at_any_bitrate_and_out_of_range() -> None:
     assert any("exllamav2" in note for note in report["notes"])
     done = cli("report", "--gpu", "rtx-4090", "--model", "llama-3.1-8b", "--quant", "exl2-9")
     assert done.returncode == 2 and "between 2 and 8" in done.stderr
+
+
+def test_hugging_face_ids_stay_catalog_names_and_bare_folders_open(tmp_path: Path) -> None:
+    done = cli("report", "--gpu", "rtx-4090", "--model", "meta-llama/Llama-3.1-8B", "--quant",
+               "Q4_K_M", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["model"]["id"] == "llama-3.1-8b"
+    folder = tmp_path / "MyModel"
+    folder.mkdir()
+    write_gguf(folder / "m.gguf", "llama", LLAMA_METADATA, llama_tensors(),
+               LlamaFileType.MOSTLY_Q4_K_M)
+    done = cli("report", "--gpu", "rtx-4090", "--model", "MyModel", "--format", "json",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["model"]["file"]["format"] == "gguf"

@@ -72,3 +72,22 @@ async def test_a_bad_path_keeps_the_dialog_open_with_the_reason(build_app, tmp_p
         assert isinstance(app.screen, OpenModelDialog)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, OpenModelDialog))
+
+
+async def test_saving_a_profile_keeps_the_opened_model(build_app, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("GPUFIT_DATA_DIR", str(data_dir))
+    path = _gguf(tmp_path)
+    app = build_app(catalog=load_catalog())
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, OpenModelDialog))
+        await pilot.press(*str(path), "enter")
+        screen = main_screen(pilot)
+        await wait_until(pilot, lambda: screen.model_id.startswith("local-"), rounds=200)
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("enter")  # accept the default profile name
+        await wait_until(pilot, lambda: (data_dir / "catalog" / IMPORTED_FILE).exists(), rounds=100)
+    assert screen.model_id in load_catalog(extra_dirs=[data_dir / "catalog"]).models

@@ -64,10 +64,14 @@ class ImportedModel:
         return self.spec.file_weights
 
 
-def looks_like_path(text: str) -> bool:
-    """Whether a `--model` value names a file or folder rather than a catalog entry."""
-    return "/" in text or "\\" in text or text.endswith((".gguf", ".safetensors", ".json")) \
-        or text.startswith("~") or Path(text).exists()
+def looks_like_path(value: str) -> bool:
+    """Whether a model value names a file or folder rather than a catalog entry.
+
+    Hugging Face ids ("meta-llama/Llama-3.1-8B") are catalog aliases, not paths: a path starts
+    with /, ~, ./ or ../, or ends in a model file's suffix. A bare folder name is a path only
+    when nothing in the catalog answers to it (the CLI tries the catalog first)."""
+    return (value.startswith(("/", "~", "./", "../", ".\\", "..\\")) or Path(value).is_absolute()
+            or Path(value).suffix.lower() in {".gguf", ".safetensors", ".json", ".bin"})
 
 
 def import_model(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:

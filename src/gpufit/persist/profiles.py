@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
+from gpufit.importers.model_import import looks_like_path
 from gpufit.persist import paths
 
 if TYPE_CHECKING:
@@ -302,12 +303,6 @@ def missing_from_catalog(profile: Profile, catalog: Catalog) -> list[str]:
     if profile.quant not in catalog.quants:
         missing.append(f"quant '{profile.quant}' is not in the catalog")
     return missing
-
-
-def looks_like_path(value: str) -> bool:
-    """Whether a model value names a file rather than a catalog id ('org/name' ids do not)."""
-    return (value.startswith(("/", "~", "./", "../", ".\\", "..\\")) or Path(value).is_absolute()
-            or Path(value).suffix.lower() in {".gguf", ".safetensors", ".json", ".bin"})
 
 
 class ProfileStore:

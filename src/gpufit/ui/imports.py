@@ -59,6 +59,21 @@ class ImportActions:
         self.model_id = imported.spec.id
         self.quant_id = imported.quant_id
 
+    def keep_imported_model(self) -> str | None:
+        """If the model on screen was opened from a file, save it into the user catalog too, so
+        a profile or session naming it reopens it; says where, or None if there was nothing to
+        keep (a catalog model) or it could not be written."""
+        from gpufit.persist.user_catalog import save_imported_model
+
+        model = self.catalog.models.get(self.model_id)
+        if model is None or model.family != IMPORTED_FAMILY or model.file_weights is None:
+            return None
+        try:
+            saved = save_imported_model(model)
+        except OSError:
+            return None
+        return f"{model.name} is kept in {_home_relative(saved.path)} so the profile reopens it."
+
     def action_save_imported_model(self) -> None:
         """Save the chosen imported model into the user catalog (replacing its older entry)."""
         from gpufit.persist.user_catalog import save_imported_model

@@ -71,6 +71,8 @@ class ProfileActions:
     app: Any
     notify: Any
 
+    keep_imported_model: Any  # ImportActions' (a stub method here would shadow it in the MRO)
+
     def action_save_profile(self) -> None:
         """Name the current setup and save it; an existing name asks before overwriting."""
         default = self._profile_name or f"{self.model_id} on {self.gpu_id}"
@@ -91,7 +93,9 @@ class ProfileActions:
                         title="Profile not saved", severity="error", timeout=12)
             return
         self._profile_name = name
-        self.notify(f"Saved {name!r} in {self._profiles.directory}.", title="Profile saved")
+        kept = self.keep_imported_model()
+        self.notify(f"Saved {name!r} in {self._profiles.directory}." + (f" {kept}" if kept else ""),
+                    title="Profile saved")
 
     def action_open_profile(self, mode: str = "open") -> None:
         """The profile list: Enter opens (or renames/deletes, per `mode`)."""
@@ -135,3 +139,4 @@ class ProfileActions:
         with contextlib.suppress(ProfileError, ValueError):
             self._profiles.save_last_session(
                 profile_of(self, "last session"))  # type: ignore[arg-type]
+            self.keep_imported_model()
