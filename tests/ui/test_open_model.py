@@ -21,6 +21,16 @@ def _gguf(folder: Path) -> Path:
     return path
 
 
+async def _open_file(pilot, typed: tuple[str, ...]):
+    """Press f, type into the path box, and wait for the main screen to choose the model."""
+    await pilot.press("f")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, OpenModelDialog))
+    await pilot.press(*typed)
+    screen = main_screen(pilot)
+    await wait_until(pilot, lambda: screen.model_id.startswith("local-"), rounds=200)
+    return screen
+
+
 def test_path_completion_completes_models_and_folders(tmp_path: Path) -> None:
     _gguf(tmp_path)
     (tmp_path / "Tiny-folder").mkdir()
@@ -39,11 +49,8 @@ async def test_open_a_gguf_choose_it_and_save_it(build_app, tmp_path: Path, sett
     path = _gguf(tmp_path)
     app = build_app(catalog=load_catalog())
     async with app.run_test(size=NARROW) as pilot:
-        await pilot.press("f")
-        await wait_until(pilot, lambda: isinstance(app.screen, OpenModelDialog))
-        await pilot.press(*str(tmp_path / "Tiny-L"), "tab", "enter")
-        screen = main_screen(pilot)
-        await wait_until(pilot, lambda: screen.model_id == "local-tiny-llama-q4-k-m", rounds=200)
+        screen = await _open_file(pilot, (*str(tmp_path / "Tiny-L"), "tab", "enter"))
+        assert screen.model_id == "local-tiny-llama-q4-k-m"
         assert screen.quant_id == "Q4_K_M"
         await wait_until(pilot, lambda: screen.result is not None
                          and screen.result.request.model.id == screen.model_id, rounds=200)
@@ -81,11 +88,7 @@ async def test_saving_a_profile_keeps_the_opened_model(build_app, tmp_path: Path
     path = _gguf(tmp_path)
     app = build_app(catalog=load_catalog())
     async with app.run_test(size=NARROW) as pilot:
-        await pilot.press("f")
-        await wait_until(pilot, lambda: isinstance(app.screen, OpenModelDialog))
-        await pilot.press(*str(path), "enter")
-        screen = main_screen(pilot)
-        await wait_until(pilot, lambda: screen.model_id.startswith("local-"), rounds=200)
+        screen = await _open_file(pilot, (*str(path), "enter"))
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("enter")  # accept the default profile name
