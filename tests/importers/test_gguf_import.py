@@ -244,3 +244,23 @@ def test_a_folder_holding_one_gguf_opens_it(tmp_path: Path, llama_gguf: Path,
     write_gguf(tmp_path / "second.gguf", "llama", LLAMA_METADATA, llama_tensors())
     with pytest.raises(ModelImportError, match="holds 2 GGUF models"):
         import_model(tmp_path, catalog.quants)
+
+
+@pytest.mark.parametrize(("arch", "kind", "message"), [
+    ("llama", "adapter", "LoRA adapter"),
+    ("clip", None, "multimodal projector"),
+])
+def test_adapters_and_projectors_are_not_models(tmp_path: Path, catalog: Catalog, arch: str,
+                                                kind: str | None, message: str) -> None:
+    from gguf import GGUFWriter
+
+    path = tmp_path / "side.gguf"
+    writer = GGUFWriter(path, arch)
+    if kind:
+        writer.add_string("general.type", kind)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(ModelImportError, match=message):
+        import_model(path, catalog.quants)

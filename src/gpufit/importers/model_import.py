@@ -121,6 +121,13 @@ def _import_folder(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedMod
 def _import_gguf(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     headers = read_gguf(path)
     metadata = headers[0].metadata
+    kind, arch = metadata.get("general.type"), metadata.get("general.architecture")
+    if kind == "adapter":
+        raise ModelImportError(path, "is a LoRA adapter (general.type = adapter), not a model; "
+                               "open the base model it applies to")
+    if kind == "mmproj" or arch == "clip":
+        raise ModelImportError(path, "is a multimodal projector (mmproj), not a language model; "
+                               "open the model file it goes with")
     tensors = [tensor for header in headers for tensor in header.tensors]
     if not tensors:
         raise ModelImportError(path, "the GGUF holds no tensors (a vocabulary-only file?)")
