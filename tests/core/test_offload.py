@@ -136,7 +136,8 @@ def test_layers_plan_is_the_largest_ngl_that_fits():
 def test_layers_plan_flags_and_host_bytes():
     result = run(DENSE, 3 * GIB)
     plan = plan_offload(result, default_host(GPU))[0]
-    assert plan.llama_cpp_flags == "-ngl 6 -c 4096"
+    # -np 1 explicitly: left on auto, llama-server opens several slots over a unified cache.
+    assert plan.llama_cpp_flags == "-ngl 6 -c 4096 -np 1"
     # RAM: the token embedding (always on the CPU) + 3 layers with their KV cache.
     assert plan.host_bytes == pytest.approx(
         DENSE_EMBED_BYTES + 3 * (DENSE_LAYER_BYTES + DENSE_KV_LAYER_BYTES), abs=8)
@@ -154,7 +155,8 @@ def test_flags_carry_sequences_cache_type_and_micro_batch():
 
 def test_fp8_cache_becomes_q8_0_the_nearest_llama_cpp_type():
     plan = plan_offload(run(DENSE, 3 * GIB, kv_cache_dtype="fp8"), default_host(GPU))[0]
-    assert plan.llama_cpp_flags.endswith("-c 4096 --cache-type-k q8_0 --cache-type-v q8_0 -fa on")
+    assert plan.llama_cpp_flags.endswith(
+        "-c 4096 -np 1 --cache-type-k q8_0 --cache-type-v q8_0 -fa on")
 
 
 def test_zero_gpu_layers_when_only_the_buffers_fit():
@@ -223,7 +225,7 @@ def test_experts_plan_is_the_fewest_cpu_moe_layers_that_fit(dense_layers):
     # --n-cpu-moe K counts layer indices from 0, so leading dense layers are part of K.
     assert plan.n_cpu_moe == dense_layers + expected
     assert plan.llama_cpp_flags == (f"-ngl {LLAMA_CPP_ALL_LAYERS} --n-cpu-moe "
-                                    f"{dense_layers + expected} -c 4096")
+                                    f"{dense_layers + expected} -c 4096 -np 1")
     assert plan.host_bytes == pytest.approx(MOE_EMBED_BYTES + expected * MOE_EXPERTS_LAYER_BYTES,
                                             abs=8)
     # One sequence routes each token to 2 of 16 experts: the CPU reads 1/8 of its experts.
@@ -377,3 +379,10 @@ def test_entered_values_win_and_bad_ones_are_refused(catalog):
         default_host(GPU, ram_bandwidth_gbps=0)
     with pytest.raises(ValueError):
         default_host(GPU, ram_bytes=-1)
+
+
+def test_a_large_micro_batch_raises_the_logical_batch_too():
+    # llama.cpp caps -ub at -b (default 2048): the offload flags must carry both, as run hints do.
+    # 4 GiB: the 4096-token compute buffer leaves room for some layers, not all.
+    plan = plan_offload(run(DENSE, 4 * GIB, ubatch_tokens=4096), default_host(GPU))[0]
+    assert plan.llama_cpp_flags.endswith("-ub 4096 -b 4096")

@@ -21,12 +21,7 @@ from typing import Any
 from gpufit.core.calibration import CPU_GPU_SWITCH_S, RAM_BANDWIDTH_EFFICIENCY
 from gpufit.core.estimate import Estimate, verdict_for
 from gpufit.core.memory import layer_kv_bytes
-from gpufit.core.run_hints import (
-    LLAMA_CPP_ALL_LAYERS,
-    LLAMA_CPP_DEFAULT_UBATCH,
-    QUANTIZED_CACHE_TYPES,
-    llama_cpp_cache_type,
-)
+from gpufit.core.run_hints import LLAMA_CPP_ALL_LAYERS, llama_cpp_workload_flags
 from gpufit.core.specs import GpuSpec, ModelSpec
 from gpufit.core.speed import decode_step_seconds, expert_fraction, workload_terms
 from gpufit.core.tensors import layer_tensor_bytes
@@ -348,22 +343,10 @@ def _decode_tokens_per_s(result: Estimate, host: HostMemory, cpu_weight_read_byt
 
 def _flags(result: Estimate, placement: _Placement) -> str:
     """The llama.cpp flags that reproduce the plan and the estimate's workload."""
-    workload = result.workload
     flags = ["-ngl", str(placement.ngl)]
     if placement.n_cpu_moe:
         flags += ["--n-cpu-moe", str(placement.n_cpu_moe)]
-    # -c is the KV cells of all sequences together; llama.cpp gives each of -np slots c / np.
-    flags += ["-c", str(workload.context_tokens * workload.sequences)]
-    if workload.sequences > 1:
-        flags += ["-np", str(workload.sequences)]
-    cache_type = llama_cpp_cache_type(workload.kv_cache_dtype)
-    if cache_type != "f16":
-        flags += ["--cache-type-k", cache_type, "--cache-type-v", cache_type]
-    # A quantized V cache refuses to start without flash attention; -fa takes on/off/auto.
-    if workload.flash_attention or cache_type in QUANTIZED_CACHE_TYPES:
-        flags += ["-fa", "on"]
-    if workload.ubatch_tokens != LLAMA_CPP_DEFAULT_UBATCH:
-        flags += ["-ub", str(workload.ubatch_tokens)]
+    flags += llama_cpp_workload_flags(result.workload)
     return " ".join(flags)
 
 

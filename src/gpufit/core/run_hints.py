@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from math import gcd
 
 from gpufit.core.estimate import Estimate
-from gpufit.core.specs import ModelSpec, QuantSpec
+from gpufit.core.specs import ModelSpec, QuantSpec, Workload
 
 # Any -ngl above the layer count offloads every layer and the output head; 999 is the idiom
 # every llama.cpp build accepts (newer builds also take "all", older ones reject it).
@@ -149,35 +149,18 @@ def llama_cpp_hint(result: Estimate, gpu_layers: int | None = None, cpu_moe_laye
         else:
             notes.append(f"{model.name} is not a mixture-of-experts model; --n-cpu-moe left out.")
 
-    # llama-server divides -c among its -np slots (each slot gets c / np), so the total is
-    # context × sequences. An explicit -np also turns off the unified KV buffer it uses when
-    # the slot count is left on auto.
-    args += ["-c", str(workload.context_tokens * workload.sequences),
-             "-np", str(workload.sequences)]
+    args += llama_cpp_workload_flags(workload)
     if workload.context_tokens % LLAMA_CPP_CONTEXT_PAD:
         notes.append(f"llama.cpp pads each slot to a multiple of {LLAMA_CPP_CONTEXT_PAD} tokens, "
                      "so the KV cache is slightly larger than estimated.")
-
-    flash_attention = workload.flash_attention
-    cache_type = llama_cpp_cache_type(workload.kv_cache_dtype)
     if workload.kv_cache_dtype not in _LLAMA_CPP_CACHE_TYPES:
         # fp8: llama.cpp has no FP8 cache; q8_0 is the nearest at 8.5 bits per element.
         notes.append(f"llama.cpp has no {workload.kv_cache_dtype} KV cache; q8_0 is the nearest "
                      "(6% larger than the estimate's cache).")
-    if cache_type != "f16":
-        args += ["--cache-type-k", cache_type, "--cache-type-v", cache_type]
-    if cache_type in QUANTIZED_CACHE_TYPES and not flash_attention:
-        flash_attention = True
+    if llama_cpp_cache_type(workload.kv_cache_dtype) in QUANTIZED_CACHE_TYPES \
+            and not workload.flash_attention:
         notes.append("Flash attention is needed for a quantized V cache (-fa on); it also "
                      "shrinks the compute buffer below the estimate's.")
-    if flash_attention:
-        # The flag takes a value since llama.cpp's on/off/auto change; bare -fa is an error now.
-        args += ["-fa", "on"]
-
-    if workload.ubatch_tokens != LLAMA_CPP_DEFAULT_UBATCH:
-        args += ["-ub", str(workload.ubatch_tokens)]
-        if workload.ubatch_tokens > LLAMA_CPP_DEFAULT_BATCH:
-            args += ["-b", str(workload.ubatch_tokens)]
 
     if tensor_split is not None:
         if len(tensor_split) != hardware.count:
@@ -189,6 +172,30 @@ def llama_cpp_hint(result: Estimate, gpu_layers: int | None = None, cpu_moe_laye
             args += ["--split-mode", "layer",
                      "--tensor-split", ",".join(f"{part:g}" for part in tensor_split)]
     return RunHint("llama.cpp", shlex.join(args), tuple(notes))
+
+
+def llama_cpp_workload_flags(workload: Workload) -> list[str]:
+    """The llama.cpp flags of a workload: context, slots, cache type, flash attention, batch.
+
+    The one place these are spelled, for run hints and offload plans alike."""
+    # llama-server divides -c among its -np slots (each slot gets c / np), so the total is
+    # context × sequences. An explicit -np also turns off the unified KV buffer it uses when
+    # the slot count is left on auto.
+    flags = ["-c", str(workload.context_tokens * workload.sequences),
+             "-np", str(workload.sequences)]
+    cache_type = llama_cpp_cache_type(workload.kv_cache_dtype)
+    if cache_type != "f16":
+        flags += ["--cache-type-k", cache_type, "--cache-type-v", cache_type]
+    # A quantized V cache refuses to start without flash attention. The flag takes a value
+    # since llama.cpp's on/off/auto change; bare -fa is an error now.
+    if workload.flash_attention or cache_type in QUANTIZED_CACHE_TYPES:
+        flags += ["-fa", "on"]
+    if workload.ubatch_tokens != LLAMA_CPP_DEFAULT_UBATCH:
+        flags += ["-ub", str(workload.ubatch_tokens)]
+        # The physical micro-batch is capped at the logical batch.
+        if workload.ubatch_tokens > LLAMA_CPP_DEFAULT_BATCH:
+            flags += ["-b", str(workload.ubatch_tokens)]
+    return flags
 
 
 def vllm_parallel_sizes(model: ModelSpec, gpu_count: int) -> tuple[int, int]:
