@@ -25,7 +25,9 @@ def model_details(model: ModelSpec) -> str:
     """'8.0B dense · 128k ctx' or '141B/39B MoE · 64k ctx' (total/active)."""
     total, active = _counts(model)
     shape = f"{params(total)}/{params(active)} MoE" if model.is_moe else f"{params(total)} dense"
-    origin = f" · {model.file_weights.format.upper()} file" if model.file_weights else ""
+    # Short enough for an 80-column picker: where the model was read from.
+    origin = "" if model.file_weights is None else (
+        " · GGUF" if model.file_weights.format == "gguf" else " · HF folder")
     return f"{shape} · {tokens(model.max_context_tokens)} ctx{origin}"
 
 
