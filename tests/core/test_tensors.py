@@ -77,3 +77,18 @@ MIXTRAL_8X22B_PUBLISHED_GB = {"Q5_K_M": 99.96, "Q4_K_M": 85.58, "Q4_K_S": 80.47,
 def test_mixtral_8x22b_gguf_sizes_match_published_files(catalog, quant, published_gb):
     breakdown = weight_breakdown(catalog.models["mixtral-8x22b"], catalog.quants[quant])
     assert breakdown.total_bytes / 1e9 == pytest.approx(published_gb, rel=0.02)
+
+
+def test_fused_qkv_takes_llama_cpps_attn_qkv_rule(catalog):
+    # Phi-3 mini (config.json: hidden 3072, 32 heads of 96, 32 KV heads, 32 layers) keeps Q/K/V
+    # as one attn_qkv tensor, which Q4_K_M stores as Q5_K (5.5 bits) in every layer
+    # (llama.cpp src/llama-quant.cpp); attn_output stays Q4_K (4.5 bits).
+    model, quant = catalog.models["phi-3-mini"], catalog.quants["Q4_K_M"]
+    hidden, layers = 3072, 32
+    qkv = hidden * (hidden + 2 * hidden) * 5.5 / 8
+    output = hidden * hidden * 4.5 / 8
+    weights = weight_breakdown(model, quant)
+    assert weights.bytes_by_group["attention"] == round(layers * (qkv + output))
+    # The whole file: Phi-3.1-mini-4k-instruct-Q4_K_M.gguf is 2,393,232,096 bytes
+    # (lmstudio-ai/model-catalog catalog.json); the header and vocabulary are the rest.
+    assert abs(weights.total_bytes / 2_393_232_096 - 1) < 0.005

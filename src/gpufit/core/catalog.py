@@ -21,7 +21,7 @@ from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 
 CATALOG_FILES = ("gpus.toml", "models.toml", "quants.toml")
 ROLES = (
-    "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output",
+    "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output",
     "ffn_gate", "ffn_up", "ffn_down",
 )
 LAYER_SELECTORS = ("all", "more_bits", "first_eighth", "first_sixteenth", "first_2", "first_4")
@@ -153,6 +153,7 @@ MODEL_FIELDS: dict[str, _Field] = {
     "max_context_tokens": _Field(int, check=_positive),
     "mlp_gated": _Field(bool, required=False),
     "attention_bias": _Field(bool, required=False),
+    "fused_qkv": _Field(bool, required=False),
     "experts_total": _Field(int, required=False, check=_non_negative),
     "experts_active": _Field(int, required=False, check=_non_negative),
     "expert_intermediate_size": _Field(int, required=False, check=_positive),

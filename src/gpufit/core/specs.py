@@ -101,6 +101,9 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     mlp_gated: bool = True
     attention_bias: bool = False
+    fused_qkv: bool = False
+    """Q, K and V are one tensor in the checkpoint (Phi-3's qkv_proj, Falcon's query_key_value),
+    which llama.cpp keeps fused as attn_qkv and quantizes by its own rule."""
     experts_total: int = 0
     experts_active: int = 0
     expert_intermediate_size: int | None = None

@@ -144,12 +144,15 @@ def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
     else:
         q_width = model.attention_heads * model.head_dim
         kv_width = model.kv_heads * model.head_dim
-        tensors += [
-            ("attn_q", "attention", hidden * q_width),
-            ("attn_k", "attention", hidden * kv_width),
-            ("attn_v", "attention", hidden * kv_width),
-            ("attn_output", "attention", q_width * hidden),
-        ]
+        if model.fused_qkv:
+            tensors.append(("attn_qkv", "attention", hidden * (q_width + 2 * kv_width)))
+        else:
+            tensors += [
+                ("attn_q", "attention", hidden * q_width),
+                ("attn_k", "attention", hidden * kv_width),
+                ("attn_v", "attention", hidden * kv_width),
+            ]
+        tensors.append(("attn_output", "attention", q_width * hidden))
         norm_params = 2 * hidden
         if model.attention_bias:
             norm_params += q_width + 2 * kv_width

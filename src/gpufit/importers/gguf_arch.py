@@ -117,6 +117,7 @@ def architecture_from_gguf(path: Path, metadata: Mapping[str, Any],
         "tied_embeddings": "output.weight" not in by_name, "max_context_tokens": context,
         "mlp_gated": any(".ffn_gate" in name and "ffn_gate_inp" not in name for name in by_name),
         "attention_bias": "blk.0.attn_q.bias" in by_name or "blk.0.attn_qkv.bias" in by_name,
+        "fused_qkv": "blk.0.attn_qkv.weight" in by_name,
     }
     fields.update(experts)
     fields.update(_sliding_window(read, arch, layers))

@@ -37,6 +37,9 @@ _ACTIVE_EXPERT_NAMES = ("num_experts_per_tok", "moe_topk", "num_experts_per_toke
                         "experts_per_token", "moe_top_k")
 _EXPERT_WIDTH_NAMES = ("moe_intermediate_size", "expert_intermediate_size")
 _SHARED_EXPERT_NAMES = ("n_shared_experts", "num_shared_experts", "num_shared_expert")
+# Checkpoints whose Q, K and V projections are one tensor (Phi-3's qkv_proj, Falcon's
+# query_key_value); llama.cpp keeps them fused as attn_qkv with its own quantization rule.
+_FUSED_QKV_TYPES = frozenset({"phi3", "falcon", "RefinedWeb", "RefinedWebModel"})
 _BIAS_NAMES = ("attention_bias", "qkv_bias", "use_bias", "add_qkv_bias", "enable_bias", "bias")
 _DTYPE_NAMES = ("torch_dtype", "dtype")
 
@@ -216,7 +219,8 @@ def architecture_from_hf_config(config: Mapping[str, Any],
                                 path: Path) -> tuple[dict[str, Any], list[str]]:
     """Returns (fields, notes). fields are keyword arguments for ModelSpec: architecture
     (model_type), layers, hidden_size, attention_heads, kv_heads, head_dim, intermediate_size,
-    vocab_size, tied_embeddings, max_context_tokens, mlp_gated, attention_bias, native_dtype and,
+    vocab_size, tied_embeddings, max_context_tokens, mlp_gated, attention_bias, native_dtype,
+    fused_qkv where the checkpoint fuses Q/K/V, and,
     where they apply, experts_total, experts_active, expert_intermediate_size, shared_experts,
     shared_expert_intermediate_size, dense_layers, sliding_window_tokens, sliding_window_pattern,
     kv_lora_rank, q_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim.
@@ -257,6 +261,8 @@ def architecture_from_hf_config(config: Mapping[str, Any],
     fields["max_context_tokens"] = _required(source, _CONTEXT_NAMES)
     fields["mlp_gated"] = mlp_gated
     fields["attention_bias"] = _attention_bias(source, kinds)
+    if kinds & _FUSED_QKV_TYPES:
+        fields["fused_qkv"] = True
     fields.update(_experts(source, kinds, layers))
     fields.update(_sliding_window(source, kinds, layers, fields["max_context_tokens"]))
     fields["native_dtype"] = _native_dtype(source)
