@@ -10,12 +10,21 @@ import pytest
 from gguf import LlamaFileType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from model_files import LLAMA_METADATA, llama_tensors, write_gguf
+from model_files import (
+    HF_LLAMA_CONFIG,
+    LLAMA_METADATA,
+    llama_tensors,
+    write_gguf,
+    write_safetensors,
+)
 
+from gpufit.core.catalog import load_catalog
 from gpufit.importers.errors import ModelImportError
 from gpufit.importers.gguf_file import read_gguf_header
+from gpufit.importers.model_import import import_model
 from gpufit.importers.safetensors_file import read_safetensors_header
 
+QUANTS = load_catalog().quants
 FUZZ = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -91,3 +100,24 @@ def test_safetensors_reader_on_arbitrary_json_headers(tmp_path: Path, header: di
     path = tmp_path / "json.safetensors"
     path.write_bytes(len(raw).to_bytes(8, "little") + raw + bytes(padding))
     _read_or_refuse(read_safetensors_header, path)
+
+
+
+@FUZZ
+@given(quantization=_JSON, dtype=st.sampled_from(["BF16", "F16", "I32", "U8", "F8_E4M3", "I16"]))
+def test_folder_import_with_any_quantization_config(tmp_path: Path, quantization: object,
+                                                    dtype: str) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text(
+        json.dumps({**HF_LLAMA_CONFIG, "quantization_config": quantization}))
+    write_safetensors(folder / "model.safetensors",
+                      [("model.layers.0.mlp.up_proj.weight", dtype, [8, 8]),
+                       ("model.layers.0.mlp.up_proj.q_weight", "I32", [4, 8])])
+    try:
+        imported = import_model(folder, QUANTS)
+    except ModelImportError as error:
+        assert str(folder) in str(error)
+    else:
+        # Whatever the config says, the quant is one the estimator can find.
+        assert imported.quant_id in QUANTS or imported.quant is not None
