@@ -30,7 +30,8 @@ def _find_quant(quants: Mapping[str, QuantSpec], wanted: str) -> QuantSpec | Non
 
 
 def gguf_quant(label: str, bytes_by_type: Mapping[str, int],
-                quants: Mapping[str, QuantSpec]) -> tuple[str, str | None]:
+               quants: Mapping[str, QuantSpec]) -> tuple[str, str | None]:
+    """(catalog quant id, a note if the match is approximate) for a GGUF's file type label."""
     short = re.sub(r"^(MOSTLY_|ALL_)", "", label)
     quant = _find_quant(quants, _GGUF_FILE_TYPES.get(short, short)) if short else None
     if quant is not None:
@@ -121,7 +122,7 @@ def packed_params(name: str, dtype: str, elements: int, method: str, bits: float
 
 
 def hf_quant(method: str, bits: int, config: Mapping[str, Any], bytes_by_type: Mapping[str, int],
-              quants: Mapping[str, QuantSpec]) -> tuple[str, str, str | None]:
+             quants: Mapping[str, QuantSpec]) -> tuple[str, str, str | None]:
     """(catalog quant id, the file's own label, a note if the match is approximate)."""
     wanted = {
         "gptq": f"GPTQ-INT{bits}", "awq": "AWQ-INT4", "fp8": "FP8", "fbgemm_fp8": "FP8",
