@@ -145,3 +145,25 @@ def test_advice_sizes_follow_the_chosen_unit(catalog):
     assert f"{host_bytes / 1e9:.1f} GB in system RAM" in offload.text
     assert f"{host_bytes / 2**30:.1f} GiB in system RAM" in offload.text_in("GiB")
     assert "{" not in offload.text_in("GiB")
+
+
+def test_a_tied_embedding_is_loaded_twice_by_llama_cpp_and_read_as_the_head(catalog):
+    # Llama 3.2 1B ties its output to the embedding (config.json: tie_word_embeddings true,
+    # vocab 128,256 × hidden 2,048). llama.cpp keeps the table on the CPU for lookups and loads
+    # a copy for the output layer (TENSOR_DUPLICATED); Q8_0 stores it in 34-byte blocks of 32.
+    model, quant = catalog.models["llama-3.2-1b"], catalog.quants["Q8_0"]
+    table = 128_256 * 2_048 * 34 // 32
+    llama = estimate(model, quant, Hardware(catalog.gpus["rtx-4090"]), Workload(context_tokens=4096))
+    assert llama.memory.host_weights_bytes == table
+    assert llama.memory.head_copy_bytes == table
+    assert llama.memory.gpu_weights_bytes == llama.weights.total_bytes
+    # Each token multiplies by the whole table as the output projection.
+    assert llama.weights.bytes_read_per_token(0.0) == llama.weights.total_bytes
+    vllm = estimate(model, quant, Hardware(catalog.gpus["rtx-4090"]),
+                    Workload(context_tokens=4096, engine="vllm"))
+    assert vllm.memory.head_copy_bytes == 0  # one tensor on the GPU serves both
+    untied = estimate(catalog.models["llama-3.1-8b"], quant, Hardware(catalog.gpus["rtx-4090"]),
+                      Workload(context_tokens=4096))
+    assert untied.memory.head_copy_bytes == 0
+    assert untied.weights.bytes_read_per_token(0.0) \
+        == untied.weights.total_bytes - untied.weights.bytes_by_group["embedding"]

@@ -28,11 +28,14 @@ class MemoryBreakdown:
     total_bytes: int
     available_bytes: int
     headroom_bytes: int
+    head_copy_bytes: int = 0
+    """A second copy of a tied embedding that llama.cpp gives the output layer (on the GPU)."""
 
     @property
     def gpu_weights_bytes(self) -> int:
-        """Weights that live in GPU memory (llama.cpp keeps the token embedding in host RAM)."""
-        return self.weights_bytes - self.host_weights_bytes
+        """Weights that live in GPU memory (llama.cpp keeps the token embedding in host RAM,
+        and with tied embeddings loads a copy of it as the output layer)."""
+        return self.weights_bytes - self.host_weights_bytes + self.head_copy_bytes
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,20 @@ def host_weights_bytes(weights: WeightBreakdown, workload: Workload) -> int:
     return weights.bytes_by_group["embedding"] if workload.engine == "llama.cpp" else 0
 
 
+def head_copy_bytes(weights: WeightBreakdown, workload: Workload) -> int:
+    """Bytes llama.cpp loads twice for a tied embedding: the table stays on the CPU for token
+    lookups and the output layer gets its own copy (`TENSOR_DUPLICATED` in llama-model.cpp)."""
+    if workload.engine == "llama.cpp" and not weights.bytes_by_group["output"]:
+        return weights.bytes_by_group["embedding"]
+    return 0
+
+
+def gpu_weights_bytes(weights: WeightBreakdown, workload: Workload) -> int:
+    """Weights the engine puts in GPU memory (what estimates and sweeps both count)."""
+    return weights.total_bytes - host_weights_bytes(weights, workload) \
+        + head_copy_bytes(weights, workload)
+
+
 def verdict_for(headroom_bytes: float, hardware: Hardware) -> str:
     """fits / tight / does-not-fit from the headroom and a per-GPU safety margin."""
     if headroom_bytes < 0:
@@ -104,7 +121,8 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
     """Estimate memory, fit and speed. Pure and fast (microseconds once a model/quant is cached)."""
     weights = weight_breakdown(model, quant)
     host = host_weights_bytes(weights, workload)
-    gpu_weights = weights.total_bytes - host
+    head_copy = head_copy_bytes(weights, workload)
+    gpu_weights = gpu_weights_bytes(weights, workload)
     kv = kv_cache_bytes(model, workload)
     activations = activation_bytes(model, hardware, workload)
     overhead = overhead_bytes(hardware, workload)
@@ -121,6 +139,7 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
         total_bytes=round(total),
         available_bytes=available,
         headroom_bytes=round(headroom),
+        head_copy_bytes=head_copy,
     )
     fits_in_free = None
     if hardware.free_memory_bytes is not None:

@@ -292,7 +292,7 @@ def _plan(result: Estimate, host: HostMemory, placement: _Placement,
     read_weight_bytes += sum(sizes.expert_bytes[layer] * fraction
                              for layer in placement.cpu_expert_layers)
     if not placement.head_on_gpu:
-        read_weight_bytes += weights.bytes_by_group["output"]
+        read_weight_bytes += weights.head_matrix_bytes
     read_kv_bytes = sum(sizes.kv_read_bytes[layer] for layer in placement.cpu_layers)
     switches = 2 * len(placement.cpu_expert_layers)
     decode = _decode_tokens_per_s(result, host, read_weight_bytes, read_kv_bytes, switches)
@@ -376,6 +376,7 @@ def _layer_sizes(result: Estimate) -> _LayerSizes:
         largest_expert_tensor_bytes=largest_expert,
         kv_bytes=kv_bytes,
         kv_read_bytes=kv_read,
-        head_bytes=weights.head_bytes,
-        head_largest_tensor_bytes=float(weights.bytes_by_group["output"]),
+        head_bytes=weights.head_bytes + result.memory.head_copy_bytes,
+        head_largest_tensor_bytes=float(max(weights.bytes_by_group["output"],
+                                            result.memory.head_copy_bytes)),
     )

@@ -121,7 +121,8 @@ def _layer_plan(result: Estimate, per_gpu_available: int) -> SplitPlan:
                        model, workload.engine, workload.kv_cache_dtype, workload.context_tokens,
                        workload.sequences), strict=True)]
     per_gpu_fixed = result.memory.overhead_bytes / count + llama_cpp_compute_bytes(model, workload)
-    head_bytes = weights.head_bytes  # output head and final norm: they follow the last layer
+    # Output head (a tied embedding's copy too) and final norm: they follow the last layer.
+    head_bytes = weights.head_bytes + result.memory.head_copy_bytes
     even = _even_counts(model.layers, count)
     balanced = _balanced_counts(layer_bytes, count, head_bytes)
     even_shares = _shares(even, layer_bytes, result, per_gpu_fixed, head_bytes, per_gpu_available)

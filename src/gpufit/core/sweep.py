@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gpufit.core.estimate import available_bytes, host_weights_bytes, verdict_for
+from gpufit.core.estimate import available_bytes, gpu_weights_bytes, verdict_for
 from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import decode_step_seconds, workload_terms
@@ -44,7 +44,7 @@ def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable
         for quant in quant_list:
             weights = weight_breakdown(model, quant)
             terms = workload_terms(model, quant, workload, weights)
-            base = weights.total_bytes - host_weights_bytes(weights, workload) + kv_and_buffers
+            base = gpu_weights_bytes(weights, workload) + kv_and_buffers
             for hardware in setups:
                 total = base + overhead_bytes(hardware, workload)
                 headroom = available_bytes(hardware, workload) - total

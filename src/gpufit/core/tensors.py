@@ -39,11 +39,18 @@ class WeightBreakdown:
         """What follows the last layer: the output head and the final norm (not the embedding)."""
         return self.total_bytes - self.bytes_by_group["embedding"] - sum(self.layer_bytes)
 
+    @property
+    def head_matrix_bytes(self) -> int:
+        """The output projection every token multiplies by: the output tensor, or the embedding
+        table itself when the two are tied (a model without an output tensor)."""
+        return self.bytes_by_group["output"] or self.bytes_by_group["embedding"]
+
     def bytes_read_per_token(self, expert_fraction: float) -> float:
-        """Weight bytes one decode step streams: all but the embedding table and unused experts."""
+        """Weight bytes one decode step streams: all but the embedding lookup and unused experts
+        (a tied embedding is read in full, as the output projection)."""
         groups = self.bytes_by_group
         return (groups["attention"] + groups["dense_mlp"] + groups["shared_experts"]
-                + groups["output"] + groups["other"] + groups["experts"] * expert_fraction)
+                + self.head_matrix_bytes + groups["other"] + groups["experts"] * expert_fraction)
 
 
 @dataclass(frozen=True, slots=True)
