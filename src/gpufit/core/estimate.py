@@ -108,12 +108,18 @@ def gpu_weights_bytes(weights: WeightBreakdown, workload: Workload) -> int:
         + head_copy_bytes(weights, workload)
 
 
-def verdict_for(headroom_bytes: float, hardware: Hardware) -> str:
-    """fits / tight / does-not-fit from the headroom and a per-GPU safety margin."""
+def tight_margin_bytes(hardware: Hardware) -> float:
+    """Headroom below which a fit is only "tight": 5 % of capacity, at least 512 MiB per GPU."""
+    return max(cal.TIGHT_FRACTION * hardware.capacity_bytes,
+               cal.TIGHT_MIN_BYTES_PER_GPU * hardware.count)
+
+
+def verdict_for(headroom_bytes: float, hardware: Hardware, margin_bytes: float | None = None) -> str:
+    """fits / tight / does-not-fit from the headroom and a per-GPU safety margin (which a sweep
+    passes in, computed once per hardware)."""
     if headroom_bytes < 0:
         return "does-not-fit"
-    margin = max(cal.TIGHT_FRACTION * hardware.capacity_bytes,
-                 cal.TIGHT_MIN_BYTES_PER_GPU * hardware.count)
+    margin = tight_margin_bytes(hardware) if margin_bytes is None else margin_bytes
     return "tight" if headroom_bytes < margin else "fits"
 
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gpufit.core.estimate import available_bytes, gpu_weights_bytes, verdict_for
+from gpufit.core.estimate import (
+    available_bytes,
+    gpu_weights_bytes,
+    tight_margin_bytes,
+    verdict_for,
+)
 from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import decode_step_seconds, workload_terms
@@ -38,6 +43,9 @@ def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable
     rows: list[SweepRow] = []
     if not setups:
         return rows
+    # What depends on the hardware alone, once per setup: overhead, usable memory, tight margin.
+    per_setup = [(hardware, overhead_bytes(hardware, workload), available_bytes(hardware, workload),
+                  tight_margin_bytes(hardware)) for hardware in setups]
     for model in models:
         # Buffers depend on the model, the workload and the GPU count only (same for all setups).
         kv_and_buffers = kv_cache_bytes(model, workload) + activation_bytes(model, setups[0], workload)
@@ -45,10 +53,10 @@ def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable
             weights = weight_breakdown(model, quant)
             terms = workload_terms(model, quant, workload, weights)
             base = gpu_weights_bytes(weights, workload) + kv_and_buffers
-            for hardware in setups:
-                total = base + overhead_bytes(hardware, workload)
-                headroom = available_bytes(hardware, workload) - total
+            for hardware, overhead, available, margin in per_setup:
+                total = base + overhead
+                headroom = available - total
                 step_s, _bound = decode_step_seconds(model, quant, hardware, workload, terms)
                 rows.append(SweepRow(hardware.gpu, model, quant, total, headroom,
-                                     verdict_for(headroom, hardware), 1 / step_s))
+                                     verdict_for(headroom, hardware, margin), 1 / step_s))
     return rows
