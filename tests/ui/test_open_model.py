@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from gguf import LlamaFileType
 from model_files import LLAMA_METADATA, llama_tensors, write_gguf
 from textual.widgets import Static
@@ -42,12 +43,16 @@ def test_path_completion_completes_models_and_folders(tmp_path: Path) -> None:
     assert path_completion(str(tmp_path / "missing-dir" / "x")) is None
 
 
-async def test_open_a_gguf_choose_it_and_save_it(build_app, tmp_path: Path, settings_path: Path,
-                                                 monkeypatch) -> None:
+@pytest.fixture
+def gguf_app(build_app, tmp_path: Path, monkeypatch):
+    """(app with a fresh catalog, a GGUF to open, the data dir the user catalog goes in)."""
     data_dir = tmp_path / "data"
     monkeypatch.setenv("GPUFIT_DATA_DIR", str(data_dir))
-    path = _gguf(tmp_path)
-    app = build_app(catalog=load_catalog())
+    return build_app(catalog=load_catalog()), _gguf(tmp_path), data_dir
+
+
+async def test_open_a_gguf_choose_it_and_save_it(gguf_app, tmp_path: Path) -> None:
+    app, path, data_dir = gguf_app
     async with app.run_test(size=NARROW) as pilot:
         screen = await _open_file(pilot, (*str(tmp_path / "Tiny-L"), "tab", "enter"))
         assert screen.model_id == "local-tiny-llama-q4-k-m"
@@ -81,12 +86,8 @@ async def test_a_bad_path_keeps_the_dialog_open_with_the_reason(build_app, tmp_p
         await wait_until(pilot, lambda: not isinstance(app.screen, OpenModelDialog))
 
 
-async def test_saving_a_profile_keeps_the_opened_model(build_app, tmp_path: Path,
-                                                       monkeypatch) -> None:
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("GPUFIT_DATA_DIR", str(data_dir))
-    path = _gguf(tmp_path)
-    app = build_app(catalog=load_catalog())
+async def test_saving_a_profile_keeps_the_opened_model(gguf_app) -> None:
+    app, path, data_dir = gguf_app
     async with app.run_test(size=NARROW) as pilot:
         screen = await _open_file(pilot, (*str(path), "enter"))
         await pilot.press("s")
