@@ -69,8 +69,9 @@ class OpenModelDialog(ModalScreen[ImportedModel | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "cancel", id="gpufit.open-model-cancel"),
-        Binding("tab", "complete", "complete path", id="gpufit.open-model-complete",
-                priority=True),
+        # Not a priority binding: the path box handles the keys typed before Tab first, so a
+        # fast typist's (or a paste's) Tab completes the whole path.
+        Binding("tab", "complete", "complete path", id="gpufit.open-model-complete"),
     ]
 
     def __init__(self, quants: Mapping[str, QuantSpec], recent: tuple[str, ...]) -> None:
