@@ -86,3 +86,12 @@ def test_a_saved_exl2_model_brings_its_bitrate_back(tmp_path: Path, imported) ->
     result = estimate(reloaded.models[spec.id], reloaded.quants["EXL2-4.65"],
                       Hardware(reloaded.gpus["rtx-4090"]), Workload(context_tokens=1024))
     assert result.memory.weights_bytes == file_weights.breakdown.total_bytes
+
+
+def test_saving_the_same_model_again_does_not_rewrite_the_file(tmp_path: Path, imported) -> None:
+    directory = tmp_path / "catalog"
+    first = save_imported_model(imported.spec, directory)
+    stamp = first.path.stat().st_mtime_ns
+    again = save_imported_model(imported.spec, directory)
+    assert not again.written and again.replaced
+    assert first.path.stat().st_mtime_ns == stamp

@@ -10,13 +10,10 @@ The format and the reasons for it are in docs/profiles.md.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import difflib
-import errno
 import os
 import re
 import tempfile
-import time
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -30,6 +27,7 @@ import tomli_w
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
 from gpufit.importers.model_import import looks_like_path
 from gpufit.persist import paths
+from gpufit.persist.files import move_aside, publish_exclusive, sync_directory
 
 if TYPE_CHECKING:
     from gpufit.core.catalog import Catalog
@@ -45,9 +43,6 @@ LAST_SESSION_FILE = ".last-session.toml"
 _HEADER = "# gpufit-tui profile. Edit freely: unknown keys are kept, comments are not.\n"
 _TABLES = ("hardware", "model", "workload")
 _TOP_KEYS = frozenset({"schema_version", "name", "note", "created", "updated", *_TABLES})
-# Errors from os.link that mean "this file system has no hard links", not "the write failed".
-_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP,
-                            errno.ENOSYS, errno.EXDEV, errno.EMLINK})
 _RESERVED_STEMS = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
                              *(f"lpt{n}" for n in range(1, 10))})
 
@@ -442,23 +437,15 @@ class ProfileStore:
             return  # already moved or replaced by another instance
         if (now.st_ino, now.st_mtime_ns, now.st_size) != (seen.st_ino, seen.st_mtime_ns, seen.st_size):
             return  # rewritten since we read it: what is there now was not judged, so leave it
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for attempt in range(1, 1000):
-            target = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
-            try:
-                _publish_exclusive(path, target)
-            except FileExistsError:
-                continue
-            except FileNotFoundError:
-                return
-            except OSError as error:
-                self._report(path, f"{reason} and could not be moved aside ({error.strerror or error}); "
-                                   "skipped")
-                return
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            self._report(path, f"{reason}; moved it to {target.name}")
+        try:
+            target = move_aside(path)
+        except FileNotFoundError:
             return
+        except OSError as error:
+            self._report(path, f"{reason} and could not be moved aside ({error.strerror or error}); "
+                               "skipped")
+            return
+        self._report(path, f"{reason}; moved it to {target.name}")
 
     def _report(self, path: Path, message: str) -> None:
         problem = ProfileProblem(path, message)
@@ -501,7 +488,7 @@ class ProfileStore:
         except OSError as error:
             temporary.unlink(missing_ok=True)
             raise ProfileWriteError(action, profile.name, target, error) from error
-        _sync_directory(target.parent)
+        sync_directory(target.parent)
 
     def _write_new(self, profile: Profile, action: str) -> Path:
         slug = slugify(profile.name)
@@ -512,12 +499,12 @@ class ProfileStore:
             for number in range(1, 1000):
                 target = self.directory / (f"{slug}.toml" if number == 1 else f"{slug}-{number}.toml")
                 try:
-                    _publish_exclusive(temporary, target)
+                    publish_exclusive(temporary, target)
                 except FileExistsError:
                     continue
                 except OSError as error:
                     raise ProfileWriteError(action, profile.name, target, error) from error
-                _sync_directory(self.directory)
+                sync_directory(self.directory)
                 return target
             raise ProfileWriteError(action, profile.name, self.directory / f"{slug}.toml",
                                     "too many profiles with similar names")
@@ -548,32 +535,3 @@ class ProfileStore:
 def _is_own_file(path: Path, name: str) -> bool:
     """Whether `path` is a file name the store itself would give a profile called `name`."""
     return re.fullmatch(rf"{re.escape(slugify(name))}(-\d+)?", path.stem) is not None
-
-
-def _publish_exclusive(source: Path, target: Path) -> None:
-    """Give `source`'s file the name `target` too, failing with FileExistsError if it is taken."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError as error:
-        if error.errno not in _NO_HARD_LINKS:
-            raise
-        # No hard links here (some network and FAT file systems): claim the name with an exclusive
-        # create, then rename over our own claim. Readers skip the empty claim without moving it.
-        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        os.replace(source, target)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not possible (or needed) on every platform."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)

@@ -7,9 +7,6 @@ mid-write never leaves half a file. A file that cannot be read is moved aside to
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from gpufit.persist import paths
+from gpufit.persist.files import move_aside, write_atomic
 
 DEFAULT_THEME = "gpufit-dark"
 UNITS = ("GB", "GiB")
@@ -113,10 +111,8 @@ class SettingsStore:
         return _from_document(document, self.problems)
 
     def _move_aside(self, reason: str) -> None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
-            os.replace(self.path, target)
+            target = move_aside(self.path)
         except OSError as error:
             self.problems.append(f"{self.path} is {reason} and could not be moved aside "
                                  f"({error}); using defaults.")
@@ -139,25 +135,16 @@ class SettingsStore:
 
     def save(self) -> None:
         """Write the settings atomically (temporary file in the same directory, then replace)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".settings-", suffix=".toml",
-                                             dir=self.path.parent)
-        try:
-            document = asdict(self.settings)
-            if not document["keymap"]:
-                del document["keymap"]  # keep an untouched file to the two keys people expect
-            if not document["restore_last_session"]:
-                del document["restore_last_session"]
-            for key in HOST_KEYS:
-                if document[key] is None:
-                    del document[key]
-            if document["recent_model_files"]:
-                document["recent_model_files"] = list(document["recent_model_files"])
-            else:
-                del document["recent_model_files"]
-            with os.fdopen(handle, "wb") as stream:
-                tomli_w.dump(document, stream)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        document = asdict(self.settings)
+        if not document["keymap"]:
+            del document["keymap"]  # keep an untouched file to the two keys people expect
+        if not document["restore_last_session"]:
+            del document["restore_last_session"]
+        for key in HOST_KEYS:
+            if document[key] is None:
+                del document[key]
+        if document["recent_model_files"]:
+            document["recent_model_files"] = list(document["recent_model_files"])
+        else:
+            del document["recent_model_files"]
+        write_atomic(self.path, tomli_w.dumps(document).encode("utf-8"))

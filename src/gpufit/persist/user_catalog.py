@@ -8,9 +8,6 @@ moved aside to `imported-models.toml.corrupt-<timestamp>` first, never overwritt
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -20,6 +17,7 @@ import tomli_w
 
 from gpufit.core.specs import ModelSpec
 from gpufit.persist import paths
+from gpufit.persist.files import move_aside, write_atomic
 
 IMPORTED_FILE = "imported-models.toml"
 
@@ -31,6 +29,8 @@ class SavedModel:
     path: Path
     replaced: bool
     moved_aside: Path | None = None
+    written: bool = True
+    """False when the file already held this very entry (profile saves re-save the model)."""
 
 
 def model_entry(spec: ModelSpec) -> dict[str, Any]:
@@ -57,20 +57,13 @@ def save_imported_model(spec: ModelSpec, directory: Path | None = None) -> Saved
     directory = directory or paths.user_catalog_dir()
     target = directory / IMPORTED_FILE
     entries, moved = _existing_entries(target)
-    replaced = any(entry.get("id") == spec.id for entry in entries)
-    entries = [entry for entry in entries if entry.get("id") != spec.id] + [model_entry(spec)]
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".imported-", suffix=".toml", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(b"# Models imported with gpufit-tui (f, then a). Edit or delete freely.\n")
-            tomli_w.dump({"model": entries}, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    entry = model_entry(spec)
+    if entry in entries:
+        return SavedModel(path=target, replaced=True, written=False)
+    replaced = any(existing.get("id") == spec.id for existing in entries)
+    entries = [existing for existing in entries if existing.get("id") != spec.id] + [entry]
+    header = b"# Models imported with gpufit-tui (f, then a). Edit or delete freely.\n"
+    write_atomic(target, header + tomli_w.dumps({"model": entries}).encode("utf-8"))
     return SavedModel(path=target, replaced=replaced, moved_aside=moved)
 
 
@@ -80,15 +73,10 @@ def _existing_entries(target: Path) -> tuple[list[dict[str, Any]], Path | None]:
     except FileNotFoundError:
         return [], None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return [], _move_aside(target)
+        return [], move_aside(target)
     models = document.get("model")
     if not isinstance(models, list) or set(document) - {"model"}:
         # Someone else's layout: keep it intact beside ours rather than guess.
-        return [], _move_aside(target)
+        return [], move_aside(target)
     return [entry for entry in models if isinstance(entry, dict)], None
 
-
-def _move_aside(target: Path) -> Path:
-    aside = target.with_name(f"{target.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.replace(target, aside)
-    return aside
