@@ -244,7 +244,7 @@ def _run_app(profile_name: str | None = None, model_path: str | None = None) -> 
 
 def _fill_report_defaults(args: argparse.Namespace) -> None:
     """Check what neither the flags nor a profile gave, and default the rest."""
-    from gpufit.importers.model_import import looks_like_path
+    from gpufit.importers.locate import looks_like_path
 
     model_file = args.model is not None and (looks_like_path(args.model)
                                              or Path(args.model).expanduser().exists())
@@ -292,7 +292,8 @@ def _detected_hardware(catalog: Catalog, args: argparse.Namespace) -> Hardware:
 
 def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelSpec, QuantSpec]:
     """The catalog entries named, or a model read from the file or folder named."""
-    from gpufit.importers.model_import import import_model, looks_like_path
+    from gpufit.importers.locate import looks_like_path
+    from gpufit.importers.model_import import import_model
 
     if not looks_like_path(args.model):
         try:
@@ -312,8 +313,7 @@ def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelS
         raise UsageError(f"--model {error}") from None
     for note in imported.notes:
         print(f"gpufit-tui: {imported.path}: {note}", file=sys.stderr)
-    if imported.quant is not None:
-        catalog.quants.setdefault(imported.quant.id, imported.quant)
+    imported.join(catalog)
     return imported.spec, resolve_quant(catalog.quants, args.quant or imported.quant_id)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gpufit.core.catalog import Catalog
 from gpufit.core.specs import ModelSpec, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 from gpufit.importers.errors import ModelImportError, unreadable
@@ -54,15 +55,13 @@ class ImportedModel:
         assert self.spec.file_weights is not None
         return self.spec.file_weights
 
-
-def looks_like_path(value: str) -> bool:
-    """Whether a model value names a file or folder rather than a catalog entry.
-
-    Hugging Face ids ("meta-llama/Llama-3.1-8B") are catalog aliases, not paths: a path starts
-    with /, ~, ./ or ../, or ends in a model file's suffix. A bare folder name is a path only
-    when nothing in the catalog answers to it (the CLI tries the catalog first)."""
-    return (value.startswith(("/", "~", "./", "../", ".\\", "..\\")) or Path(value).is_absolute()
-            or Path(value).suffix.lower() in {".gguf", ".safetensors", ".json", ".bin"})
+    def join(self, catalog: Catalog) -> bool:
+        """Add the model (and a quant only the file needs) to `catalog`; True if a quant was new."""
+        catalog.models[self.spec.id] = self.spec
+        if self.quant is None or self.quant.id in catalog.quants:
+            return False
+        catalog.quants[self.quant.id] = self.quant
+        return True
 
 
 def import_model(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
@@ -138,8 +137,8 @@ def _import_gguf(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     stem = re.sub(r"-\d{5}-of-\d{5}$", "", path.stem)
     display = name if isinstance(name, str) and name.strip() else stem
     paths = tuple(str(header.path.resolve()) for header in headers)
-    return _assemble(path, fields, notes, records, quant_id, "gguf", label or "GGUF", paths,
-                     display.strip(), stem, "")
+    return _assemble(path, fields, notes, records, bytes_by_type, quant_id, "gguf",
+                     label or "GGUF", paths, display.strip(), stem, "")
 
 
 def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
@@ -186,14 +185,14 @@ def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     name = config.get("_name_or_path")
     display = Path(name).name if isinstance(name, str) and name.strip() else folder.name
     paths = tuple(str(shard.resolve()) for shard in shards)
-    imported = _assemble(folder, fields, notes, records, quant_id, "safetensors", label, paths,
-                         display, folder.name, fields.get("native_dtype", ""))
+    imported = _assemble(folder, fields, notes, records, bytes_by_type, quant_id, "safetensors",
+                         label, paths, display, folder.name, fields.get("native_dtype", ""))
     return replace(imported, quant=extra_quant) if extra_quant is not None else imported
 
 
 def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: list[TensorRecord],
-              quant_id: str, file_format: str, label: str, paths: tuple[str, ...], display: str,
-              stem: str, native_dtype: str) -> ImportedModel:
+              bytes_by_type: dict[str, int], quant_id: str, file_format: str, label: str,
+              paths: tuple[str, ...], display: str, stem: str, native_dtype: str) -> ImportedModel:
     layers = int(fields["layers"])
     beyond = [record for record in records if record.layer is not None and record.layer >= layers]
     if beyond:
@@ -206,7 +205,7 @@ def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: lis
     breakdown, layer_tensors = _breakdown(records, layers, experts_total, experts_active)
     file_weights = FileWeights(quant_id=quant_id, format=file_format, label=label, paths=paths,
                                breakdown=breakdown, layer_tensors=layer_tensors,
-                               bytes_by_type=_bytes_by_type(records))
+                               bytes_by_type=bytes_by_type)
     spec_fields = {key: value for key, value in fields.items() if key != "native_dtype"}
     if native_dtype in ("bf16", "fp16", "fp32", "fp8", "mxfp4"):
         spec_fields["native_dtype"] = native_dtype

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
-from gpufit.importers.model_import import looks_like_path
+from gpufit.importers.locate import looks_like_path
 from gpufit.persist import paths
 from gpufit.persist.files import move_aside, publish_exclusive, sync_directory
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -12,7 +13,6 @@ from textual.theme import Theme
 
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.detect.snapshot import Snapshot
-from gpufit.importers.model_import import ImportedModel
 from gpufit.persist import paths
 from gpufit.persist.profiles import ProfileStore
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
@@ -20,6 +20,10 @@ from gpufit.service import EstimateRequest, EstimateResult, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.screens.main import MainScreen
 from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
+
+if TYPE_CHECKING:
+    # Only a model opened from a file needs the readers; they load when one is opened.
+    from gpufit.importers.model_import import ImportedModel
 
 FALLBACK_THEME = "textual-dark"
 MAX_STARTUP_NOTES = 5
@@ -153,9 +157,7 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     notes = [*_catalog_notes(catalog), *settings.problems, *themes.problems]
     start: tuple[str, str] | None = None
     if imported_model is not None:
-        catalog.models[imported_model.spec.id] = imported_model.spec
-        if imported_model.quant is not None:
-            catalog.quants.setdefault(imported_model.quant.id, imported_model.quant)
+        imported_model.join(catalog)
         settings.remember_model_file(str(imported_model.path.expanduser().resolve()))
         start = (imported_model.spec.id, imported_model.quant_id)
         notes += [f"{imported_model.path}: {note}" for note in imported_model.notes]

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gpufit.importers.model_import import IMPORTED_FAMILY, ImportedModel
-from gpufit.ui.screens.open_model import OpenModelDialog
-
 if TYPE_CHECKING:
     from gpufit.core.catalog import Catalog
+    from gpufit.core.specs import ModelSpec
+    from gpufit.importers.model_import import ImportedModel
 
 
 class ImportActions:
@@ -29,6 +28,9 @@ class ImportActions:
 
     def action_open_model_file(self) -> None:
         """Ask for a model path (with completion and the recent files), then load it."""
+        # The readers and the dialog load on first use, not at start-up.
+        from gpufit.ui.screens.open_model import OpenModelDialog
+
         dialog = OpenModelDialog(self.catalog.quants, self.app.settings.settings.recent_model_files)
         self.app.push_screen(dialog, self._model_file_opened)
 
@@ -48,12 +50,9 @@ class ImportActions:
     def add_model(self, imported: ImportedModel) -> None:
         """Put the model in this session's catalog and choose it at the file's own quant."""
         from gpufit.ui.widgets.model import ModelPane
+        from gpufit.ui.widgets.quant import QuantPane
 
-        self.catalog.models[imported.spec.id] = imported.spec
-        if imported.quant is not None and imported.quant.id not in self.catalog.quants:
-            from gpufit.ui.widgets.quant import QuantPane
-
-            self.catalog.quants[imported.quant.id] = imported.quant
+        if imported.join(self.catalog):
             self.query_one(QuantPane).rebuild()
         self.query_one(ModelPane).rebuild()
         self.model_id = imported.spec.id
@@ -66,7 +65,7 @@ class ImportActions:
         from gpufit.persist.user_catalog import save_imported_model
 
         model = self.catalog.models.get(self.model_id)
-        if model is None or model.family != IMPORTED_FAMILY or model.file_weights is None:
+        if model is None or not _imported(model):
             return None
         try:
             saved = save_imported_model(model)
@@ -79,7 +78,7 @@ class ImportActions:
         from gpufit.persist.user_catalog import save_imported_model
 
         model = self.catalog.models.get(self.model_id)
-        if model is None or model.family != IMPORTED_FAMILY or model.file_weights is None:
+        if model is None or not _imported(model):
             self.notify("Choose a model opened from a file first (f opens one).",
                         severity="warning")
             return
@@ -93,6 +92,11 @@ class ImportActions:
         if saved.moved_aside is not None:
             text += f" The old file could not be read and was kept as {saved.moved_aside.name}."
         self.notify(text, title="Model saved", timeout=10)
+
+
+def _imported(model: ModelSpec) -> bool:
+    """A model opened from a file (this session or saved): only those carry a file's weights."""
+    return model.file_weights is not None
 
 
 def _home_relative(path: Path) -> str:
