@@ -10,7 +10,7 @@ from gpufit.core import calibration as cal
 from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
 from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import SpeedEstimate, estimate_speed
-from gpufit.core.tensors import WeightBreakdown, weight_breakdown
+from gpufit.core.tensors import WeightBreakdown, exact_file_weights, weight_breakdown
 
 VERDICTS = ("fits", "tight", "does-not-fit")
 
@@ -209,7 +209,7 @@ def _notes(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Wor
         notes.append(f"{model.name} was trained for {model.max_context_tokens:,} tokens of "
                      f"context; {workload.context_tokens:,} is beyond it.")
     file = model.file_weights
-    if file is not None and file.quant_id != quant.id:
+    if file is not None and exact_file_weights(model, quant) is None:
         notes.append(f"The file is {file.quant_id}; weights at {quant.id} are estimated from the "
                      "architecture, not read from it.")
     if model.sliding_window_tokens and workload.engine == "llama.cpp" \

@@ -8,6 +8,7 @@ from gpufit.core.estimate import Estimate
 from gpufit.core.plans import Plans, plans_dict, plans_lines
 from gpufit.core.recommend import Recommendation
 from gpufit.core.specs import GB, GIB
+from gpufit.core.tensors import exact_file_weights
 
 VERDICT_WORDS = {"fits": "FITS", "tight": "TIGHT", "does-not-fit": "DOES NOT FIT"}
 
@@ -84,7 +85,7 @@ def file_dict(result: Estimate) -> dict[str, Any]:
     return {"format": file.format, "label": file.label, "quant": file.quant_id,
             "paths": list(file.paths), "weights_bytes": file.breakdown.total_bytes,
             "tensor_type_bytes": dict(file.bytes_by_type),
-            "exact_weights": file.quant_id == result.quant.id}
+            "exact_weights": exact_file_weights(result.model, result.quant) is not None}
 
 
 def file_line(result: Estimate) -> str | None:
@@ -93,7 +94,7 @@ def file_line(result: Estimate) -> str | None:
     if file is None:
         return None
     mix = ", ".join(f"{kind} {gb(size)}" for kind, size in list(file.bytes_by_type.items())[:4])
-    if file.quant_id == result.quant.id:
+    if exact_file_weights(result.model, result.quant) is not None:
         return f"{file.format.upper()} {file.label}: exact tensor sizes ({mix})"
     return (f"{file.format.upper()} {file.label} is stored as {file.quant_id}; {result.quant.id} "
             "is estimated from the architecture")

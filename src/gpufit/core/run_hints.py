@@ -17,6 +17,7 @@ from math import gcd
 
 from gpufit.core.estimate import Estimate
 from gpufit.core.specs import ModelSpec, QuantSpec, Workload
+from gpufit.core.tensors import exact_file_weights
 
 # Any -ngl above the layer count offloads every layer and the output head; 999 is the idiom
 # every llama.cpp build accepts (newer builds also take "all", older ones reject it).
@@ -92,8 +93,8 @@ def gguf_file_name(model: ModelSpec, quant: QuantSpec) -> str:
 def local_model_path(result: Estimate, engine: str) -> str | None:
     """The file (llama.cpp: a GGUF, the first part of a split one) or folder (vLLM) the model
     was read from, when the estimate is at the file's own quant; else None."""
-    file = result.model.file_weights
-    if file is None or file.quant_id != result.quant.id or not file.paths:
+    file = exact_file_weights(result.model, result.quant)
+    if file is None or not file.paths:
         return None
     if file.format == "gguf":
         return file.paths[0]

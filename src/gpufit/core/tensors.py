@@ -89,6 +89,13 @@ class FileWeights:
         }
 
 
+def exact_file_weights(model: ModelSpec, quant: QuantSpec) -> FileWeights | None:
+    """The model file's own weights when `quant` is the one the file is stored in, else None
+    (any other quant is derived from the architecture)."""
+    file = model.file_weights
+    return file if file is not None and file.quant_id == quant.id else None
+
+
 def more_bits(layer: int, layers: int) -> bool:
     """llama.cpp's `use_more_bits`: first and last eighth of layers plus every third between."""
     eighth = layers // 8
@@ -185,8 +192,8 @@ def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[
 
     A routed-experts entry is one ggml tensor holding every expert (`ffn_up_exps` etc.); CPU
     offload needs the per-layer expert bytes and the largest tensor of each layer."""
-    file = model.file_weights
-    if file is not None and file.quant_id == quant.id:
+    file = exact_file_weights(model, quant)
+    if file is not None:
         return tuple(tuple((group, float(size)) for group, size in layer)
                      for layer in file.layer_tensors)
     rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
@@ -213,8 +220,8 @@ def weight_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
     The cache is keyed on object identity (and checked with `is`), because hashing two large
     frozen dataclasses on every keypress costs more than the estimate itself.
     """
-    file = model.file_weights
-    if file is not None and file.quant_id == quant.id:
+    file = exact_file_weights(model, quant)
+    if file is not None:
         return file.breakdown
     key = (id(model), id(quant))
     hit = _breakdowns.get(key)

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from gpufit.core.estimate import Estimate
 from gpufit.core.recommend import Recommendation
 from gpufit.core.report import VERDICT_WORDS
+from gpufit.core.tensors import exact_file_weights
 from gpufit.service import EstimateResult
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
 from gpufit.ui.widgets.memory_bar import MemoryBar, breakdown
@@ -53,17 +54,16 @@ def setup_line(estimate: Estimate) -> Content:
 def figures(estimate: Estimate, units: str) -> Content:
     """Weights (real vs naive), speeds and limits, one labelled line each."""
     memory, speed, workload = estimate.memory, estimate.speed, estimate.workload
-    file = estimate.model.file_weights
-    exact = file is not None and file.quant_id == estimate.quant.id
+    file = exact_file_weights(estimate.model, estimate.quant)
     lines = [
         _line("Weights", f"{size(memory.weights_bytes, units)} · "
-                         + (f"exact ({file.format.upper()})" if exact and file
+                         + (f"exact ({file.format.upper()})" if file
                             else f"naive {size(memory.naive_weights_bytes, units)}")),
         _line("", (f"{estimate.weights.bits_per_weight:.2f} bpw (nominal "
                    f"{estimate.quant.nominal_bits:g})", MUTED)),
     ]
-    if exact and file:
-        # The file's own label and its real type mix: what "Q4_K_M" means in this file.
+    if file:
+        # The real type mix behind the file's quant name (what "Q4_K_M" means in this file).
         total = max(1, file.breakdown.total_bytes)
         shares = [(kind, part) for kind, part in file.bytes_by_type.items()
                   if part >= total / 100][:3]
