@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,37 +19,33 @@ from gpufit import __version__
 from gpufit.cli_profiles import (
     ProfileUsageError,
     add_profiles_parser,
-    apply_profile,
     check_profile_exists,
+    load_profile,
     run_profiles,
 )
 from gpufit.cli_sweep import SweepUsageError, add_sweep_parser, run_sweep
+from gpufit.core.assess import HostInputs, assess
 from gpufit.core.catalog import Catalog, load_catalog
-from gpufit.core.estimate import estimate
+from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.exl2 import QuantChoiceError, resolve_quant
-from gpufit.core.offload import HostMemory, default_host
-from gpufit.core.plans import make_plans
-from gpufit.core.recommend import recommend
-from gpufit.core.report import to_dict, to_markdown, to_text
+from gpufit.core.report import to_json, to_markdown, to_text
 from gpufit.core.resolve import ResolveError, resolve
-from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
-from gpufit.core.specs import (
-    ENGINES,
-    GB,
-    KV_CACHE_DTYPES,
-    MIB,
-    Hardware,
-    ModelSpec,
-    QuantSpec,
-    Workload,
+from gpufit.core.setup import (
+    DEFAULT_CONTEXT_TOKENS,
+    DEFAULT_OUTPUT_TOKENS,
+    DEFAULT_PROMPT_TOKENS,
+    DEFAULT_TPOT_LIMIT_S,
+    MAX_GPUS,
+    Setup,
+    SetupError,
 )
+from gpufit.core.specs import GB, KV_CACHE_DTYPES, MIB, ModelSpec, QuantSpec
 
 if TYPE_CHECKING:
+    from gpufit.detect.match import DetectedOption
     from gpufit.detect.snapshot import Snapshot
+    from gpufit.persist.profiles import Profile
 
-DEFAULT_CONTEXT_TOKENS = 8192
-DEFAULT_PROMPT_TOKENS = 1000
-DEFAULT_OUTPUT_TOKENS = 200
 DETECTED_NAMES = ("detected", "local")
 
 
@@ -75,8 +72,17 @@ def _memory_gb(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of GB, got {text!r}") from None
+    if not math.isfinite(value) or value > 1e9:
+        raise argparse.ArgumentTypeError(f"expected a finite, plausible number, got {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _gpu_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_GPUS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_GPUS}, got {value}")
     return value
 
 
@@ -117,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--gpu",
                         help="GPU id, name or alias (see `list gpus`); `detected` (or `local`) for "
                              "this machine's GPUs, `detected:KEY` for one option of `detect`")
-    report.add_argument("--count", type=_positive_int, default=None,
+    report.add_argument("--count", type=_gpu_count, default=None,
                         help="number of GPUs (default 1, or as detected)")
     report.add_argument("--model", help="model id, name or alias; or a path: a .gguf file (split "
                                         "parts too) or a Hugging Face folder (config.json + "
@@ -133,19 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--engine", choices=ENGINES, default=None, help="(default llama.cpp)")
     report.add_argument("--memory-gb", type=_memory_gb, default=None,
                         help="usable memory per GPU in GB, overriding the catalog")
-    report.add_argument("--flash-attention", action="store_true",
-                        help="llama.cpp with -fa (no attention-score buffer)")
+    report.add_argument("--flash-attention", nargs="?", const="on", default=None,
+                        choices=FLASH_ATTENTION_CHOICES,
+                        help="llama.cpp's -fa: auto (the default: on where supported), on, off "
+                             "(off keeps the attention-score buffer)")
     report.add_argument("--ram-gb", type=_memory_gb, default=None,
                         help="system RAM for CPU offload in GB (default: read from the OS)")
     report.add_argument("--ram-bandwidth", type=_memory_gb, default=None, metavar="GBPS",
                         help="system RAM bandwidth in GB/s (default: typical for the platform)")
     report.add_argument("--price-per-gpu-hour", type=_memory_gb, default=None, metavar="PRICE",
                         help="what one GPU costs per hour, for cost per million tokens")
-    report.add_argument("--prompt-tokens", type=_positive_int, default=DEFAULT_PROMPT_TOKENS,
+    report.add_argument("--prompt-tokens", type=_positive_int, default=None,
                         help=f"serving: prompt tokens per request (default {DEFAULT_PROMPT_TOKENS})")
-    report.add_argument("--output-tokens", type=_positive_int, default=DEFAULT_OUTPUT_TOKENS,
+    report.add_argument("--output-tokens", type=_positive_int, default=None,
                         help=f"serving: output tokens per request (default {DEFAULT_OUTPUT_TOKENS})")
-    report.add_argument("--tpot-limit-ms", type=_memory_gb, default=DEFAULT_TPOT_LIMIT_S * 1000,
+    report.add_argument("--tpot-limit-ms", type=_memory_gb, default=None,
                         help="serving: slowest acceptable time per output token "
                              f"(default {DEFAULT_TPOT_LIMIT_S * 1000:g} ms)")
     report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -186,10 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_profiles(args, catalog)
     try:
         if args.command == "report":
-            if args.profile is not None:
-                apply_profile(args, catalog)
-            _fill_report_defaults(args)
-            return _report(catalog, args)
+            profile = load_profile(args.profile, catalog) if args.profile is not None else None
+            _check_report_names(args, profile)
+            return _report(catalog, args, profile)
         if args.command == "detect":
             return _detect(catalog, args)
         if args.command == "sweep":
@@ -197,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sweep(catalog, args, lambda: _detected_hardware(catalog, args))
         return _list(catalog, args)
     except (ResolveError, UsageError, ProfileUsageError, SweepUsageError,
-            QuantChoiceError) as error:
+            QuantChoiceError, SetupError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
         return 2
     except DetectionError as error:
@@ -242,18 +249,17 @@ def _run_app(profile_name: str | None = None, model_path: str | None = None) -> 
     return 0
 
 
-def _fill_report_defaults(args: argparse.Namespace) -> None:
-    """Check what neither the flags nor a profile gave, and default the rest."""
+def _check_report_names(args: argparse.Namespace, profile: Profile | None) -> None:
+    """Check that the flags or the profile name a GPU, a model and (for a catalog model) a quant."""
     from gpufit.importers.locate import looks_like_path
 
-    model_file = args.model is not None and (looks_like_path(args.model)
-                                             or Path(args.model).expanduser().exists())
-    if args.gpu is None or args.model is None or (args.quant is None and not model_file):
+    gpu = args.gpu or (profile.gpu if profile else None)
+    model = args.model or (profile.model if profile else None)
+    quant = args.quant or (profile.quant if profile else None)
+    model_file = model is not None and (looks_like_path(model) or Path(model).expanduser().exists())
+    if gpu is None or model is None or (quant is None and not model_file):
         raise UsageError("report needs --gpu, --model and --quant (or --profile); --quant may "
                          "be left out when --model is a file")
-    args.sequences = 1 if args.sequences is None else args.sequences
-    args.kv_cache_dtype = args.kv_cache_dtype or "f16"
-    args.engine = args.engine or "llama.cpp"
 
 
 def _snapshot(args: argparse.Namespace) -> Snapshot:
@@ -270,92 +276,118 @@ def _snapshot(args: argparse.Namespace) -> Snapshot:
     return parse_any(text, source=str(args.nvidia_smi_output))
 
 
-def _detected_hardware(catalog: Catalog, args: argparse.Namespace) -> Hardware:
+def _detected_option(catalog: Catalog, args: argparse.Namespace, gpu_name: str) -> DetectedOption:
+    """The detected option `gpu_name` (`detected`, `detected:KEY`) picks."""
     from gpufit.detect.match import hardware_options
 
     snapshot = _snapshot(args)
     options = hardware_options(snapshot, catalog.gpus)
     if not options:
         reason = snapshot.problem or "no detected GPU can be used (see `gpufit-tui detect`)"
-        raise DetectionError(f"--gpu {args.gpu}: {reason}")
-    wanted = args.gpu.split(":", 1)[1] if ":" in args.gpu else None
+        raise DetectionError(f"--gpu {gpu_name}: {reason}")
+    wanted = gpu_name.split(":", 1)[1] if ":" in gpu_name else None
     if wanted is None:
-        option = options[0]
-    else:
-        option = next((option for option in options if option.key == f"detected:{wanted}"), None)
-        if option is None:
-            keys = ", ".join(option.key for option in options)
-            raise UsageError(f"--gpu {args.gpu}: no such detected option; there are {keys}")
+        return options[0]
+    option = next((option for option in options if option.key == f"detected:{wanted}"), None)
+    if option is None:
+        keys = ", ".join(option.key for option in options)
+        raise UsageError(f"--gpu {gpu_name}: no such detected option; there are {keys}")
+    return option
+
+
+def _detected_hardware(catalog: Catalog, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The detected hardware `args.gpu` names, for `sweep`."""
+    option = _detected_option(catalog, args, args.gpu)
     print(f"gpufit-tui: using {option.label} ({option.match_reason})", file=sys.stderr)
     return option.hardware(args.count)
 
 
-def _model_and_quant(catalog: Catalog, args: argparse.Namespace) -> tuple[ModelSpec, QuantSpec]:
-    """The catalog entries named, or a model read from the file or folder named."""
+def _model_and_quant(catalog: Catalog, model_name: str,
+                     quant_name: str | None) -> tuple[ModelSpec, QuantSpec]:
+    """The catalog entries named, or a model read from the file or folder named (which then
+    joins the catalog, so the setup can name it by id)."""
     from gpufit.importers.locate import looks_like_path
     from gpufit.importers.model_import import import_model
 
-    if not looks_like_path(args.model):
+    if model_name in catalog.models:
+        model: ModelSpec | None = catalog.models[model_name]
+    elif looks_like_path(model_name):
+        model = None
+    else:
         try:
-            model = resolve(catalog.models, args.model, "model")
+            model = resolve(catalog.models, model_name, "model")
         except ResolveError:
-            if not Path(args.model).expanduser().exists():
+            if not Path(model_name).expanduser().exists():
                 raise
-        else:
-            if args.quant is None:
-                raise UsageError(f"--model {args.model} is a catalog model: give --quant too")
-            return model, resolve_quant(catalog.quants, args.quant)
+            model = None
+    if model is not None:
+        if quant_name is None:
+            raise UsageError(f"--model {model_name} is a catalog model: give --quant too")
+        return model, resolve_quant(catalog.quants, quant_name)
     from gpufit.importers.errors import ModelImportError
 
     try:
-        imported = import_model(Path(args.model), catalog.quants)
+        imported = import_model(Path(model_name), catalog.quants)
     except ModelImportError as error:
         raise UsageError(f"--model {error}") from None
     for note in imported.notes:
         print(f"gpufit-tui: {imported.path}: {note}", file=sys.stderr)
     imported.join(catalog)
-    return imported.spec, resolve_quant(catalog.quants, args.quant or imported.quant_id)
+    return imported.spec, resolve_quant(catalog.quants, quant_name or imported.quant_id)
 
 
 
-def _report(catalog: Catalog, args: argparse.Namespace) -> int:
-    model, quant = _model_and_quant(catalog, args)
-    context = args.context or min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens)
-    override = round(args.memory_gb * GB) if args.memory_gb else None
-    if args.gpu.split(":", 1)[0].casefold() in DETECTED_NAMES:
+def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None) -> int:
+    """Build the setup (profile, then the flags typed), assess it and print the assessment."""
+    from gpufit.persist.profiles import DETECTED_GPU, profile_setup
+
+    base = profile_setup(profile) if profile is not None else Setup()
+    gpu_name = args.gpu or (profile.gpu if profile else "")
+    model_name = args.model or (profile.model if profile else "")
+    # A profile's quant goes with its model; a model typed here takes the quant typed (or, for
+    # a file, the file's own).
+    quant_name = args.quant or (profile.quant if profile and not args.model else None)
+    model, quant = _model_and_quant(catalog, model_name, quant_name)
+    detected = {}
+    count = args.count
+    if gpu_name.split(":", 1)[0].casefold() in (*DETECTED_NAMES, DETECTED_GPU):
         try:
-            hardware = _detected_hardware(catalog, args)
+            option = _detected_option(catalog, args, gpu_name)
         except DetectionError as error:
             print(f"gpufit-tui: {error}", file=sys.stderr)
             return 1
-        if override is not None:
-            hardware = Hardware(gpu=hardware.gpu, count=hardware.count,
-                                memory_override_bytes=override)
+        print(f"gpufit-tui: using {option.label} ({option.match_reason})", file=sys.stderr)
+        detected = {option.key: option}
+        gpu_id = option.key
+        if count is None and not (profile is not None and not args.gpu):
+            count = option.count
     else:
-        gpu = resolve(catalog.gpus, args.gpu, "GPU")
-        hardware = Hardware(gpu=gpu, count=args.count or 1, memory_override_bytes=override)
-    workload = Workload(context_tokens=context, sequences=args.sequences,
-                        kv_cache_dtype=args.kv_cache_dtype, engine=args.engine,
-                        flash_attention=args.flash_attention)
-    result = estimate(model, quant, hardware, workload)
-    plans = make_plans(result, _host(args, hardware), args.price_per_gpu_hour, args.prompt_tokens,
-                       args.output_tokens, args.tpot_limit_ms / 1000)
-    advice = recommend(result, catalog.quants, catalog.gpus, plans.offload)
+        gpu_id = resolve(catalog.gpus, gpu_name, "GPU").id
+    setup = base.with_changes(
+        gpu_id=gpu_id, gpu_count=count, model_id=model.id, quant_id=quant.id,
+        memory_override_bytes=round(args.memory_gb * GB) if args.memory_gb else None,
+        context_tokens=args.context, sequences=args.sequences,
+        kv_cache_dtype=args.kv_cache_dtype, engine=args.engine,
+        flash_attention=args.flash_attention, prompt_tokens=args.prompt_tokens,
+        output_tokens=args.output_tokens,
+        tpot_limit_s=None if args.tpot_limit_ms is None else args.tpot_limit_ms / 1000)
+    assessment = assess(setup, catalog, host=_host(args), price_per_gpu_hour=args.price_per_gpu_hour,
+                        detected=detected)
     if args.format == "json":
-        print(json.dumps(to_dict(result, advice, plans), indent=2))
+        print(to_json(assessment), end="")
     elif args.format == "markdown":
-        print(to_markdown(result, advice, plans), end="")
+        print(to_markdown(assessment), end="")
     else:
-        print(to_text(result, advice, plans), end="")
+        print(to_text(assessment), end="")
     return 0
 
 
-def _host(args: argparse.Namespace, hardware: Hardware) -> HostMemory:
+def _host(args: argparse.Namespace) -> HostInputs:
     """The host for offload plans: RAM as entered or read from the OS, bandwidth as entered."""
     from gpufit.detect.host import system_ram_bytes
 
     ram = round(args.ram_gb * GB) if args.ram_gb else system_ram_bytes()
-    return default_host(hardware.gpu, ram, args.ram_bandwidth)
+    return HostInputs(ram, args.ram_bandwidth)
 
 
 def _detect(catalog: Catalog, args: argparse.Namespace) -> int:

@@ -85,36 +85,18 @@ def check_profile_exists(name: str) -> None:
         _print_problems(store)
 
 
-def apply_profile(args: argparse.Namespace, catalog: Catalog) -> None:
-    """Fill every `report` argument the user left out (None) from the profile `args.profile`.
-
-    Flags typed on the command line win, so `report --profile p --context 4096` is profile p at
-    4,096 tokens. Catalog entries the profile names but the catalog lacks are listed on stderr;
-    resolving them later then fails with the usual exit 2.
-    """
+def load_profile(name: str, catalog: Catalog) -> Profile:
+    """The profile `report --profile NAME` starts from; what it names that the catalog lacks is
+    listed on stderr (resolving it later then fails with the usual exit 2). Flags typed on the
+    command line are applied over its setup by the caller."""
     store = ProfileStore()
     try:
-        profile = _load(store, args.profile)
+        profile = _load(store, name)
     finally:
         _print_problems(store)
     for missing in missing_from_catalog(profile, catalog):
         print(f"{PROG}: profile '{profile.name}': {missing}", file=sys.stderr)
-    filled: dict[str, Any] = {
-        "gpu": profile.gpu,
-        "count": profile.gpu_count,
-        "model": profile.model,
-        "quant": profile.quant,
-        "context": profile.context_tokens,
-        "sequences": profile.sequences,
-        "kv_cache_dtype": profile.kv_cache_dtype,
-        "engine": profile.engine,
-        # `--memory-gb` is in GB of 10^9 bytes; `_report` rounds it back to the same whole bytes.
-        "memory_gb": (None if profile.memory_override_bytes is None
-                      else profile.memory_override_bytes / GB),
-    }
-    for attr, value in filled.items():
-        if getattr(args, attr, None) is None:
-            setattr(args, attr, value)
+    return profile
 
 
 # The actions

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gpufit.core.catalog import Catalog
+from gpufit.core.engines import ENGINES
 from gpufit.core.exl2 import resolve_quant
 from gpufit.core.rank import (
     DEFAULT_MAX_QUALITY_LOSS_PCT,
@@ -22,10 +23,9 @@ from gpufit.core.rank import (
     hardware_for,
 )
 from gpufit.core.resolve import resolve
-from gpufit.core.specs import ENGINES, GB, KV_CACHE_DTYPES, Hardware, Workload
+from gpufit.core.setup import DEFAULT_CONTEXT_TOKENS, Setup
+from gpufit.core.specs import GB, KV_CACHE_DTYPES, Hardware
 from gpufit.core.split import MAX_GPUS
-
-DEFAULT_CONTEXT_TOKENS = 8192
 
 
 class SweepUsageError(Exception):
@@ -42,9 +42,9 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
     sweep.add_argument("--count", type=positive_int, default=None, help="GPUs (with --gpu; default 1)")
     sweep.add_argument("--model", help="list the hardware that holds this model (needs --quant)")
     sweep.add_argument("--quant", help="the quant for --model")
-    sweep.add_argument("--context", type=positive_int, default=DEFAULT_CONTEXT_TOKENS,
-                       help=f"context tokens per sequence (default {DEFAULT_CONTEXT_TOKENS}, "
-                            "capped at each model's maximum)")
+    sweep.add_argument("--context", type=positive_int, default=None,
+                       help=f"context tokens per sequence (default: min({DEFAULT_CONTEXT_TOKENS}, "
+                            "each model's maximum), as in report and the app)")
     sweep.add_argument("--sequences", type=positive_int, default=1, help="concurrent sequences (default 1)")
     sweep.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="f16")
     sweep.add_argument("--engine", choices=ENGINES, default="llama.cpp")
@@ -64,8 +64,10 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
 def run_sweep(catalog: Catalog, args: argparse.Namespace,
               detected: Callable[[], Hardware]) -> int:
     """Run `sweep` and print it; `detected` gives this machine's hardware for `--gpu detected`."""
-    workload = Workload(context_tokens=args.context, sequences=args.sequences,
-                        kv_cache_dtype=args.kv_cache_dtype, engine=args.engine)
+    setup = Setup(context_tokens=args.context, sequences=args.sequences,
+                  kv_cache_dtype=args.kv_cache_dtype, engine=args.engine)
+    context = (f"context {args.context:,}" if args.context is not None else
+               f"context min({DEFAULT_CONTEXT_TOKENS:,}, the model's maximum)")
     if args.gpu and (args.model or args.quant):
         raise SweepUsageError("sweep takes either --gpu, or --model with --quant, not both")
     if args.gpu:
@@ -74,19 +76,16 @@ def run_sweep(catalog: Catalog, args: argparse.Namespace,
         else:
             hardware = Hardware(resolve(catalog.gpus, args.gpu, "GPU"), count=args.count or 1)
         ranked = best_for_hardware(hardware, catalog.models.values(), catalog.quants.values(),
-                                   workload, args.min_speed, args.max_quality_loss)[:args.limit]
+                                   setup, args.min_speed, args.max_quality_loss)[:args.limit]
         rows = [_model_row(item) for item in ranked]
-        title = (f"What fits best on {_setup(hardware)} ({args.engine}, context up to "
-                 f"{args.context:,}, ≥ {args.min_speed:g} tok/s, ≤ {args.max_quality_loss:g} % "
-                 "perplexity loss)")
+        title = (f"What fits best on {_setup(hardware)} ({args.engine}, {context}, "
+                 f"≥ {args.min_speed:g} tok/s, ≤ {args.max_quality_loss:g} % perplexity loss)")
     elif args.model and args.quant:
         if args.count is not None:
             raise SweepUsageError("--count goes with --gpu; with --model use --max-count")
         model = resolve(catalog.models, args.model, "model")
         quant = resolve_quant(catalog.quants, args.quant)
-        workload = Workload(context_tokens=min(args.context, model.max_context_tokens),
-                            sequences=args.sequences, kv_cache_dtype=args.kv_cache_dtype,
-                            engine=args.engine)
+        workload = setup.workload_for(model)
         fits = hardware_for(model, quant, catalog.gpus.values(), workload,
                             min(args.max_count, MAX_GPUS))[:args.limit]
         rows = [_hardware_row(fit) for fit in fits]

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Literal
 
 from gpufit.core import calibration as cal
-from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
+from gpufit.core.engines import engine_profile
+from gpufit.core.memory import activation_bytes, kv_cache_bytes, kv_replication, overhead_bytes
 from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import SpeedEstimate, estimate_speed
 from gpufit.core.tensors import WeightBreakdown, exact_file_weights, weight_breakdown
 
-VERDICTS = ("fits", "tight", "does-not-fit")
+Verdict = Literal["fits", "tight", "does-not-fit"]
+"""Whether the setup's memory fits: with margin, with less than the margin, or not at all."""
+VERDICTS: tuple[Verdict, ...] = ("fits", "tight", "does-not-fit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +56,8 @@ class Estimate:
     workload: Workload
     weights: WeightBreakdown
     memory: MemoryBreakdown
-    verdict: str
+    verdict: Verdict
     speed: SpeedEstimate
-    fits_in_free: bool | None
 
     @cached_property
     def max_context_tokens(self) -> int:
@@ -75,9 +78,10 @@ class Estimate:
 
 
 def available_bytes(hardware: Hardware, workload: Workload) -> int:
-    """Memory the engine may use: all of it for llama.cpp, gpu_memory_utilization for vLLM."""
+    """Memory the engine may use: all of it, or the workload's gpu_memory_utilization share
+    for an engine that budgets one (vLLM)."""
     capacity = hardware.capacity_bytes
-    if workload.engine == "vllm":
+    if engine_profile(workload.engine).budgets_memory_share:
         return int(capacity * workload.gpu_memory_utilization)
     return capacity
 
@@ -85,19 +89,21 @@ def available_bytes(hardware: Hardware, workload: Workload) -> int:
 def _total_bytes(model: ModelSpec, hardware: Hardware, workload: Workload,
                  gpu_weights: int) -> float:
     return (gpu_weights + kv_cache_bytes(model, workload)
+            * kv_replication(model, workload.engine, hardware.count)
             + activation_bytes(model, hardware, workload) + overhead_bytes(hardware, workload))
 
 
 def host_weights_bytes(weights: WeightBreakdown, workload: Workload) -> int:
     """Weights kept in system RAM by the engine."""
     # llama.cpp looks tokens up in the embedding table on the CPU, so it never uploads it.
-    return weights.bytes_by_group["embedding"] if workload.engine == "llama.cpp" else 0
+    on_host = engine_profile(workload.engine).token_embedding_on_host
+    return weights.bytes_by_group["embedding"] if on_host else 0
 
 
 def head_copy_bytes(weights: WeightBreakdown, workload: Workload) -> int:
     """Bytes llama.cpp loads twice for a tied embedding: the table stays on the CPU for token
     lookups and the output layer gets its own copy (`TENSOR_DUPLICATED` in llama-model.cpp)."""
-    if workload.engine == "llama.cpp" and not weights.bytes_by_group["output"]:
+    if engine_profile(workload.engine).tied_head_copy and not weights.bytes_by_group["output"]:
         return weights.bytes_by_group["embedding"]
     return 0
 
@@ -114,7 +120,8 @@ def tight_margin_bytes(hardware: Hardware) -> float:
                cal.TIGHT_MIN_BYTES_PER_GPU * hardware.count)
 
 
-def verdict_for(headroom_bytes: float, hardware: Hardware, margin_bytes: float | None = None) -> str:
+def verdict_for(headroom_bytes: float, hardware: Hardware,
+                margin_bytes: float | None = None) -> Verdict:
     """fits / tight / does-not-fit from the headroom and a per-GPU safety margin (which a sweep
     passes in, computed once per hardware)."""
     if headroom_bytes < 0:
@@ -129,7 +136,7 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
     host = host_weights_bytes(weights, workload)
     head_copy = head_copy_bytes(weights, workload)
     gpu_weights = gpu_weights_bytes(weights, workload)
-    kv = kv_cache_bytes(model, workload)
+    kv = kv_cache_bytes(model, workload) * kv_replication(model, workload.engine, hardware.count)
     activations = activation_bytes(model, hardware, workload)
     overhead = overhead_bytes(hardware, workload)
     total = gpu_weights + kv + activations + overhead
@@ -147,9 +154,6 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
         headroom_bytes=round(headroom),
         head_copy_bytes=head_copy,
     )
-    fits_in_free = None
-    if hardware.free_memory_bytes is not None:
-        fits_in_free = total <= hardware.free_memory_bytes
     return Estimate(
         model=model,
         quant=quant,
@@ -159,7 +163,6 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
         memory=memory,
         verdict=verdict_for(headroom, hardware),
         speed=estimate_speed(model, quant, hardware, workload, weights),
-        fits_in_free=fits_in_free,
     )
 
 
@@ -212,8 +215,12 @@ def _notes(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Wor
     if file is not None and exact_file_weights(model, quant) is None:
         notes.append(f"The file is {file.quant_id}; weights at {quant.id} are estimated from the "
                      "architecture, not read from it.")
-    if model.sliding_window_tokens and workload.engine == "llama.cpp" \
-            and model.sliding_window_pattern is None:
-        notes.append("llama.cpp does not apply this model's sliding window: "
+    profile = engine_profile(workload.engine)
+    if model.sliding_window_tokens and not profile.honours_sliding_window(model):
+        notes.append(f"{profile.label} does not apply this model's sliding window: "
                      "every layer caches the full context.")
+    stored = profile.stored_cache_type(workload.kv_cache_dtype)
+    if stored != workload.kv_cache_dtype:
+        notes.append(f"{profile.label} has no {workload.kv_cache_dtype} KV cache; it stores "
+                     f"{stored}, which the estimate counts.")
     return tuple(notes)

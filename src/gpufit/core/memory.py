@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpufit.core import calibration as cal
+from gpufit.core.engines import engine_profile
 from gpufit.core.specs import KV_CACHE_BYTES_PER_ELEMENT, Hardware, ModelSpec, Workload
 
 
@@ -59,8 +60,7 @@ def _kv_shape(model: ModelSpec, engine: str) -> KvShape:
         per_layer = (model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0)
     else:
         per_layer = 2 * model.kv_heads * model.head_dim
-    honours_window = model.sliding_window_tokens is not None and (
-        engine == "vllm" or model.sliding_window_pattern is not None)
+    honours_window = engine_profile(engine).honours_sliding_window(model)
     sliding_layers = (sum(1 for layer in range(model.layers) if model.is_sliding_layer(layer))
                       if honours_window else 0)
     return KvShape(
@@ -71,13 +71,31 @@ def _kv_shape(model: ModelSpec, engine: str) -> KvShape:
     )
 
 
+def cache_bytes_per_element(engine: str, kv_cache_dtype: str) -> float:
+    """Bytes per cached element of the type the engine really stores for `kv_cache_dtype`."""
+    return KV_CACHE_BYTES_PER_ELEMENT[engine_profile(engine).stored_cache_type(kv_cache_dtype)]
+
+
+def kv_replication(model: ModelSpec, engine: str, gpu_count: int) -> int:
+    """How many copies of the KV cache tensor parallelism keeps (1 without it).
+
+    vLLM gives each tensor-parallel rank max(1, kv_heads // tp) KV heads and, under MLA, the
+    whole latent (ModelConfig.get_num_kv_heads), so past kv_heads ranks heads are replicated."""
+    tensor = engine_profile(engine).parallelism(model, gpu_count).tensor
+    if tensor <= 1:
+        return 1
+    if model.uses_mla:
+        return tensor
+    return max(1, -(-tensor // max(1, model.kv_heads)))
+
+
 def kv_cache_bytes(model: ModelSpec, workload: Workload, context_tokens: int | None = None,
                    sequences: int | None = None) -> float:
     """Bytes of KV cache for `sequences` sequences of `context_tokens` each."""
     shape = kv_shape(model, workload.engine)
     context = workload.context_tokens if context_tokens is None else context_tokens
     count = workload.sequences if sequences is None else sequences
-    per_element = KV_CACHE_BYTES_PER_ELEMENT[workload.kv_cache_dtype]
+    per_element = cache_bytes_per_element(workload.engine, workload.kv_cache_dtype)
     elements = (shape.full_elements_per_token * context
                 + shape.sliding_elements_per_token * min(context, shape.window_tokens))
     return elements * per_element * count
@@ -89,7 +107,7 @@ def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_t
 
     Layer splits and CPU offload place the cache with its layer, so they need it per layer."""
     shape = kv_shape(model, engine)
-    per_token = shape.elements_per_layer * KV_CACHE_BYTES_PER_ELEMENT[kv_cache_dtype] * sequences
+    per_token = shape.elements_per_layer * cache_bytes_per_element(engine, kv_cache_dtype) * sequences
     # kv_shape counts sliding layers only where the engine honours the window.
     honours_window = shape.sliding_layers > 0
     window = min(context_tokens, shape.window_tokens)
@@ -100,7 +118,7 @@ def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_t
 
 def activation_bytes(model: ModelSpec, hardware: Hardware, workload: Workload) -> float:
     """Compute buffers (all GPUs together) the engine allocates for a forward pass."""
-    if workload.engine == "vllm":
+    if engine_profile(workload.engine).compute_buffer == "profiled-batch":
         # Under tensor parallelism each GPU holds its slice; summed over GPUs it is the same.
         return _vllm_activation_bytes(model)
     return llama_cpp_compute_bytes(model, workload) * hardware.count
@@ -116,7 +134,8 @@ def llama_cpp_compute_bytes(model: ModelSpec, workload: Workload) -> float:
     cells = workload.context_tokens * workload.sequences
     ubatch = min(workload.ubatch_tokens, cells)
     scratch = cal.LLAMA_CPP_SCRATCH_HIDDEN_VECTORS * model.hidden_size
-    scores = 0 if workload.flash_attention else model.attention_heads * cells
+    flash = engine_profile(workload.engine).uses_flash_attention(workload)
+    scores = 0 if flash else model.attention_heads * cells
     attention_peak = ubatch * 4 * (scores + scratch)
     logits_peak = ubatch * 4 * (model.vocab_size + model.hidden_size)
     return float(max(attention_peak, logits_peak))
@@ -136,7 +155,6 @@ def _vllm_activation_bytes(model: ModelSpec) -> float:
 
 def overhead_bytes(hardware: Hardware, workload: Workload) -> float:
     """Runtime memory outside the engine's buffers: context, graphs, driver reservation."""
-    per_gpu = (cal.VLLM_OVERHEAD_BYTES_PER_GPU if workload.engine == "vllm"
-               else cal.LLAMA_CPP_CONTEXT_BYTES_PER_GPU)
+    per_gpu = engine_profile(workload.engine).overhead_bytes_per_gpu
     reserved = cal.DRIVER_RESERVED_FRACTION * hardware.memory_per_gpu_bytes
     return (per_gpu + reserved) * hardware.count

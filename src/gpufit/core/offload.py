@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpufit.core.calibration import CPU_GPU_SWITCH_S, RAM_BANDWIDTH_EFFICIENCY
+from gpufit.core.engines import engine_profile
 from gpufit.core.estimate import Estimate, verdict_for
 from gpufit.core.memory import layer_kv_bytes
 from gpufit.core.run_hints import LLAMA_CPP_ALL_LAYERS, llama_cpp_workload_flags
@@ -206,7 +207,7 @@ def plan_offload(result: Estimate, host: HostMemory) -> tuple[OffloadPlan, ...]:
     """
     model, hardware = result.model, result.hardware
     if result.verdict != "does-not-fit" or is_unified_memory(hardware.gpu) \
-            or result.workload.engine != "llama.cpp":
+            or not engine_profile(result.workload.engine).cpu_offload:
         return ()
     sizes = _layer_sizes(result)
     plans: list[OffloadPlan] = []

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gpufit.core.estimate import Estimate
+from gpufit.core.setup import Setup
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.split import MAX_GPUS, gpus_needed
 from gpufit.core.sweep import SweepRow, sweep
@@ -69,18 +70,20 @@ class RankedModel:
 
 
 def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: Iterable[QuantSpec],
-                      workload: Workload,
+                      setup: Setup,
                       min_tokens_per_s: float = DEFAULT_MIN_TOKENS_PER_S,
                       max_quality_loss_pct: float = DEFAULT_MAX_QUALITY_LOSS_PCT) -> list[RankedModel]:
-    """Models that run well on `hardware`, best first, each at its best quant (rule above)."""
-    usable = [quant for quant in quants if workload.engine in quant.engines]
+    """Models that run well on `hardware`, best first, each at its best quant (rule above).
+
+    Each model runs at `setup`'s workload with the setup's context rule (its own default
+    context unless the setup names one), so loading a row shows the same verdict."""
+    usable = [quant for quant in quants if setup.engine in quant.engines]
     ranked: list[RankedModel] = []
     for model in models:
         losses = {quant.id: loss for quant in usable
                   if (loss := model_quality_loss_pct(model, quant)) is not None
                   and loss <= max_quality_loss_pct}
-        per_model = replace(workload, context_tokens=min(workload.context_tokens,
-                                                         model.max_context_tokens))
+        per_model = setup.workload_for(model)
         rows = sweep([hardware.gpu], [model], [quant for quant in usable if quant.id in losses],
                      per_model, count=hardware.count)
         good = [row for row in rows if row.verdict == "fits"

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpufit.core.engines import ENGINE_PROFILES, engine_profile
 from gpufit.core.estimate import Estimate, estimate
 from gpufit.core.offload import OffloadPlan, default_host, plan_offload
+from gpufit.core.setup import MAX_GPUS
 from gpufit.core.specs import GB, GIB, GpuSpec, QuantSpec
-from gpufit.core.split import MAX_GPUS, bigger_siblings, gpus_needed
+from gpufit.core.split import bigger_siblings, gpus_needed
 
 SIZE_UNITS = {"GB": GB, "GiB": GIB}
 
@@ -42,7 +44,7 @@ class Recommendation:
         return {"kind": self.kind, "text": self.text, **self.data}
 
 
-def engine_quants(quants: dict[str, QuantSpec], engine: str) -> list[QuantSpec]:
+def engine_quants(quants: Mapping[str, QuantSpec], engine: str) -> list[QuantSpec]:
     """Quants the engine runs, best quality first (more effective bits = closer to the original)."""
     usable = [quant for quant in quants.values() if engine in quant.engines]
     return sorted(usable, key=lambda quant: (-quant.default_bits_per_weight, quant.id))
@@ -133,7 +135,7 @@ def _offload(plan: OffloadPlan) -> Recommendation:
         {"host": plan.host_bytes})
 
 
-def _when_fits(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommendation]:
+def _when_fits(result: Estimate, quants: Mapping[str, QuantSpec]) -> list[Recommendation]:
     advice: list[Recommendation] = []
     workload, model = result.workload, result.model
     if result.max_context_tokens > workload.context_tokens:
@@ -166,4 +168,27 @@ def _when_fits(result: Estimate, quants: dict[str, QuantSpec]) -> list[Recommend
             "margin",
             "Only {headroom} to spare: other processes or a longer "
             "prompt can push it out of memory.", {}, {"headroom": result.memory.headroom_bytes}))
+    return advice
+
+
+def engine_advice(result: Estimate, quants: Mapping[str, QuantSpec]) -> list[Recommendation]:
+    """Advice when the engine cannot run the quant: which engines can, and the best quant this
+    engine runs that fits."""
+    quant, profile = result.quant, engine_profile(result.workload.engine)
+    modelled = [ENGINE_PROFILES[engine].label for engine in quant.engines if engine in ENGINE_PROFILES]
+    where = (f"it runs on {', '.join(modelled)} (e switches the engine)" if modelled else
+             f"it runs on {', '.join(quant.engines)}, which gpufit does not model; the memory "
+             f"figures above use {profile.label}'s buffers")
+    advice = [Recommendation("engine", f"{profile.label} cannot run {quant.id}: {where}.",
+                             {"engine": profile.id, "quant_engines": list(quant.engines)})]
+    for other in engine_quants(quants, profile.id):
+        trial = estimate(result.model, other, result.hardware, result.workload)
+        if trial.verdict == "fits":
+            advice.append(Recommendation(
+                "quant", f"{other.id} runs on {profile.label} and fits: {{total}} of {{available}}, "
+                         f"~{trial.speed.decode_tokens_per_s:.0f} tok/s.",
+                {"quant": other.id, "total_bytes": trial.memory.total_bytes,
+                 "decode_tokens_per_s": round(trial.speed.decode_tokens_per_s, 1)},
+                {"total": trial.memory.total_bytes, "available": trial.memory.available_bytes}))
+            break
     return advice

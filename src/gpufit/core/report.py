@@ -1,23 +1,46 @@
-"""Turn an estimate into the stable JSON contract, a Markdown report, or plain text."""
+"""Render an `Assessment` as the stable JSON contract, a Markdown report, or plain text.
+
+`report`, the app's exports (x, m, y) and the clipboard all print these, so they agree.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from gpufit.core.assess import Assessment
+from gpufit.core.engines import engine_profile
 from gpufit.core.estimate import Estimate
-from gpufit.core.plans import Plans, plans_dict, plans_lines
-from gpufit.core.recommend import Recommendation
+from gpufit.core.plans import plans_dict, plans_lines
 from gpufit.core.specs import GB, GIB
 from gpufit.core.tensors import exact_file_weights
 
-VERDICT_WORDS = {"fits": "FITS", "tight": "TIGHT", "does-not-fit": "DOES NOT FIT"}
+VERDICT_WORDS = {"fits": "FITS", "tight": "TIGHT", "does-not-fit": "DOES NOT FIT",
+                 "unsupported": "ENGINE CAN'T RUN IT"}
 
 
-def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None = None) -> dict[str, Any]:
-    """The JSON contract of `gpufit-tui report --format json` (keys are stable); with `plans`,
-    also per_gpu, offload, host, run_hints, serving and energy."""
+def to_json(assessment: Assessment) -> str:
+    """The JSON contract as text; never NaN or Infinity (invalid JSON) — those raise."""
+    return json.dumps(to_dict(assessment), indent=2, allow_nan=False) + "\n"
+
+
+def free_memory_dict(assessment: Assessment) -> dict[str, Any] | None:
+    """Per-card free memory against each card's share (detected hardware only)."""
+    free = assessment.free_memory
+    if free is None:
+        return None
+    return {"per_gpu_free_bytes": list(free.per_gpu_free_bytes),
+            "per_gpu_needed_bytes": list(free.per_gpu_needed_bytes),
+            "short_gpus": list(free.short_gpus)}
+
+
+def to_dict(assessment: Assessment) -> dict[str, Any]:
+    """The JSON contract of `gpufit-tui report --format json` (keys are stable)."""
+    result = assessment.estimate
+    advice = assessment.recommendations
     hardware, model, quant, workload = result.hardware, result.model, result.quant, result.workload
     memory, speed = result.memory, result.speed
+    profile = engine_profile(workload.engine)
     report: dict[str, Any] = {
         "gpu": {
             "id": hardware.gpu.id,
@@ -42,7 +65,10 @@ def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None 
             "context_tokens": workload.context_tokens,
             "sequences": workload.sequences,
             "kv_cache_dtype": workload.kv_cache_dtype,
+            "kv_cache_stored": profile.stored_cache_type(workload.kv_cache_dtype),
             "engine": workload.engine,
+            "flash_attention": workload.flash_attention,
+            "flash_attention_on": profile.uses_flash_attention(workload),
         },
         "memory": {
             "weights_bytes": memory.weights_bytes,
@@ -54,9 +80,12 @@ def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None 
             "total_bytes": memory.total_bytes,
             "available_bytes": memory.available_bytes,
             "headroom_bytes": memory.headroom_bytes,
-            "fits_in_free_memory": result.fits_in_free,
+            "fits_in_free_memory": None if assessment.free_memory is None
+            else assessment.free_memory.fits,
+            "free_memory": free_memory_dict(assessment),
         },
-        "verdict": result.verdict,
+        "verdict": assessment.verdict,
+        "memory_verdict": result.verdict,
         "speed": {
             "decode_tokens_per_s": round(speed.decode_tokens_per_s, 2),
             "prefill_tokens_per_s": round(speed.prefill_tokens_per_s, 1),
@@ -73,8 +102,7 @@ def to_dict(result: Estimate, advice: list[Recommendation], plans: Plans | None 
         "recommendations": [item.as_dict() for item in advice],
         "notes": list(result.notes),
     }
-    if plans is not None:
-        report.update(plans_dict(plans))
+    report.update(plans_dict(assessment))
     return report
 
 
@@ -110,32 +138,54 @@ def gib(value: float) -> str:
     return f"{value / GIB:,.1f} GiB"
 
 
+def free_now_text(assessment: Assessment) -> str | None:
+    """'70.1 GB free now: fits' or which card is short; None when free memory is unknown."""
+    free = assessment.free_memory
+    if free is None:
+        return None
+    if free.fits:
+        return f"{gb(free.total_free_bytes)} free now: fits"
+    index = free.short_gpus[0]
+    card = f"GPU {index}: " if len(free.per_gpu_free_bytes) > 1 else ""
+    return (f"does not fit in the memory free now ({card}{gb(free.per_gpu_free_bytes[index])} "
+            f"free, needs {gb(free.per_gpu_needed_bytes[index])})")
+
+
+def verdict_line(assessment: Assessment) -> str:
+    """'FITS', 'DOES NOT FIT', or 'FITS — but does not fit in the memory free now (…)'."""
+    words = VERDICT_WORDS[assessment.verdict]
+    free = assessment.free_memory
+    if free is not None and not free.fits and assessment.verdict in ("fits", "tight"):
+        return f"{words} — but {free_now_text(assessment)}"
+    return words
+
+
 def hardware_label(result: Estimate) -> str:
     """'2 × NVIDIA A100 80GB SXM4' or just the name for one GPU."""
     name = result.hardware.gpu.name
     return f"{result.hardware.count} × {name}" if result.hardware.count > 1 else name
 
 
-def _free_now(result: Estimate) -> list[str]:
-    """'free now     70.1 GB: fits' when the free memory is known (detected hardware)."""
-    free = result.hardware.free_memory_bytes
-    if free is None or result.fits_in_free is None:
-        return []
-    return [f"free now     {gb(free)}: {'fits' if result.fits_in_free else 'does not fit'}"]
+def _free_now(assessment: Assessment) -> list[str]:
+    """'free now     70.1 GB free now: fits' when the free memory is known (detected hardware)."""
+    text = free_now_text(assessment)
+    return [] if text is None else [f"free now     {text}"]
 
 
-def to_markdown(result: Estimate, advice: list[Recommendation], plans: Plans | None = None) -> str:
+def to_markdown(assessment: Assessment) -> str:
     """A report like the web pages people read today, but computed for this setup."""
+    result, advice = assessment.estimate, assessment.recommendations
     memory, speed, workload = result.memory, result.speed, result.workload
     headroom_word = "headroom" if memory.headroom_bytes >= 0 else "short"
     lines = [
         f"# {result.model.name} at {result.quant.id} on {hardware_label(result)}",
         "",
-        f"**Verdict: {VERDICT_WORDS[result.verdict]}** — needs {gb(memory.total_bytes)} of "
+        f"**Verdict: {verdict_line(assessment)}** — needs {gb(memory.total_bytes)} of "
         f"{gb(memory.available_bytes)}, {gb(abs(memory.headroom_bytes))} {headroom_word}.",
         "",
         f"Workload: {workload.context_tokens:,} tokens of context × {workload.sequences} "
-        f"sequence(s), KV cache {workload.kv_cache_dtype}, engine {workload.engine}.",
+        f"sequence(s), KV cache {workload.kv_cache_dtype}, engine {workload.engine}, "
+        f"flash attention {workload.flash_attention}.",
         "",
         "| memory | GB | GiB |",
         "|---|---:|---:|",
@@ -178,25 +228,25 @@ def to_markdown(result: Estimate, advice: list[Recommendation], plans: Plans | N
     if advice:
         lines += ["", "## Recommendations", ""]
         lines += [f"- {item.text}" for item in advice]
-    if plans is not None:
-        lines += ["", "## Plans", ""]
-        lines += [f"- {line}" for line in plans_lines(plans) if not line.startswith("run (")]
-        for hint in plans.run_hints:
-            lines += ["", f"Run with {hint.engine}:", "", "```sh", hint.command, "```"]
+    lines += ["", "## Plans", ""]
+    lines += [f"- {line}" for line in plans_lines(assessment) if not line.startswith("run (")]
+    for hint in assessment.run_hints:
+        lines += ["", f"Run with {hint.engine}:", "", "```sh", hint.command, "```"]
     if result.notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 
-def to_text(result: Estimate, advice: list[Recommendation], plans: Plans | None = None) -> str:
+def to_text(assessment: Assessment) -> str:
     """A compact plain-text report for terminals and logs."""
+    result, advice = assessment.estimate, assessment.recommendations
     memory, speed, workload = result.memory, result.speed, result.workload
     lines = [
         f"{result.model.name} · {result.quant.id} · {hardware_label(result)}",
-        f"verdict      {VERDICT_WORDS[result.verdict]}",
+        f"verdict      {verdict_line(assessment)}",
         f"context      {workload.context_tokens:,} tokens × {workload.sequences} seq "
-        f"(KV {workload.kv_cache_dtype}, {workload.engine})",
+        f"(KV {workload.kv_cache_dtype}, {workload.engine}, fa {workload.flash_attention})",
         f"weights      {gb(memory.weights_bytes)}  ({result.weights.bits_per_weight:.2f} bpw; "
         f"naive {gb(memory.naive_weights_bytes)})",
         *([f"file         {file_line(result)}"] if file_line(result) else []),
@@ -206,15 +256,14 @@ def to_text(result: Estimate, advice: list[Recommendation], plans: Plans | None 
         f"total        {gb(memory.total_bytes)}  of {gb(memory.available_bytes)} "
         f"({gib(memory.total_bytes)} of {gib(memory.available_bytes)})",
         f"headroom     {'+' if memory.headroom_bytes >= 0 else '-'}{gb(abs(memory.headroom_bytes))}",
-        *_free_now(result),
+        *_free_now(assessment),
         f"decode       {speed.decode_tokens_per_s:,.1f} tok/s"
         f"{' if it fitted' if result.verdict == 'does-not-fit' else ''} "
         f"({speed.decode_low:,.1f}–{speed.decode_high:,.1f}, {speed.bound}-bound)",
         f"prefill      {speed.prefill_tokens_per_s:,.0f} tok/s, TTFT {speed.time_to_first_token_s:,.2f} s",
         f"max context  {result.max_context_tokens:,} tokens; max sequences {result.max_sequences:,}",
     ]
-    if plans is not None:
-        lines += plans_lines(plans)
+    lines += plans_lines(assessment)
     lines += [f"→ {item.text}" for item in advice]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines) + "\n"

@@ -13,8 +13,9 @@ import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import gcd
+from typing import Protocol
 
+from gpufit.core.engines import engine_profile
 from gpufit.core.estimate import Estimate
 from gpufit.core.specs import ModelSpec, QuantSpec, Workload
 from gpufit.core.tensors import exact_file_weights
@@ -90,15 +91,15 @@ def gguf_file_name(model: ModelSpec, quant: QuantSpec) -> str:
     return f"{_base_name(model)}-{_gguf_tag(quant)}.gguf"
 
 
-def local_model_path(result: Estimate, engine: str) -> str | None:
-    """The file (llama.cpp: a GGUF, the first part of a split one) or folder (vLLM) the model
-    was read from, when the estimate is at the file's own quant; else None."""
+def local_model_path(result: Estimate, loads_folders: bool) -> str | None:
+    """The file (a GGUF, the first part of a split one) or, for an engine that `loads_folders`,
+    the folder the model was read from, when the estimate is at the file's own quant."""
     file = exact_file_weights(result.model, result.quant)
     if file is None or not file.paths:
         return None
     if file.format == "gguf":
         return file.paths[0]
-    return os.path.dirname(file.paths[0]) if engine == "vllm" else None
+    return os.path.dirname(file.paths[0]) if loads_folders else None
 
 
 def _engine_mismatch_note(result: Estimate, engine: str) -> tuple[str, ...]:
@@ -130,7 +131,7 @@ def llama_cpp_hint(result: Estimate, gpu_layers: int | None = None, cpu_moe_laye
         notes.append(f"{quant.id} is a {quant.format} format, not GGUF: llama.cpp loads GGUF "
                      "files only, so pick a GGUF quant (e.g. Q4_K_M) for llama.cpp.")
     repo = hugging_face_repo(model)
-    model_file = model_file or local_model_path(result, "llama.cpp")
+    model_file = model_file or local_model_path(result, loads_folders=False)
     args = ["llama-server", "-m", model_file or gguf_file_name(model, quant)]
     if model_file is None and loads_gguf:
         source = f"a GGUF repository of {repo}" if repo else "a GGUF repository"
@@ -155,13 +156,13 @@ def llama_cpp_hint(result: Estimate, gpu_layers: int | None = None, cpu_moe_laye
         notes.append(f"llama.cpp pads each slot to a multiple of {LLAMA_CPP_CONTEXT_PAD} tokens, "
                      "so the KV cache is slightly larger than estimated.")
     if workload.kv_cache_dtype not in _LLAMA_CPP_CACHE_TYPES:
-        # fp8: llama.cpp has no FP8 cache; q8_0 is the nearest at 8.5 bits per element.
-        notes.append(f"llama.cpp has no {workload.kv_cache_dtype} KV cache; q8_0 is the nearest "
-                     "(6% larger than the estimate's cache).")
+        # fp8: llama.cpp has no FP8 cache; the estimate already counts the q8_0 it stores.
+        notes.append(f"llama.cpp has no {workload.kv_cache_dtype} KV cache; it runs q8_0, "
+                     "which the estimate counts.")
     if llama_cpp_cache_type(workload.kv_cache_dtype) in QUANTIZED_CACHE_TYPES \
-            and not workload.flash_attention:
-        notes.append("Flash attention is needed for a quantized V cache (-fa on); it also "
-                     "shrinks the compute buffer below the estimate's.")
+            and workload.flash_attention == "off":
+        notes.append("A quantized V cache needs flash attention: llama.cpp refuses -fa off "
+                     "with it, so use -fa auto (the default) or an f16 cache.")
 
     if tensor_split is not None:
         if len(tensor_split) != hardware.count:
@@ -187,10 +188,10 @@ def llama_cpp_workload_flags(workload: Workload) -> list[str]:
     cache_type = llama_cpp_cache_type(workload.kv_cache_dtype)
     if cache_type != "f16":
         flags += ["--cache-type-k", cache_type, "--cache-type-v", cache_type]
-    # A quantized V cache refuses to start without flash attention. The flag takes a value
-    # since llama.cpp's on/off/auto change; bare -fa is an error now.
-    if workload.flash_attention or cache_type in QUANTIZED_CACHE_TYPES:
-        flags += ["-fa", "on"]
+    # The flag takes on/off/auto since llama.cpp's change to auto by default (#15434); a
+    # bare -fa is an error now, and auto (the default) needs no flag.
+    if workload.flash_attention != "auto":
+        flags += ["-fa", workload.flash_attention]
     if workload.ubatch_tokens != LLAMA_CPP_DEFAULT_UBATCH:
         flags += ["-ub", str(workload.ubatch_tokens)]
         # The physical micro-batch is capped at the logical batch.
@@ -200,13 +201,10 @@ def llama_cpp_workload_flags(workload: Workload) -> list[str]:
 
 
 def vllm_parallel_sizes(model: ModelSpec, gpu_count: int) -> tuple[int, int]:
-    """(tensor, pipeline) parallel sizes for `gpu_count` GPUs.
-
-    vLLM requires the tensor-parallel size to divide the attention heads; what is left of the
-    GPU count goes to pipeline parallelism, which splits by layers and takes any count.
-    """
-    tensor = gcd(gpu_count, model.attention_heads) or 1
-    return tensor, gpu_count // tensor
+    """(tensor, pipeline) parallel sizes for `gpu_count` GPUs: the engine profile's, which the
+    estimate uses too."""
+    parallel = engine_profile("vllm").parallelism(model, gpu_count)
+    return parallel.tensor, parallel.pipeline
 
 
 def _vllm_model(result: Estimate, repo: str | None, notes: list[str]) -> tuple[list[str], str]:
@@ -252,20 +250,12 @@ def vllm_hint(result: Estimate, *, model_ref: str | None = None) -> RunHint:
     notes: list[str] = list(_engine_mismatch_note(result, "vllm"))
     repo = hugging_face_repo(model)
     format_flags, model_arg = _vllm_model(result, repo, notes)
-    model_ref = model_ref or local_model_path(result, "vllm")
+    model_ref = model_ref or local_model_path(result, loads_folders=True)
     args = ["vllm", "serve", model_ref or model_arg, *format_flags]
 
     tensor, pipeline = vllm_parallel_sizes(model, hardware.count)
     if tensor > 1:
         args += ["--tensor-parallel-size", str(tensor)]
-    # vLLM gives every tensor-parallel rank max(1, kv_heads // tp) KV heads, and one whole
-    # latent under MLA (ModelConfig.get_num_kv_heads), so small KV-head counts are replicated.
-    if tensor > 1 and model.uses_mla:
-        notes.append(f"vLLM keeps the whole MLA latent cache on each of the {tensor} "
-                     f"tensor-parallel GPUs, so the KV cache is {tensor}x the estimate's.")
-    elif tensor > model.kv_heads:
-        notes.append(f"{model.kv_heads} KV heads over {tensor} GPUs: vLLM replicates KV heads, "
-                     f"so the KV cache is {tensor // model.kv_heads}x the estimate's.")
     if pipeline > 1:
         args += ["--pipeline-parallel-size", str(pipeline)]
         notes.append(f"{model.attention_heads} attention heads do not divide over "
@@ -278,22 +268,48 @@ def vllm_hint(result: Estimate, *, model_ref: str | None = None) -> RunHint:
     dtype = workload.kv_cache_dtype
     if dtype in ("fp8", "q8_0", "q4_0"):
         args += ["--kv-cache-dtype", "fp8"]
-    if dtype == "q8_0":
-        notes.append("vLLM has no q8_0 KV cache; fp8 (1 byte per element) is the nearest and "
-                     "slightly smaller than estimated.")
-    elif dtype == "q4_0":
-        notes.append("vLLM has no q4_0 KV cache; fp8 is its smallest standard type and needs "
-                     "about 1.8x the KV-cache memory estimated for q4_0.")
+    if dtype in ("q8_0", "q4_0"):
+        notes.append(f"vLLM has no {dtype} KV cache; it runs fp8 (1 byte per element), which "
+                     "the estimate counts.")
     if result.verdict == "does-not-fit":
         notes.append("The estimate does not fit: vLLM will stop at start-up for lack of memory "
                      "for the KV cache of --max-model-len.")
     return RunHint("vllm", shlex.join(args), tuple(notes))
 
 
+class HintBuilder(Protocol):
+    """Builds one engine's command line for an estimate and the advice's placement."""
+
+    def __call__(self, result: Estimate, placement: Placement) -> RunHint: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the advice puts the model: GPU layers and MoE layers in RAM (offload), and the
+    per-GPU proportions of a balanced layer split; the defaults put everything on the GPUs."""
+
+    gpu_layers: int | None = None
+    cpu_moe_layers: int = 0
+    tensor_split: Sequence[float] | None = None
+
+
+def _llama_cpp_builder(result: Estimate, placement: Placement) -> RunHint:
+    return llama_cpp_hint(result, placement.gpu_layers, placement.cpu_moe_layers,
+                          placement.tensor_split)
+
+
+def _vllm_builder(result: Estimate, placement: Placement) -> RunHint:
+    return vllm_hint(result)
+
+
+HINT_BUILDERS: dict[str, HintBuilder] = {"llama.cpp": _llama_cpp_builder, "vllm": _vllm_builder}
+"""One builder per engine profile (gpufit.core.engines); a new engine adds its own here."""
+
+
 def run_hints(result: Estimate, gpu_layers: int | None = None, cpu_moe_layers: int = 0, *,
-              tensor_split: Sequence[float] | None = None, model_file: str | None = None,
-              model_ref: str | None = None) -> tuple[RunHint, ...]:
-    """Hints for both engines, the estimate's own engine first."""
-    llama = llama_cpp_hint(result, gpu_layers, cpu_moe_layers, tensor_split, model_file=model_file)
-    vllm = vllm_hint(result, model_ref=model_ref)
-    return (vllm, llama) if result.workload.engine == "vllm" else (llama, vllm)
+              tensor_split: Sequence[float] | None = None) -> tuple[RunHint, ...]:
+    """Hints for every engine, the estimate's own engine first."""
+    placement = Placement(gpu_layers, cpu_moe_layers, tensor_split)
+    own = result.workload.engine
+    order = sorted(HINT_BUILDERS, key=lambda engine: engine != own)
+    return tuple(HINT_BUILDERS[engine](result, placement) for engine in order)

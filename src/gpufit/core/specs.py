@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gpufit.core.engines import EngineId, FlashAttention
     from gpufit.core.tensors import FileWeights
 
 MIB = 1024**2
 GIB = 1024**3
 GB = 10**9
 
-ENGINES = ("llama.cpp", "vllm")
 KV_CACHE_DTYPES = ("f16", "bf16", "fp8", "q8_0", "q4_0")
 
 # Bytes per cached element. q8_0/q4_0 are ggml blocks of 32 with an fp16 scale (34 and 18 bytes).
@@ -195,7 +195,15 @@ class Hardware:
     gpu: GpuSpec
     count: int = 1
     memory_override_bytes: int | None = None
-    free_memory_bytes: int | None = None
+    free_memory_per_gpu_bytes: tuple[int, ...] | None = None
+    """Free memory of each card right now (nvidia-smi), in GPU order; None when unknown."""
+
+    @property
+    def free_memory_bytes(self) -> int | None:
+        """Free memory of all the cards together, when known."""
+        if self.free_memory_per_gpu_bytes is None:
+            return None
+        return sum(self.free_memory_per_gpu_bytes)
 
     @property
     def memory_per_gpu_bytes(self) -> int:
@@ -217,7 +225,8 @@ class Workload:
     context_tokens: int = 8192
     sequences: int = 1
     kv_cache_dtype: str = "f16"
-    engine: str = "llama.cpp"
+    engine: EngineId = "llama.cpp"
     ubatch_tokens: int = 512
-    flash_attention: bool = False
+    flash_attention: FlashAttention = "auto"
+    """llama.cpp's -fa values; "auto" is each engine's default (see engines.py)."""
     gpu_memory_utilization: float = 0.9

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from gpufit.core import calibration as cal
+from gpufit.core.engines import Parallelism, engine_profile
 from gpufit.core.memory import kv_cache_bytes, kv_shape
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.tensors import WeightBreakdown
@@ -106,75 +107,66 @@ def workload_terms(model: ModelSpec, quant: QuantSpec, workload: Workload,
 class _Rates:
     bandwidth_bytes_per_s: float
     compute_ops_per_s: float
-    parallel_gpus: int
-    tensor_parallel: bool
+    parallel: Parallelism
 
 
-_rate_cache: dict[tuple[int, int, str, str], tuple[GpuSpec, _Rates]] = {}
+_rate_cache: dict[tuple[int, int, int, str], tuple[GpuSpec, _Rates]] = {}
 
 
-def _rates(quant: QuantSpec, hardware: Hardware, workload: Workload) -> _Rates:
-    """Achieved bandwidth and tensor throughput; vLLM tensor parallelism aggregates GPUs.
+def _rates(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload) -> _Rates:
+    """Achieved bandwidth and tensor throughput; tensor-parallel GPUs add theirs up.
 
-    Cached per GPU (by identity, checked with `is`), count, precision and engine: a sweep asks
-    for the same few thousand combinations hundreds of thousands of times."""
+    Cached per GPU (by identity, checked with `is`), parallel sizes and precision: a sweep
+    asks for the same few thousand combinations hundreds of thousands of times."""
     gpu = hardware.gpu
-    key = (id(gpu), hardware.count, quant.compute, workload.engine)
+    parallel = engine_profile(workload.engine).parallelism(model, hardware.count)
+    key = (id(gpu), parallel.tensor, parallel.pipeline, quant.compute)
     hit = _rate_cache.get(key)
     if hit is not None and hit[0] is gpu:
         return hit[1]
     if len(_rate_cache) > 10_000:
         _rate_cache.clear()
-    rates = _compute_rates(quant, hardware, workload)
+    rates = _Rates(
+        bandwidth_bytes_per_s=gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type)
+        * parallel.tensor,
+        compute_ops_per_s=gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
+        * parallel.tensor,
+        parallel=parallel,
+    )
     _rate_cache[key] = (gpu, rates)
     return rates
-
-
-def _compute_rates(quant: QuantSpec, hardware: Hardware, workload: Workload) -> _Rates:
-    gpu = hardware.gpu
-    tensor_parallel = workload.engine == "vllm" and hardware.count > 1
-    parallel_gpus = hardware.count if tensor_parallel else 1
-    return _Rates(
-        bandwidth_bytes_per_s=gpu.bandwidth_gbps * 1e9 * bandwidth_efficiency(gpu.memory_type)
-        * parallel_gpus,
-        compute_ops_per_s=gpu.tflops_for(quant.compute) * 1e12 * cal.PREFILL_COMPUTE_EFFICIENCY
-        * parallel_gpus,
-        parallel_gpus=parallel_gpus,
-        tensor_parallel=tensor_parallel,
-    )
 
 
 def decode_step_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
                         terms: WorkloadTerms) -> tuple[float, str]:
     """Seconds for one decode step on `hardware`, and which bound decides it."""
-    rates = _rates(quant, hardware, workload)
+    rates = _rates(model, quant, hardware, workload)
     memory_s = (terms.decode_weight_bytes + terms.decode_kv_bytes) / rates.bandwidth_bytes_per_s
     if quant.is_block_quantized:
         memory_s += terms.decode_read_params * cal.DEQUANT_OPS_PER_WEIGHT / (
-            hardware.gpu.fp16_tflops * 1e12 * rates.parallel_gpus)
+            hardware.gpu.fp16_tflops * 1e12 * rates.parallel.tensor)
     compute_s = terms.decode_ops / rates.compute_ops_per_s
     bound = "memory" if memory_s >= compute_s else "compute"
-    fixed_s = _fixed_seconds(model, hardware, rates.tensor_parallel, workload.sequences)
+    fixed_s = _fixed_seconds(model, hardware, rates.parallel, workload.sequences)
     return max(memory_s, compute_s) + fixed_s, bound
 
 
-def _fixed_seconds(model: ModelSpec, hardware: Hardware, tensor_parallel: bool,
+def _fixed_seconds(model: ModelSpec, hardware: Hardware, parallel: Parallelism,
                    tokens: int = 1) -> float:
-    return model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, tensor_parallel,
-                                                               tokens)
+    return model.layers * cal.LAYER_OVERHEAD_S + _multi_gpu_s(model, hardware, parallel, tokens)
 
 
 def prefill_seconds(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
                     terms: WorkloadTerms) -> float:
     """Seconds to process the prompt (the whole context) on `hardware`."""
-    rates = _rates(quant, hardware, workload)
+    rates = _rates(model, quant, hardware, workload)
     slowdown = cal.PREFILL_QUANT_SLOWDOWN if quant.is_block_quantized else 1.0
     compute_s = terms.prefill_ops * slowdown / rates.compute_ops_per_s
     memory_s = terms.micro_batches * terms.prefill_weight_bytes / rates.bandwidth_bytes_per_s
-    fixed_s = _fixed_seconds(model, hardware, rates.tensor_parallel,
+    fixed_s = _fixed_seconds(model, hardware, rates.parallel,
                              min(workload.ubatch_tokens, terms.prompt_tokens))
     return (max(compute_s, memory_s) + terms.micro_batches * fixed_s) \
-        * _pipeline_factor(hardware, workload, terms.prompt_tokens, rates.tensor_parallel)
+        * _pipeline_factor(workload, terms.prompt_tokens, rates.parallel)
 
 
 def estimate_speed(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: Workload,
@@ -207,32 +199,31 @@ def bandwidth_efficiency(memory_type: str | None) -> float:
     return cal.DECODE_BANDWIDTH_EFFICIENCY["GDDR"]
 
 
-def _pipeline_factor(hardware: Hardware, workload: Workload, prompt: int,
-                     tensor_parallel: bool) -> float:
+def _pipeline_factor(workload: Workload, prompt: int, parallel: Parallelism) -> float:
     """Share of serial prefill time left when a layer split pipelines micro-batches.
 
-    With G GPUs each holding 1/G of the layers, m micro-batches of one batch take (m + G - 1)
+    With G stages each holding 1/G of the layers, m micro-batches of one batch take (m + G - 1)
     stage times instead of m × G.
     """
-    gpus = hardware.count
-    if gpus <= 1 or tensor_parallel:
+    gpus = parallel.pipeline
+    if gpus <= 1:
         return 1.0
     micro_batches = math.ceil(prompt / workload.ubatch_tokens)
     per_batch = max(1, min(micro_batches, cal.LLAMA_CPP_BATCH_TOKENS // workload.ubatch_tokens))
     return (per_batch + gpus - 1) / (per_batch * gpus)
 
 
-def _multi_gpu_s(model: ModelSpec, hardware: Hardware, tensor_parallel: bool, tokens: int) -> float:
-    """Per-step cost of spreading a model over GPUs, for a step of `tokens` tokens."""
-    gpus = hardware.count
-    if gpus <= 1:
-        return 0.0
-    if tensor_parallel:
+def _multi_gpu_s(model: ModelSpec, hardware: Hardware, parallel: Parallelism, tokens: int) -> float:
+    """Per-step cost of spreading a model over GPUs, for a step of `tokens` tokens: the
+    all-reduces of tensor parallelism plus one hand-off per extra pipeline stage."""
+    hops_s = (parallel.pipeline - 1) * cal.GPU_HOP_S
+    gpus = parallel.tensor
+    if gpus > 1:
         # Two all-reduces of the bf16 hidden state per layer; a ring all-reduce sends
         # 2 (N - 1) / N of the buffer each way over each GPU's link; the catalog gives the
         # link's total (both directions) NVLink/NVSwitch or PCIe bandwidth, so one way is half.
         buffer_bytes = tokens * model.hidden_size * 2
         one_way_bytes_per_s = hardware.gpu.interconnect_gbps * 1e9 / 2
         transfer_s = 2 * (gpus - 1) / gpus * buffer_bytes / one_way_bytes_per_s
-        return 2 * model.layers * (cal.ALL_REDUCE_LATENCY_S + transfer_s)
-    return (gpus - 1) * cal.GPU_HOP_S
+        return 2 * model.layers * (cal.ALL_REDUCE_LATENCY_S + transfer_s) + hops_s
+    return hops_s

@@ -8,20 +8,23 @@ Two ways to split, one per engine:
   free memory, equal for identical cards); because the head makes the last GPU heavier, we also
   compute the split that balances bytes and give it as `--tensor-split`.
 - **tensor parallel** (vLLM): every weight matrix, the KV heads and the activations are cut in
-  N; KV heads are replicated when N exceeds the model's KV heads (vLLM's rule), so each GPU
-  then holds `ceil(N / kv_heads)` heads' worth more than a plain 1/N.
+  T, the largest size that divides the attention heads; what is left of the GPU count becomes
+  P pipeline stages (T × P = N). KV heads are replicated when T exceeds the model's KV heads
+  (vLLM's rule; the estimate's KV cache already counts the copies).
 
 See docs/estimation.md, "Multi-GPU".
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
+from gpufit.core.engines import Parallelism, engine_profile
 from gpufit.core.estimate import Estimate, estimate
-from gpufit.core.memory import layer_kv_bytes, llama_cpp_compute_bytes
+from gpufit.core.memory import kv_replication, layer_kv_bytes, llama_cpp_compute_bytes
+from gpufit.core.setup import MAX_GPUS
 from gpufit.core.specs import (
     GpuSpec,
     Hardware,
@@ -30,7 +33,7 @@ from gpufit.core.specs import (
     Workload,
 )
 
-MAX_GPUS = 16
+SINGLE_GPU = Parallelism(tensor=1, pipeline=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +64,13 @@ class GpuShare:
 class SplitPlan:
     """Per-GPU memory of a multi-GPU setup, and the split flags that produce it."""
 
-    mode: str  # "single", "layer" or "tensor"
+    mode: Literal["single", "layer", "tensor"]
     shares: tuple[GpuShare, ...]
     layers_per_gpu: tuple[int, ...]  # for llama.cpp's --tensor-split
     default_overflows: bool  # llama.cpp's equal layer split would overflow a GPU that this one fits
     notes: tuple[str, ...]
+    parallel: Parallelism = SINGLE_GPU
+    """The engine's parallel sizes (tensor × pipeline); a layer split is all pipeline."""
 
     @property
     def fits(self) -> bool:
@@ -88,32 +93,36 @@ def split_plan(result: Estimate) -> SplitPlan:
                          result.memory.activations_bytes + result.memory.overhead_bytes,
                          result.memory.total_bytes, per_gpu_available)
         return SplitPlan("single", (share,), (result.model.layers,), False, ())
-    if workload.engine == "vllm":
-        return _tensor_plan(result, per_gpu_available)
-    return _layer_plan(result, per_gpu_available)
+    profile = engine_profile(workload.engine)
+    parallel = profile.parallelism(result.model, hardware.count)
+    if profile.multi_gpu == "tensor":
+        return _tensor_plan(result, per_gpu_available, parallel)
+    return _layer_plan(result, per_gpu_available, parallel)
 
 
-def _tensor_plan(result: Estimate, per_gpu_available: int) -> SplitPlan:
+def _tensor_plan(result: Estimate, per_gpu_available: int, parallel: Parallelism) -> SplitPlan:
     model, count = result.model, result.hardware.count
     memory = result.memory
     notes: list[str] = []
-    replication = max(1, math.ceil(count / model.kv_heads)) if not model.uses_mla else 1
+    replication = kv_replication(model, result.workload.engine, count)
     if replication > 1:
-        notes.append(f"{count} GPUs exceed the model's {model.kv_heads} KV heads: vLLM replicates "
-                     f"each head on {replication} GPUs, so each GPU caches {replication}× its share.")
-    if model.attention_heads % count:
-        notes.append(f"{model.attention_heads} attention heads do not divide by {count}: vLLM "
-                     "refuses this tensor-parallel size; use --pipeline-parallel-size instead.")
+        why = ("the MLA latent is not split by heads" if model.uses_mla
+               else f"{parallel.tensor} GPUs exceed the model's {model.kv_heads} KV heads")
+        notes.append(f"{why}: vLLM replicates the KV cache {replication}× (counted above).")
+    if parallel.pipeline > 1:
+        notes.append(f"{model.attention_heads} attention heads do not divide over {count} GPUs: "
+                     f"tensor parallel over {parallel.tensor}, {parallel.pipeline} pipeline "
+                     "stages (which do not speed up one stream).")
     weights = memory.gpu_weights_bytes / count
-    kv = memory.kv_cache_bytes * replication / count
+    kv = memory.kv_cache_bytes / count
     buffers = (memory.activations_bytes + memory.overhead_bytes) / count
     total = weights + kv + buffers
     shares = tuple(GpuShare(index, 0, model.layers, round(weights), round(kv), round(buffers),
                             round(total), per_gpu_available) for index in range(count))
-    return SplitPlan("tensor", shares, (model.layers,) * count, False, tuple(notes))
+    return SplitPlan("tensor", shares, (model.layers,) * count, False, tuple(notes), parallel)
 
 
-def _layer_plan(result: Estimate, per_gpu_available: int) -> SplitPlan:
+def _layer_plan(result: Estimate, per_gpu_available: int, parallel: Parallelism) -> SplitPlan:
     model, workload, count = result.model, result.workload, result.hardware.count
     weights = result.weights
     layer_bytes = [weight + kv for weight, kv in
@@ -133,7 +142,7 @@ def _layer_plan(result: Estimate, per_gpu_available: int) -> SplitPlan:
     if default_overflows:
         notes = (f"llama.cpp's default equal split overflows a GPU; "
                  f"--tensor-split {','.join(map(str, balanced))} balances it.",)
-    return SplitPlan("layer", shares, tuple(balanced), default_overflows, notes)
+    return SplitPlan("layer", shares, tuple(balanced), default_overflows, notes, parallel)
 
 
 def _even_counts(layers: int, count: int) -> list[int]:

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gpufit.core.estimate import (
+    Verdict,
     available_bytes,
     gpu_weights_bytes,
     tight_margin_bytes,
     verdict_for,
 )
-from gpufit.core.memory import activation_bytes, kv_cache_bytes, overhead_bytes
+from gpufit.core.memory import activation_bytes, kv_cache_bytes, kv_replication, overhead_bytes
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import decode_step_seconds, workload_terms
 from gpufit.core.tensors import weight_breakdown
@@ -31,7 +32,7 @@ class SweepRow:
     quant: QuantSpec
     total_bytes: float
     headroom_bytes: float
-    verdict: str
+    verdict: Verdict
     decode_tokens_per_s: float
 
 
@@ -48,7 +49,9 @@ def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable
                   tight_margin_bytes(hardware)) for hardware in setups]
     for model in models:
         # Buffers depend on the model, the workload and the GPU count only (same for all setups).
-        kv_and_buffers = kv_cache_bytes(model, workload) + activation_bytes(model, setups[0], workload)
+        kv_and_buffers = (kv_cache_bytes(model, workload)
+                          * kv_replication(model, workload.engine, count)
+                          + activation_bytes(model, setups[0], workload))
         for quant in quant_list:
             weights = weight_breakdown(model, quant)
             terms = workload_terms(model, quant, workload, weights)

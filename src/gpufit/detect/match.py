@@ -48,6 +48,8 @@ class DetectedOption:
     indices: tuple[int, ...]
     speed_from: str | None = None
     """Name of the catalog GPU whose speed stands in for an unknown card."""
+    free_memory_per_gpu_bytes: tuple[int, ...] | None = None
+    """Free memory of each card now, in `indices` order; None when nvidia-smi did not say."""
 
     @property
     def label(self) -> str:
@@ -58,9 +60,12 @@ class DetectedOption:
         """The option as estimator input (measured memory overrides the catalog). With another
         `count` the free memory is unknown: it was read for the cards found, not for those."""
         count = self.count if count is None else count
+        frees = self.free_memory_per_gpu_bytes
+        if frees is None and self.free_memory_bytes is not None and self.count == 1:
+            frees = (self.free_memory_bytes,)
         return Hardware(gpu=self.gpu, count=count,
                         memory_override_bytes=self.memory_per_gpu_bytes,
-                        free_memory_bytes=self.free_memory_bytes if count == self.count else None)
+                        free_memory_per_gpu_bytes=frees if count == self.count else None)
 
 
 def _is_laptop(text: str) -> bool:
@@ -197,7 +202,9 @@ def hardware_options(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[De
                 name=name, gpu=spec, count=len(members),
                 memory_per_gpu_bytes=memory,
                 free_memory_bytes=None if None in frees else sum(f for f in frees if f is not None),
-                match_reason=reason, indices=indices, speed_from=speed_from))
+                match_reason=reason, indices=indices, speed_from=speed_from,
+                free_memory_per_gpu_bytes=None if None in frees
+                else tuple(f for f in frees if f is not None)))
         if len(members) == 1 or mixed:
             for reading in readings:
                 options.append(DetectedOption(

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
+from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
+from gpufit.core.setup import Setup
+from gpufit.core.specs import KV_CACHE_DTYPES
 from gpufit.importers.locate import looks_like_path
 from gpufit.persist import paths
 from gpufit.persist.files import move_aside, publish_exclusive, sync_directory
@@ -69,7 +71,9 @@ class Profile:
     kv_cache_dtype: str = "f16"
     """One of `specs.KV_CACHE_DTYPES`."""
     engine: str = "llama.cpp"
-    """One of `specs.ENGINES`."""
+    """One of `engines.ENGINES`."""
+    flash_attention: str = "auto"
+    """One of `engines.FLASH_ATTENTION_CHOICES` (llama.cpp's -fa values)."""
     note: str = ""
     created: datetime | None = None
     """Timezone-aware UTC; set by the store on first save."""
@@ -157,7 +161,32 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("sequences", "workload", "sequences", int, check=_at_least(1)),
     _Field("kv_cache_dtype", "workload", "kv_cache_dtype", str, check=_one_of(KV_CACHE_DTYPES)),
     _Field("engine", "workload", "engine", str, check=_one_of(ENGINES)),
+    _Field("flash_attention", "workload", "flash_attention", str,
+           check=_one_of(FLASH_ATTENTION_CHOICES)),
 )
+
+
+def profile_setup(profile: Profile, gpu_id: str | None = None, model_id: str | None = None) -> Setup:
+    """The setup a profile saves; `gpu_id`/`model_id` replace its GPU ("detected") and model (a
+    path) once the caller has resolved them."""
+    return Setup(gpu_id=gpu_id or profile.gpu, gpu_count=profile.gpu_count,
+                 memory_override_bytes=profile.memory_override_bytes,
+                 model_id=model_id or profile.model, quant_id=profile.quant,
+                 context_tokens=profile.context_tokens, sequences=profile.sequences,
+                 kv_cache_dtype=profile.kv_cache_dtype,
+                 engine=profile.engine,  # type: ignore[arg-type]  # checked by _FIELDS
+                 flash_attention=profile.flash_attention)  # type: ignore[arg-type]
+
+
+def profile_of_setup(name: str, setup: Setup, context_tokens: int, *, gpu: str | None = None,
+                     note: str = "") -> Profile:
+    """A profile saving `setup` under `name` (`gpu` replaces a detected option's key with
+    "detected"; `context_tokens` is the context in use, saved explicitly)."""
+    return Profile(name=name, gpu=gpu or setup.gpu_id, model=setup.model_id, quant=setup.quant_id,
+                   gpu_count=setup.gpu_count, memory_override_bytes=setup.memory_override_bytes,
+                   context_tokens=context_tokens, sequences=setup.sequences,
+                   kv_cache_dtype=setup.kv_cache_dtype, engine=setup.engine,
+                   flash_attention=setup.flash_attention, note=note)
 
 
 class ProfileError(Exception):

@@ -11,12 +11,13 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
 
+from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.detect.snapshot import Snapshot
 from gpufit.persist import paths
 from gpufit.persist.profiles import ProfileStore
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
-from gpufit.service import EstimateRequest, EstimateResult, EstimateService
+from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.screens.main import MainScreen
 from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
@@ -135,7 +136,7 @@ def _catalog_notes(catalog: Catalog) -> list[str]:
 
 def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
              theme_dirs: Sequence[Path] | None = None,
-             estimate_worker: Callable[[EstimateRequest, Catalog], EstimateResult] | None = None,
+             estimate_worker: Callable[[EstimateRequest, Catalog], Assessment] | None = None,
              detector: Callable[[], Awaitable[Snapshot]] | None = None,
              profiles: ProfileStore | None = None, profile_name: str | None = None,
              ram_probe: Callable[[], int | None] | None = None,

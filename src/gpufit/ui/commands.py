@@ -100,6 +100,10 @@ COMMANDS: tuple[Command, ...] = (
             narrow=False, show=False, title="Cycle KV-cache type"),
     Command("engine", "e", "toggle_engine", "engine", "Switch engine: llama.cpp / vLLM.",
             narrow=False, show=False, title="Switch engine (llama.cpp / vLLM)"),
+    Command("flash-attention", "F", "cycle_flash_attention", "FA",
+            "Flash attention: auto (each engine's default: on) → on → off (the attention-score "
+            "buffer of older llama.cpp builds).",
+            narrow=False, show=False, title="Cycle flash attention (auto / on / off)"),
     Command("units", "g", "toggle_units", "units",
             "Show sizes in GB (10^9 bytes) or GiB (2^30 bytes).",
             narrow=False, show=False, title="Toggle GB / GiB"),

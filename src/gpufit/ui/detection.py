@@ -23,10 +23,10 @@ class DetectionActions:
     detected: tuple[DetectedOption, ...]
     detection_status: str
     gpu_id: str
-    gpu_count: int
     notify: Any
-
-    def refresh_estimate(self) -> None: ...  # provided by MainScreen
+    # MainScreen provides these (no stub methods: a stub would shadow it in the class order).
+    refresh_estimate: Any
+    change_setup: Any
 
     def action_rescan(self) -> None:
         """Run nvidia-smi (again) in the background; the UI never waits for it."""
@@ -41,14 +41,24 @@ class DetectionActions:
         assert self._detector is not None
         snapshot = await self._detector()
         options = tuple(hardware_options(snapshot, self._catalog.gpus))
-        self.detection_status = status_text(snapshot, options, self._catalog.gpus)
+        status = status_text(snapshot, options, self._catalog.gpus)
         chosen = self._detected_option(self.gpu_id)
+        if not options and self.detected:
+            # A failed rescan must not take away the cards on screen (or switch the selection):
+            # keep what the last successful detection found, and say so.
+            self.detection_status = f"{status} Kept the GPUs found before."
+            self.notify(status, title="GPU detection failed; kept the earlier result",
+                        severity="warning", timeout=10)
+            return
+        self.detection_status = status
         self.detected = options
         if chosen is not None:  # a rescan: keep the same card, with fresh free memory
+            fresh = self._detected_option(self.gpu_id)
+            if fresh is None and options:
+                self.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
             self.refresh_estimate()
         elif options and not self._hardware_touched:
-            self.gpu_id = options[0].key
-            self.gpu_count = options[0].count
+            self.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
 
     def _detected_option(self, gpu_id: str) -> DetectedOption | None:
         if not gpu_id.startswith(DETECTED_PREFIX):

@@ -21,6 +21,7 @@ class ImportActions:
 
     model_id: str
     quant_id: str
+    change_setup: Any
     app: Any
     notify: Any
     catalog: Catalog
@@ -54,9 +55,12 @@ class ImportActions:
 
         if imported.join(self.catalog):
             self.query_one(QuantPane).rebuild()
-        self.query_one(ModelPane).rebuild()
-        self.model_id = imported.spec.id
-        self.quant_id = imported.quant_id
+        model_pane = self.query_one(ModelPane)
+        # A filter that hides the new model would move the highlight to another row, which
+        # chooses that model: clear it first, so the list shows (and keeps) the opened file.
+        model_pane.clear_filter()
+        self.change_setup(model_id=imported.spec.id, quant_id=imported.quant_id)
+        model_pane.rebuild()
 
     def keep_imported_model(self) -> str | None:
         """If the model on screen was opened from a file, save it into the user catalog too, so

@@ -62,4 +62,6 @@ class WorkloadChanged(Message):
     kv_cache_dtype: str | None = None
     """One of `gpufit.core.specs.KV_CACHE_DTYPES`."""
     engine: str | None = None
-    """One of `gpufit.core.specs.ENGINES`."""
+    """One of `gpufit.core.engines.ENGINES`."""
+    flash_attention: str | None = None
+    """One of `gpufit.core.engines.FLASH_ATTENTION_CHOICES`."""

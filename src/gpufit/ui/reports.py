@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from textual.widget import Widget
 
-from gpufit.core.report import to_dict, to_markdown
-from gpufit.service import EstimateResult
+from gpufit.core.assess import Assessment
+from gpufit.core.report import to_json, to_markdown
 
 FORMATS = ("markdown", "json")
 
 
-def report_text(result: EstimateResult, kind: str) -> str:
-    """The Markdown report or the JSON contract (the same text `gpufit-tui report` prints)."""
-    advice = list(result.recommendations)
+def report_text(result: Assessment, kind: str) -> str:
+    """The Markdown report or the JSON contract: the same renderers `gpufit-tui report` uses,
+    over the same assessment the result pane shows."""
     if kind == "json":
-        return json.dumps(to_dict(result.estimate, advice), indent=2) + "\n"
-    return to_markdown(result.estimate, advice)
+        return to_json(result)
+    return to_markdown(result)
 
 
-def report_path(result: EstimateResult, kind: str, directory: Path | None = None) -> Path:
+def report_path(result: Assessment, kind: str, directory: Path | None = None) -> Path:
     """`<directory or cwd>/gpufit-report-<model>-<quant>.<md|json>`, safe for any file system."""
     def safe(text: str) -> str:
         return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
@@ -32,14 +31,14 @@ def report_path(result: EstimateResult, kind: str, directory: Path | None = None
     return (directory or Path.cwd()) / f"{name}{suffix}"
 
 
-def write_report(result: EstimateResult, kind: str, directory: Path | None = None) -> Path:
+def write_report(result: Assessment, kind: str, directory: Path | None = None) -> Path:
     """Write the report and return its absolute path (OSError is the caller's to report)."""
     path = report_path(result, kind, directory)
     path.write_text(report_text(result, kind), encoding="utf-8")
     return path.resolve()
 
 
-def export(widget: Widget, result: EstimateResult | None, kind: str, *,
+def export(widget: Widget, result: Assessment | None, kind: str, *,
            clipboard: bool = False) -> None:
     """Save the report (and, with `clipboard`, copy the Markdown via OSC 52, which often does
     not survive SSH: hence the file too); every outcome is a notification."""

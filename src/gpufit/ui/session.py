@@ -8,11 +8,19 @@ returned notes say what was missing, so the user knows the profile was not fully
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
 from gpufit.detect.match import DETECTED_PREFIX
-from gpufit.persist.profiles import DETECTED_GPU, Profile, ProfileError, ProfileExists, ProfileStore
+from gpufit.persist.profiles import (
+    DETECTED_GPU,
+    Profile,
+    ProfileError,
+    ProfileExists,
+    ProfileStore,
+    profile_of_setup,
+    profile_setup,
+)
 from gpufit.ui.screens.profiles import Confirm, NamePrompt, ProfilesScreen
 
 if TYPE_CHECKING:
@@ -20,44 +28,35 @@ if TYPE_CHECKING:
 
 
 def profile_of(screen: MainScreen, name: str, note: str = "") -> Profile:
-    """The screen's whole setup under `name` (detected hardware is saved as "detected")."""
-    gpu = DETECTED_GPU if screen.gpu_id.startswith(DETECTED_PREFIX) else screen.gpu_id
-    return Profile(name=name, gpu=gpu, model=screen.model_id, quant=screen.quant_id,
-                   gpu_count=screen.gpu_count, memory_override_bytes=screen.memory_override_bytes,
-                   context_tokens=screen.context_tokens, sequences=screen.sequences,
-                   kv_cache_dtype=screen.kv_cache_dtype, engine=screen.engine, note=note)
+    """The screen's setup under `name` (detected hardware is saved as "detected")."""
+    gpu = DETECTED_GPU if screen.setup.gpu_id.startswith(DETECTED_PREFIX) else None
+    return profile_of_setup(name, screen.setup, screen.context_tokens, gpu=gpu, note=note)
 
 
 def apply_profile(screen: MainScreen, profile: Profile) -> list[str]:
-    """Set the screen to `profile`; returns what could not be restored, one line each."""
+    """Set the screen to `profile`; returns what could not be restored, one line each (those
+    pieces stay as they were on screen)."""
     catalog = screen.catalog
+    current = screen.setup
     missing: list[str] = []
-    if profile.model in catalog.models:
-        screen.model_id = profile.model  # first: it sets the context ceiling
-    else:
-        missing.append(f"model {profile.model!r} is not in the catalog")
-    if profile.quant in catalog.quants:
-        screen.quant_id = profile.quant
-    else:
-        missing.append(f"quant {profile.quant!r} is not in the catalog")
+    gpu_id: str | None = profile.gpu
     if profile.gpu == DETECTED_GPU:
-        if screen.detected:
-            screen.gpu_id = screen.detected[0].key
-        else:
+        gpu_id = screen.detected[0].key if screen.detected else None
+        if gpu_id is None:
             missing.append("the profile uses detected GPUs and none were detected")
-    elif profile.gpu in catalog.gpus:
-        screen.gpu_id = profile.gpu
-    else:
+    elif profile.gpu not in catalog.gpus:
         missing.append(f"GPU {profile.gpu!r} is not in the catalog")
+        gpu_id = None
+    model_id: str | None = profile.model
+    if profile.model not in catalog.models:
+        missing.append(f"model {profile.model!r} is not in the catalog")
+        model_id = None
+    setup = profile_setup(profile, gpu_id or current.gpu_id, model_id or current.model_id)
+    if profile.quant not in catalog.quants:
+        missing.append(f"quant {profile.quant!r} is not in the catalog")
+        setup = replace(setup, quant_id=current.quant_id)
     screen.hardware_chosen()
-    screen.gpu_count = profile.gpu_count
-    screen.memory_override_bytes = profile.memory_override_bytes
-    screen.context_tokens = screen.clamp_context(profile.context_tokens)
-    screen.sequences = profile.sequences
-    if profile.kv_cache_dtype in KV_CACHE_DTYPES:
-        screen.kv_cache_dtype = profile.kv_cache_dtype
-    if profile.engine in ENGINES:
-        screen.engine = profile.engine
+    screen.setup = setup
     return missing
 
 

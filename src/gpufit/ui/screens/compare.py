@@ -1,7 +1,7 @@
 """Side-by-side comparison of a pinned setup and the current one, and the run-hints dialog.
 
-Both are read-only views of `EstimateResult`s the main screen already has: nothing is
-estimated here.
+Both are read-only views of `Assessment`s the main screen already has: nothing is
+estimated here, so every figure is the one the result pane and the report show.
 """
 
 from __future__ import annotations
@@ -16,50 +16,43 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from gpufit.core.energy import EnergyCost, energy_cost
+from gpufit.core.assess import Assessment
+from gpufit.core.plans import energy_basis_text
 from gpufit.core.report import VERDICT_WORDS
 from gpufit.core.run_hints import RunHint
-from gpufit.service import EstimateResult
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
 
 
-def _setup(result: EstimateResult) -> str:
-    hardware = result.request.hardware
+def _setup(result: Assessment) -> str:
+    hardware = result.estimate.hardware
     gpu = short_gpu_name(hardware.gpu.name)
     return f"{hardware.count} × {gpu}" if hardware.count > 1 else gpu
 
 
-def _energy(result: EstimateResult, price: float | None = None) -> EnergyCost:
-    """Energy (and cost) per token at the setup's decode rate over all its sequences."""
-    estimate = result.estimate
-    return energy_cost(estimate.hardware, estimate.speed.aggregate_decode_tokens_per_s, price)
-
-
-def _joules(result: EstimateResult) -> str:
-    if result.estimate.verdict == "does-not-fit":
+def _joules(result: Assessment) -> str:
+    if result.energy is None:
         return "—"  # no GPU-only rate to charge energy to
-    return f"{_energy(result).joules_per_token:.2f}"
+    return f"{result.energy.joules_per_token:.2f} {energy_basis_text(result)}"
 
 
-def _cost(result: EstimateResult, price: float | None) -> str:
-    if result.estimate.verdict == "does-not-fit":
+def _cost(result: Assessment) -> str:
+    if result.energy is None:
         return "—"
-    cost = _energy(result, price)
-    if cost.cost_per_million_tokens is None:
+    if result.energy.cost_per_million_tokens is None:
         return "set a price ($)"
-    return f"{cost.cost_per_million_tokens:,.2f}"
+    return f"{result.energy.cost_per_million_tokens:,.2f}"
 
 
-def comparison_rows(pinned: EstimateResult, current: EstimateResult, units: str,
-                    price: float | None) -> list[tuple[str, str, str]]:
+def comparison_rows(pinned: Assessment, current: Assessment,
+                    units: str) -> list[tuple[str, str, str]]:
     """(what, pinned, current) for every figure worth comparing."""
-    figures: list[tuple[str, Callable[[EstimateResult], str]]] = [
+    figures: list[tuple[str, Callable[[Assessment], str]]] = [
         ("model", lambda r: r.estimate.model.name),
         ("quant", lambda r: r.estimate.quant.id),
         ("hardware", _setup),
         ("workload", lambda r: f"{r.estimate.workload.context_tokens:,} × "
                                f"{r.estimate.workload.sequences} · {r.estimate.workload.engine}"),
-        ("verdict", lambda r: VERDICT_WORDS[r.estimate.verdict]),
+        ("verdict", lambda r: VERDICT_WORDS[r.verdict]),
         ("needs", lambda r: size(r.estimate.memory.total_bytes, units)),
         ("available", lambda r: size(r.estimate.memory.available_bytes, units)),
         ("headroom", lambda r: size(r.estimate.memory.headroom_bytes, units)),
@@ -72,7 +65,7 @@ def comparison_rows(pinned: EstimateResult, current: EstimateResult, units: str,
         ("max context", lambda r: f"{r.estimate.max_context_tokens:,}"),
         ("board power", lambda r: f"{r.estimate.hardware.gpu.tdp_watts * r.estimate.hardware.count:,.0f} W"),
         ("J/token", _joules),
-        ("cost / M tokens", lambda r: _cost(r, price)),
+        ("cost / M tokens", _cost),
     ]
     return [(name, value(pinned), value(current)) for name, value in figures]
 
@@ -84,10 +77,9 @@ class CompareScreen(ModalScreen[None]):
         Binding("escape,c", "dismiss", "close", id="gpufit.compare-close"),
     ]
 
-    def __init__(self, pinned: EstimateResult, current: EstimateResult, units: str,
-                 price: float | None) -> None:
+    def __init__(self, pinned: Assessment, current: Assessment, units: str) -> None:
         super().__init__(classes="dialog-screen")
-        self._rows = comparison_rows(pinned, current, units, price)
+        self._rows = comparison_rows(pinned, current, units)
 
     def compose(self) -> ComposeResult:
         """One table: what, pinned, current."""

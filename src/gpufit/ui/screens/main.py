@@ -1,14 +1,17 @@
-"""The main screen: it owns the selection and the latest estimate; the four panes follow it.
+"""The main screen: it owns the setup and its latest assessment; the four panes follow them.
 
-State goes down (every pane is `data_bind`-ed to these reactives), messages come up (panes post
-`GpuChosen`, `ModelChosen`, …). Any change to the selection starts one exclusive estimate worker;
-a result for inputs that have since changed is dropped.
+The whole state is one `Setup` value (`MainScreen.setup`): every change replaces it, and its
+watcher shows it in the panes and starts one exclusive assessment worker; a result for a
+setup that has since changed is dropped. Messages come up from the panes (`GpuChosen`,
+`ModelChosen`, …). `gpu_id`, `model_id`, … are attribute views of the setup, for reading and
+assigning one field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -23,13 +26,24 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
+from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
-from gpufit.core.recommend import MAX_GPUS
-from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES, GpuSpec, Hardware, Workload
+from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
+from gpufit.core.setup import (
+    DEFAULT_CONTEXT_TOKENS,
+    DEFAULT_GPU,
+    DEFAULT_MODEL,
+    DEFAULT_QUANT,
+    MAX_GPUS,
+    Setup,
+    SetupError,
+    gpu_count_problem,
+)
+from gpufit.core.specs import KV_CACHE_DTYPES, GpuSpec
 from gpufit.detect.match import DetectedOption
 from gpufit.detect.snapshot import Snapshot
 from gpufit.persist.profiles import ProfileStore
-from gpufit.service import EstimateRequest, EstimateResult, EstimateService
+from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.detection import DetectionActions
 from gpufit.ui.format import UNITS
@@ -54,20 +68,28 @@ from gpufit.ui.widgets.quant import QuantPane
 from gpufit.ui.widgets.result import ResultPanel
 from gpufit.ui.widgets.workload import MIN_CONTEXT_TOKENS, WorkloadBar, cycle
 
-DEFAULT_GPU = "rtx-4090"
-DEFAULT_MODEL = "llama-3.1-8b"
-DEFAULT_QUANT = "Q4_K_M"
-DEFAULT_CONTEXT_TOKENS = 8192
 PICKERS = ("hardware", "model", "quant")
 PANE_TITLES = {"hardware": "Hardware", "model": "Model", "quant": "Quant"}
-# What a change to any of these means: estimate again.
-SELECTION = ("gpu_id", "gpu_count", "memory_override_bytes", "model_id", "quant_id",
-             "context_tokens", "sequences", "kv_cache_dtype", "engine")
 
 
 def _preferred(ids: Iterable[str], wanted: str) -> str:
     ids = list(ids)
     return wanted if wanted in ids else (ids[0] if ids else "")
+
+
+class SetupField:
+    """`screen.gpu_id` reads the setup's field; assigning replaces the setup (one state)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, screen: Any, owner: type | None = None) -> Any:
+        if screen is None:
+            return self
+        return getattr(screen.setup, self.name)
+
+    def __set__(self, screen: Any, value: Any) -> None:
+        screen.change_setup(**{self.name: value})
 
 
 class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportActions, Screen[None]):
@@ -77,27 +99,20 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
     AUTO_FOCUS = "#model-list"
 
-    gpu_id: var[str] = var("", init=False)
-    """Catalog id of the chosen GPU."""
-    gpu_count: var[int] = var(1, init=False)
-    """How many of that GPU (1–16)."""
-    memory_override_bytes: var[int | None] = var(None, init=False)
-    """Usable memory per GPU typed by the user; None = catalog."""
-    model_id: var[str] = var("", init=False)
-    """Catalog id of the chosen model."""
-    quant_id: var[str] = var("", init=False)
-    """Catalog id of the chosen quantization."""
-    context_tokens: var[int] = var(DEFAULT_CONTEXT_TOKENS, init=False)
-    """Context tokens per sequence (256 … 4 × the model's maximum)."""
-    context_ceiling: var[int] = var(4 * DEFAULT_CONTEXT_TOKENS, init=False)
+    setup: var[Setup] = var(Setup(), init=False)
+    """The whole setup on screen; every change replaces it and re-assesses."""
+    gpu_id = SetupField()
+    gpu_count = SetupField()
+    memory_override_bytes = SetupField()
+    model_id = SetupField()
+    quant_id = SetupField()
+    sequences = SetupField()
+    kv_cache_dtype = SetupField()
+    engine = SetupField()
+    flash_attention = SetupField()
+    context_ceiling: var[int] = var(4 * 8192, init=False)
     """Largest context the controls accept for the chosen model."""
-    sequences: var[int] = var(1, init=False)
-    """Concurrent sequences."""
-    kv_cache_dtype: var[str] = var("f16", init=False)
-    """KV-cache element type."""
-    engine: var[str] = var("llama.cpp", init=False)
-    """Inference engine."""
-    result: var[EstimateResult | None] = var(None, init=False)
+    result: var[Assessment | None] = var(None, init=False)
     """The latest estimate for the current selection (None until the first one lands)."""
     units: var[str] = var("GB", init=False)
     """GB or GiB for every size shown."""
@@ -127,15 +142,13 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
                           "Detecting GPUs…" if detector else "GPU detection off")
         # `start`: a model opened with --model PATH, at its file's own quant.
         wanted_model, wanted_quant = start or (DEFAULT_MODEL, DEFAULT_QUANT)
-        model_id = _preferred(catalog.models, wanted_model)
-        self.set_reactive(MainScreen.gpu_id, _preferred(catalog.gpus, DEFAULT_GPU))
-        self.set_reactive(MainScreen.model_id, model_id)
-        self.set_reactive(MainScreen.quant_id, _preferred(catalog.quants, wanted_quant))
+        self.set_reactive(MainScreen.setup, Setup(
+            gpu_id=_preferred(catalog.gpus, DEFAULT_GPU),
+            model_id=_preferred(catalog.models, wanted_model),
+            quant_id=_preferred(catalog.quants, wanted_quant)))
         self.set_reactive(MainScreen.units, units if units in UNITS else "GB")
-        model = catalog.models.get(model_id)
+        model = catalog.models.get(self.setup.model_id)
         if model is not None:
-            self.set_reactive(MainScreen.context_tokens,
-                              min(DEFAULT_CONTEXT_TOKENS, model.max_context_tokens))
             self.set_reactive(MainScreen.context_ceiling, 4 * model.max_context_tokens)
 
     def compose(self) -> ComposeResult:
@@ -145,21 +158,15 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
             with Vertical(id="pickers"):
                 yield Static(id="pane-tabs")
                 yield HardwarePane(catalog, selected=self.gpu_id).data_bind(
-                    MainScreen.detected, MainScreen.detection_status,
-                    selected=MainScreen.gpu_id, gpu_count=MainScreen.gpu_count,
-                    memory_override_bytes=MainScreen.memory_override_bytes)
-                yield ModelPane(catalog, selected=self.model_id).data_bind(selected=MainScreen.model_id)
-                yield QuantPane(catalog, selected=self.quant_id).data_bind(
-                    MainScreen.result, MainScreen.engine, selected=MainScreen.quant_id)
+                    MainScreen.detected, MainScreen.detection_status)
+                yield ModelPane(catalog, selected=self.model_id)
+                yield QuantPane(catalog, selected=self.quant_id).data_bind(MainScreen.result)
             yield ResultPanel().data_bind(MainScreen.result, MainScreen.units)
-        yield WorkloadBar().data_bind(
-            MainScreen.context_tokens, MainScreen.context_ceiling, MainScreen.sequences,
-            MainScreen.kv_cache_dtype, MainScreen.engine)
+        yield WorkloadBar().data_bind(MainScreen.context_ceiling)
         yield KeyFooter(commands.wide_only_actions())
 
     def on_mount(self) -> None:
-        for name in SELECTION:
-            self.watch(self, name, self.refresh_estimate, init=False)
+        self._show_setup(self.setup)
         self.watch_current_pane(self.current_pane)
         self.refresh_estimate()
         if self._profile_name is not None:
@@ -177,36 +184,86 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
 
     # -- the estimate ---------------------------------------------------------------------
 
-    def request(self) -> EstimateRequest | None:
-        """The estimate the current selection asks for (None while the catalog lacks a piece)."""
-        gpu = self._gpu_spec(self.gpu_id)
-        model = self._catalog.models.get(self.model_id)
-        quant = self._catalog.quants.get(self.quant_id)
-        if gpu is None or model is None or quant is None:
-            return None
-        option = self._detected_option(self.gpu_id)
-        if option is not None and self.memory_override_bytes is None:
-            hardware = option.hardware(self.gpu_count)  # measured memory, free memory
-        else:
-            hardware = Hardware(gpu=gpu, count=self.gpu_count,
-                                memory_override_bytes=self.memory_override_bytes)
+    # -- the setup --------------------------------------------------------------------------
+
+    def change_setup(self, **changes: Any) -> bool:
+        """Replace fields of the setup; a value the setup refuses is named in a notification
+        and changes nothing. Returns whether the setup changed."""
+        if "gpu_count" in changes or "gpu_id" in changes:
+            gpu = self._gpu_spec(changes.get("gpu_id", self.setup.gpu_id))
+            count = changes.get("gpu_count", self.setup.gpu_count)
+            problem = gpu_count_problem(gpu, count) if gpu is not None else None
+            if problem is not None and "gpu_id" not in changes:
+                self.notify(problem, title="GPU count unchanged", severity="warning", timeout=8)
+                self.query_one(HardwarePane).gpu_count = self.setup.gpu_count
+                return False
+            if problem is not None:
+                changes["gpu_count"] = 1  # a MIG slice chosen with a count > 1: one instance
+        model = self._catalog.models.get(changes.get("model_id", ""))
+        context = changes.get("context_tokens", self.setup.context_tokens)
+        if model is not None and context is not None:
+            # An explicit context stays, within what the new model accepts (4 × its maximum).
+            changes["context_tokens"] = min(context, 4 * model.max_context_tokens)
+        try:
+            new = replace(self.setup, **changes)
+        except SetupError as error:
+            self.notify(str(error), title="Setup unchanged", severity="warning", timeout=8)
+            return False
+        if new == self.setup:
+            return False
+        self.setup = new
+        return True
+
+    def watch_setup(self, setup: Setup) -> None:
+        model = self._catalog.models.get(setup.model_id)
+        if model is not None:
+            self.context_ceiling = 4 * model.max_context_tokens
+        self._show_setup(setup)
+        self.refresh_estimate()
+
+    def _show_setup(self, setup: Setup) -> None:
+        """Every pane shows the setup (its selection, count, memory and workload)."""
+        if not self.is_mounted:
+            return
+        hardware = self.query_one(HardwarePane)
+        hardware.selected = setup.gpu_id
+        hardware.gpu_count = setup.gpu_count
+        hardware.memory_override_bytes = setup.memory_override_bytes
+        self.query_one(ModelPane).selected = setup.model_id
+        quant = self.query_one(QuantPane)
+        quant.selected, quant.engine = setup.quant_id, setup.engine
+        bar = self.query_one(WorkloadBar)
+        bar.context_tokens = self.context_tokens
+        bar.sequences, bar.kv_cache_dtype = setup.sequences, setup.kv_cache_dtype
+        bar.engine, bar.flash_attention = setup.engine, setup.flash_attention
+
+    @property
+    def context_tokens(self) -> int:
+        """The context in use: the setup's, or the model's default when it names none."""
+        model = self._catalog.models.get(self.setup.model_id)
+        if self.setup.context_tokens is not None or model is None:
+            return self.setup.context_tokens or DEFAULT_CONTEXT_TOKENS
+        return self.setup.context_for(model)
+
+    @context_tokens.setter
+    def context_tokens(self, tokens: int) -> None:
+        self.change_setup(context_tokens=self.clamp_context(tokens))
+
+    def request(self) -> EstimateRequest:
+        """The assessment the current setup asks for."""
         return EstimateRequest(
-            model=model, quant=quant, hardware=hardware,
-            workload=Workload(context_tokens=self.context_tokens, sequences=self.sequences,
-                              kv_cache_dtype=self.kv_cache_dtype, engine=self.engine),
-            host=self.host_for(gpu), price_per_gpu_hour=self.price_per_gpu_hour)
+            setup=self.setup, host=self.host_inputs(), price_per_gpu_hour=self.price_per_gpu_hour,
+            detected=tuple(option for option in self.detected if option.key == self.setup.gpu_id))
 
     def refresh_estimate(self) -> None:
-        """Start an estimate for the current selection (cancelling any still running)."""
-        request = self.request()
-        if request is not None:
-            self._estimate(request)
+        """Start an assessment of the current setup (cancelling any still running)."""
+        self._estimate(self.request())
 
     @work(exclusive=True, group="estimate", name="estimate", exit_on_error=False)
     async def _estimate(self, request: EstimateRequest) -> None:
         result = await self._service.submit(request)
-        if result is None or result.request != self.request():
-            return  # superseded: a newer selection has its own worker
+        if result is None or request != self.request():
+            return  # superseded: a newer setup has its own worker
         self.result = result
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -221,9 +278,9 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     def _gpu_chosen(self, message: GpuChosen) -> None:
         if message.gpu_id != self.gpu_id:  # list rebuilds echo the current choice
             self._hardware_touched = True
-        self.gpu_id = message.gpu_id
-        if (option := self._detected_option(message.gpu_id)) is not None:
-            self.gpu_count = option.count
+        option = self._detected_option(message.gpu_id)
+        self.change_setup(gpu_id=message.gpu_id,
+                          **({"gpu_count": option.count} if option is not None else {}))
 
     @on(GpuCountChanged)
     def _gpu_count_changed(self, message: GpuCountChanged) -> None:
@@ -244,24 +301,20 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     @on(WorkloadChanged)
     def _workload_changed(self, message: WorkloadChanged) -> None:
         if message.context_tokens is not None:
-            self.context_tokens = self.clamp_context(message.context_tokens)
+            self.context_tokens = message.context_tokens
         if message.sequences is not None:
             self.sequences = max(1, message.sequences)
         if message.kv_cache_dtype in KV_CACHE_DTYPES:
             self.kv_cache_dtype = message.kv_cache_dtype
         if message.engine in ENGINES:
             self.engine = message.engine
+        if message.flash_attention in FLASH_ATTENTION_CHOICES:
+            self.flash_attention = message.flash_attention
 
     @on(OptionList.OptionSelected)
     def _list_entered(self) -> None:
         """Enter in a list moves on to the next pane, so a setup is a few keys away."""
         self.action_focus_step(1)
-
-    def watch_model_id(self, model_id: str) -> None:
-        model = self._catalog.models.get(model_id)
-        if model is not None:
-            self.context_ceiling = 4 * model.max_context_tokens
-            self.context_tokens = self.clamp_context(self.context_tokens)
 
     def clamp_context(self, tokens: int) -> int:
         """`tokens` within 256 … 4 × the chosen model's maximum."""
@@ -345,6 +398,10 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     def action_toggle_engine(self) -> None:
         """llama.cpp ↔ vLLM."""
         self.engine = cycle(ENGINES, self.engine)
+
+    def action_cycle_flash_attention(self) -> None:
+        """Flash attention: auto (the engine's default) → on → off."""
+        self.flash_attention = cycle(FLASH_ATTENTION_CHOICES, self.flash_attention)
 
     def action_toggle_units(self) -> None:
         """GB ↔ GiB, remembered in the settings file."""

@@ -1,14 +1,15 @@
 """The serving view: many users at once on the chosen setup — TTFT, TPOT, throughput, KV limit.
 
-Prompt length, output length and the TPOT limit are typed in the top row; every change
-recomputes the profile in a worker thread (newest wins) and redraws the chart and the summary.
-Energy and cost per token are shown for the best level when a price is set.
+Prompt length, output length and the TPOT limit are part of the setup: typing them here
+re-assesses the setup in a worker thread (newest wins) and redraws the chart and the summary
+from that assessment; closing the view keeps them in the main screen's setup, so the result
+pane and the exports show the same serving and energy figures.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from textual import on, work
@@ -19,15 +20,17 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.validation import Integer, Number
 from textual.widgets import Footer, Input, Label, Static
+from textual.worker import Worker
 
-from gpufit.core.energy import energy_cost
-from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S, ServingProfile, serving_profile
-from gpufit.service import EstimateRequest
+from gpufit.core.assess import Assessment
+from gpufit.core.catalog import Catalog
+from gpufit.core.plans import energy_basis_text
+from gpufit.core.serving import ServingProfile
+from gpufit.service import EstimateRequest, compute
 from gpufit.ui.format import rate, seconds
 from gpufit.ui.widgets.chart import ChartPoint, ServingChart
+from gpufit.ui.workers import notify_failure
 
-DEFAULT_PROMPT_TOKENS = 1000
-DEFAULT_OUTPUT_TOKENS = 200
 MUTED = "$foreground-muted"
 
 
@@ -40,9 +43,9 @@ class ServingInputs:
     tpot_limit_s: float
 
 
-def summary(profile: ServingProfile, request: EstimateRequest,
-            price_per_gpu_hour: float | None) -> Content:
-    """The numbers under the chart: capacity, the best level, and its energy and cost."""
+def summary(assessment: Assessment) -> Content:
+    """The numbers under the chart: capacity, the best level, and the assessment's energy."""
+    profile = assessment.serving
     lines: list[Content] = []
     context = profile.prompt_tokens + profile.output_tokens
     if profile.max_concurrency == 0:
@@ -58,9 +61,7 @@ def summary(profile: ServingProfile, request: EstimateRequest,
             ("Best      ", MUTED),
             (f"none: one user already gets {seconds(first.tpot_s)} per token, over the "
              f"{seconds(profile.tpot_limit_s)} limit", "bold $text-warning")))
-        point = max(profile.points, key=lambda item: item.aggregate_tokens_per_s)
     else:
-        point = best
         lines.append(Content.assemble(
             ("Best      ", MUTED), (f"{best.concurrency:,} users", "bold"),
             f" → {rate(best.aggregate_tokens_per_s)} tok/s total, "
@@ -68,39 +69,53 @@ def summary(profile: ServingProfile, request: EstimateRequest,
         lines.append(Content.assemble(
             ("          ", MUTED), f"TTFT {seconds(best.ttft_s)} · TPOT {seconds(best.tpot_s)} "
                                    f"(limit {seconds(profile.tpot_limit_s)})"))
-    cost = energy_cost(request.hardware, point.aggregate_tokens_per_s, price_per_gpu_hour)
-    price = (f" · {cost.cost_per_million_tokens:,.2f} per M tokens at {price_per_gpu_hour:g}/GPU-h"
-             if cost.cost_per_million_tokens is not None else " · set a price with $ for cost")
-    lines.append(Content.assemble(
-        ("Energy    ", MUTED), f"≤ {cost.joules_per_token:.2f} J/token "
-                               f"({cost.watt_hours_per_million_tokens:,.0f} Wh per M tokens at "
-                               f"{cost.power_watts:,.0f} W board power){price}"))
+    cost = assessment.energy
+    if cost is not None:
+        price = (f" · {cost.cost_per_million_tokens:,.2f} per M tokens at "
+                 f"{assessment.price_per_gpu_hour:g}/GPU-h"
+                 if cost.cost_per_million_tokens is not None else " · set a price with $ for cost")
+        lines.append(Content.assemble(
+            ("Energy    ", MUTED), f"≤ {cost.joules_per_token:.2f} J/token "
+                                   f"{energy_basis_text(assessment)} "
+                                   f"({cost.watt_hours_per_million_tokens:,.0f} Wh per M tokens at "
+                                   f"{cost.power_watts:,.0f} W board power){price}"))
     return Content("\n").join(lines)
 
 
-class ServingScreen(ModalScreen[None]):
-    """Throughput and latency against concurrency for the setup on the main screen."""
+class ServingScreen(ModalScreen[ServingInputs | None]):
+    """Throughput and latency against concurrency for the setup on the main screen; closes
+    with the serving inputs in force (for the main screen's setup)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "close", id="gpufit.serving-close"),
+        Binding("escape", "close", "close", id="gpufit.serving-close"),
     ]
 
-    def __init__(self, request: EstimateRequest, price_per_gpu_hour: float | None) -> None:
+    def __init__(self, request: EstimateRequest, assessment: Assessment, catalog: Catalog) -> None:
         super().__init__(classes="dialog-screen")
         self._request = request
-        self._price = price_per_gpu_hour
-        self._inputs = ServingInputs(min(DEFAULT_PROMPT_TOKENS, request.workload.context_tokens),
-                                     DEFAULT_OUTPUT_TOKENS, DEFAULT_TPOT_LIMIT_S)
-        self.profile: ServingProfile | None = None
-        """The profile on screen (None until the first one lands)."""
+        self._catalog = catalog
+        setup = request.setup
+        self._inputs = ServingInputs(setup.prompt_tokens, setup.output_tokens, setup.tpot_limit_s)
+        self._first = assessment
+        self.assessment: Assessment | None = None
+        """The assessment on screen (None until the first one is shown)."""
+
+    @property
+    def profile(self) -> ServingProfile | None:
+        """The serving profile on screen."""
+        return None if self.assessment is None else self.assessment.serving
+
+    def action_close(self) -> None:
+        """Close, handing back the inputs in force."""
+        self.dismiss(self._inputs)
 
     def compose(self) -> ComposeResult:
         """Inputs, chart, summary, footer."""
-        request = self._request
+        estimate = self._first.estimate
         with Vertical(classes="dialog serving-dialog") as box:
-            box.border_title = (f"Serving: {request.model.name} · {request.quant.id} · "
-                                f"{request.hardware.count} × {request.hardware.gpu.name} · "
-                                f"{request.workload.engine}")
+            box.border_title = (f"Serving: {estimate.model.name} · {estimate.quant.id} · "
+                                f"{estimate.hardware.count} × {estimate.hardware.gpu.name} · "
+                                f"{estimate.workload.engine}")
             box.border_subtitle = "Tab moves · Esc closes"
             with Horizontal(classes="serving-inputs"):
                 yield Label("prompt")
@@ -122,7 +137,12 @@ class ServingScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#prompt-tokens", Input).focus()
-        self._recompute(self._inputs)
+        self._show(self._first)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if notify_failure(self, event):
+            self.query_one("#serving-summary", Static).update(
+                f"The serving profile failed: {event.worker.error}")
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
@@ -140,22 +160,26 @@ class ServingScreen(ModalScreen[None]):
             limit_ms = float(self.query_one("#tpot-limit", Input).value)
         except ValueError:
             return None
-        if prompt < 1 or output < 1 or limit_ms <= 0 or prompt > 4 * self._request.model.max_context_tokens:
+        if not (1 <= prompt <= 2**24 and 1 <= output <= 2**24 and 0 < limit_ms <= 3_600_000):
             return None
         return ServingInputs(prompt, output, limit_ms / 1000)
 
     @work(exclusive=True, group="serving", name="serving profile", exit_on_error=False)
     async def _recompute(self, inputs: ServingInputs) -> None:
-        request = self._request
-        profile = await asyncio.to_thread(
-            serving_profile, request.model, request.quant, request.hardware, request.workload,
-            inputs.prompt_tokens, inputs.output_tokens, inputs.tpot_limit_s)
+        setup = replace(self._request.setup, prompt_tokens=inputs.prompt_tokens,
+                        output_tokens=inputs.output_tokens, tpot_limit_s=inputs.tpot_limit_s)
+        request = replace(self._request, setup=setup)
+        assessment = await asyncio.to_thread(compute, request, self._catalog)
         if inputs != self._inputs:
             return  # the user typed on; that newer request has its own worker
-        self.profile = profile
+        self._show(assessment)
+
+    def _show(self, assessment: Assessment) -> None:
+        self.assessment = assessment
+        profile = assessment.serving
         chart = self.query_one(ServingChart)
         chart.points = tuple(ChartPoint(point.concurrency, point.aggregate_tokens_per_s, point.tpot_s)
                              for point in profile.points if point.fits_kv)
         chart.tpot_limit_s = profile.tpot_limit_s
         chart.best = profile.best.concurrency if profile.best else None
-        self.query_one("#serving-summary", Static).update(summary(profile, request, self._price))
+        self.query_one("#serving-summary", Static).update(summary(assessment))

@@ -8,7 +8,7 @@ always agree.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
@@ -17,7 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
 
+from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
 from gpufit.core.rank import (
     DEFAULT_MAX_QUALITY_LOSS_PCT,
@@ -25,9 +27,9 @@ from gpufit.core.rank import (
     best_for_hardware,
     hardware_for,
 )
-from gpufit.core.split import MAX_GPUS
-from gpufit.service import EstimateRequest
+from gpufit.core.setup import MAX_GPUS
 from gpufit.ui.format import rate, short_gpu_name, size
+from gpufit.ui.workers import notify_failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +45,11 @@ class SweepChoice:
 Row = tuple[SweepChoice, tuple[str, ...]]
 
 
-def best_rows(request: EstimateRequest, catalog: Catalog, units: str) -> list[Row]:
-    """Models at their best quant on the request's hardware, best first."""
-    ranked = best_for_hardware(request.hardware, catalog.models.values(), catalog.quants.values(),
-                               request.workload)
+def best_rows(assessment: Assessment, catalog: Catalog, units: str) -> list[Row]:
+    """Models at their best quant on the assessed hardware, best first (each at the setup's
+    workload and context rule, so a loaded row shows the same verdict)."""
+    ranked = best_for_hardware(assessment.estimate.hardware, catalog.models.values(),
+                               catalog.quants.values(), assessment.setup)
     return [(SweepChoice(model_id=item.row.model.id, quant_id=item.row.quant.id),
              (item.row.model.name, item.row.quant.id, size(item.row.total_bytes, units),
               size(item.row.headroom_bytes, units), rate(item.row.decode_tokens_per_s),
@@ -54,10 +57,10 @@ def best_rows(request: EstimateRequest, catalog: Catalog, units: str) -> list[Ro
             for item in ranked]
 
 
-def hardware_rows(request: EstimateRequest, catalog: Catalog, units: str) -> list[Row]:
-    """The fewest cards of each catalog GPU that hold the request's model, smallest first."""
-    workload = replace(request.workload, context_tokens=min(request.workload.context_tokens,
-                                                            request.model.max_context_tokens))
+def hardware_rows(assessment: Assessment, catalog: Catalog, units: str) -> list[Row]:
+    """The fewest cards of each catalog GPU that hold the assessed model, smallest first."""
+    request = assessment.estimate
+    workload = request.workload
     fits = hardware_for(request.model, request.quant, catalog.gpus.values(), workload, MAX_GPUS)
     rows: list[Row] = []
     for fit in fits:
@@ -86,7 +89,7 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
         Binding("k", "cursor_up", "up", show=False, id="gpufit.sweep-up"),
     ]
 
-    def __init__(self, kind: str, request: EstimateRequest, catalog: Catalog, units: str) -> None:
+    def __init__(self, kind: str, request: Assessment, catalog: Catalog, units: str) -> None:
         super().__init__(classes="dialog-screen")
         self._kind = kind
         self._request = request
@@ -96,7 +99,7 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
 
     def compose(self) -> ComposeResult:
         """Title, rule, table, footer."""
-        request = self._request
+        request = self._request.estimate
         hardware = request.hardware
         with Vertical(classes="dialog sweep-dialog") as box:
             if self._kind == "best":
@@ -136,6 +139,13 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
 
     rows_ready = False
     """Set once the table is filled (tests wait on it)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if notify_failure(self, event):
+            table = self.query_one(DataTable)
+            table.loading = False
+            self.query_one(".sweep-rule", Static).update(
+                f"The sweep failed: {event.worker.error}. Esc closes.")
 
     def action_cursor_down(self) -> None:
         """Next row."""

@@ -109,6 +109,11 @@ class PickerPane(Vertical):
                           if not option.disabled), None)
         self._move_to(index)
 
+    def clear_filter(self) -> None:
+        """Empty the filter box (the list is rebuilt when the screen next asks or it notices)."""
+        if self.is_mounted:
+            self.filter_input.value = ""
+
     def _index_of(self, row_id: str) -> int | None:
         try:
             return self.option_list.get_option_index(row_id)

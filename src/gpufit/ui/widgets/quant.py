@@ -10,10 +10,10 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Static
 
+from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
 from gpufit.core.estimate import Estimate
 from gpufit.core.specs import QuantSpec
-from gpufit.service import EstimateResult
 from gpufit.ui.format import rate
 from gpufit.ui.messages import QuantChosen
 from gpufit.ui.widgets.picker import PickerPane, Row
@@ -24,24 +24,28 @@ FIT_MARKS: dict[str, tuple[str, str]] = {
     "fits": ("✓ fits", "$text-success"),
     "tight": ("~ tight", "$text-warning"),
     "does-not-fit": ("✗ no", "$text-error"),
+    "unsupported": ("- n/a", "$foreground-muted"),
 }
+LEGEND = "n/a: the engine cannot run it (e switches engine)"
 
 
 HEADER = f"{'quant':<{ID_WIDTH}} {'bpw':>5} {'fit':<7} {'tok/s':>5}"
 
 
 def quant_prompt(quant: QuantSpec, row: Estimate | None, engine: str) -> Content:
-    """One fixed-width row: id, effective bpw, fit mark, decode tok/s (dim if the engine can't)."""
+    """One fixed-width row: id, effective bpw, fit mark, decode tok/s; a quant the engine
+    cannot run says "n/a" in words (dim too, but never colour or strikethrough alone)."""
     supported = engine in quant.engines
     bits = row.weights.bits_per_weight if row else quant.default_bits_per_weight
-    name_style = "" if supported else "dim strike"
+    name_style = "" if supported else "dim"
     parts: list[str | tuple[str, str]] = [
         (f"{quant.id:<{ID_WIDTH}}", name_style), f" {bits:5.2f} "]
     if row is None:
         parts.append(("  …", "dim"))
         return Content.assemble(*parts)
-    word, style = FIT_MARKS[row.verdict]
-    speed_style = "" if row.verdict != "does-not-fit" else "dim"
+    verdict = row.verdict if supported else "unsupported"
+    word, style = FIT_MARKS[verdict]
+    speed_style = "" if verdict in ("fits", "tight") else "dim"
     parts += [(f"{word:<7}", style), (f" {rate(row.speed.decode_tokens_per_s):>5}", speed_style)]
     return Content.assemble(*parts)
 
@@ -49,7 +53,7 @@ def quant_prompt(quant: QuantSpec, row: Estimate | None, engine: str) -> Content
 class QuantPane(PickerPane):
     """Pick a quantization; rows update with every estimate."""
 
-    result: var[EstimateResult | None] = var(None, init=False)
+    result: var[Assessment | None] = var(None, init=False)
     """The latest estimate (bound to the main screen)."""
     engine: var[str] = var("llama.cpp", init=False)
     """The chosen engine: quants it cannot run are struck through."""
@@ -60,7 +64,8 @@ class QuantPane(PickerPane):
 
     def compose_above_list(self) -> ComposeResult:
         """A column header between the filter and the list."""
-        yield Static(Content.styled(HEADER, "$foreground-muted bold"), classes="column-head")
+        yield Static(Content.styled(HEADER, "$foreground-muted bold"), classes="column-head",
+                     tooltip=LEGEND)
 
     def _rows_by_quant(self) -> dict[str, Estimate]:
         if self.result is None:
@@ -80,7 +85,7 @@ class QuantPane(PickerPane):
         """Moving in the list chooses a quant."""
         return QuantChosen(row_id)
 
-    def watch_result(self, result: EstimateResult | None) -> None:
+    def watch_result(self, result: Assessment | None) -> None:
         self._refresh_prompts()
 
     def watch_engine(self, engine: str) -> None:

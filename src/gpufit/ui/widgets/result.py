@@ -10,16 +10,17 @@ from textual.content import Content
 from textual.reactive import var
 from textual.widgets import Static
 
+from gpufit.core.assess import Assessment
 from gpufit.core.estimate import Estimate
+from gpufit.core.plans import energy_basis_text
 from gpufit.core.recommend import Recommendation
 from gpufit.core.report import VERDICT_WORDS
 from gpufit.core.tensors import exact_file_weights
-from gpufit.service import EstimateResult
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
 from gpufit.ui.widgets.memory_bar import MemoryBar, breakdown
 
-VERDICT_MARKS = {"fits": "✓", "tight": "~", "does-not-fit": "✗"}
-VERDICT_CLASSES = {"fits": "-fits", "tight": "-tight", "does-not-fit": "-no"}
+VERDICT_MARKS = {"fits": "✓", "tight": "~", "does-not-fit": "✗", "unsupported": "✗"}
+VERDICT_CLASSES = {"fits": "-fits", "tight": "-tight", "does-not-fit": "-no", "unsupported": "-no"}
 LABEL_WIDTH = 9
 MUTED = "$foreground-muted"
 
@@ -28,13 +29,19 @@ def _line(label: str, *value: str | tuple[str, str]) -> Content:
     return Content.assemble((f"{label:<{LABEL_WIDTH}}", MUTED), *value)
 
 
-def banner(estimate: Estimate, units: str) -> Content:
-    """'✓ FITS  7.0 of 25.8 GB' — the word first, never colour alone."""
-    memory = estimate.memory
-    return Content.assemble(
-        (f"{VERDICT_MARKS[estimate.verdict]} {VERDICT_WORDS[estimate.verdict]}", "bold"),
+def banner(assessment: Assessment, units: str) -> Content:
+    """'✓ FITS  7.0 of 25.8 GB' — the word first, never colour alone; with detected hardware,
+    '(not in free memory now)' when a card lacks the free memory for its share."""
+    memory = assessment.estimate.memory
+    verdict = assessment.verdict
+    parts: list[str | tuple[str, str]] = [
+        (f"{VERDICT_MARKS[verdict]} {VERDICT_WORDS[verdict]}", "bold"),
         f"  {size(memory.total_bytes, units).removesuffix(' ' + units)} of "
-        f"{size(memory.available_bytes, units)}")
+        f"{size(memory.available_bytes, units)}"]
+    free = assessment.free_memory
+    if free is not None and not free.fits and verdict in ("fits", "tight"):
+        parts.append(("\n✗ not in the memory free now", "bold $text-error"))
+    return Content.assemble(*parts)
 
 
 def setup_line(estimate: Estimate) -> Content:
@@ -48,11 +55,13 @@ def setup_line(estimate: Estimate) -> Content:
     return Content.assemble(
         (estimate.model.name, "bold"), " · ", (estimate.quant.id, "bold"), "\n", gpu, "\n",
         (f"ctx {workload.context_tokens:,} × {workload.sequences} · "
-         f"KV {workload.kv_cache_dtype} · {workload.engine}", MUTED))
+         f"KV {workload.kv_cache_dtype} · {workload.engine} · FA {workload.flash_attention}",
+         MUTED))
 
 
-def figures(estimate: Estimate, units: str) -> Content:
+def figures(assessment: Assessment, units: str) -> Content:
     """Weights (real vs naive), speeds and limits, one labelled line each."""
+    estimate = assessment.estimate
     memory, speed, workload = estimate.memory, estimate.speed, estimate.workload
     file = exact_file_weights(estimate.model, estimate.quant)
     lines = [
@@ -72,12 +81,19 @@ def figures(estimate: Estimate, units: str) -> Content:
     if memory.host_weights_bytes:
         lines.append(_line("", (f"+{size(memory.host_weights_bytes, units)} embedding in RAM",
                                 MUTED)))
-    free = estimate.hardware.free_memory_bytes
-    if free is not None and estimate.fits_in_free is not None:
-        # Total memory says what the card can hold; free memory what it can hold right now.
-        lines.append(_line("Free now", f"{size(free, units)}: ",
-                           ("fits", "bold") if estimate.fits_in_free
-                           else ("does not fit", "bold $text-error")))
+    free = assessment.free_memory
+    if free is not None:
+        # Total memory says what the card can hold; free memory what it can hold right now,
+        # card by card (each must hold its own share).
+        if free.fits:
+            lines.append(_line("Free now", f"{size(free.total_free_bytes, units)}: ",
+                               ("fits", "bold")))
+        else:
+            index = free.short_gpus[0]
+            card = f"GPU {index} " if len(free.per_gpu_free_bytes) > 1 else ""
+            lines.append(_line("Free now", f"{card}{size(free.per_gpu_free_bytes[index], units)} "
+                                           f"< {size(free.per_gpu_needed_bytes[index], units)}: ",
+                               ("does not fit", "bold $text-error")))
     lines += [
         _line("Decode", (f"~{rate(speed.decode_tokens_per_s)} tok/s", "bold")),
         _line("", (f"{rate(speed.decode_low)}–{rate(speed.decode_high)}, {speed.bound}-bound",
@@ -97,19 +113,23 @@ def figures(estimate: Estimate, units: str) -> Content:
     return Content("\n").join(lines)
 
 
-def plans(result: EstimateResult, units: str) -> Content:
+def plans(result: Assessment, units: str) -> Content:
     """Per-GPU memory (several GPUs) and energy/cost per token, one labelled line each."""
     lines: list[Content] = []
     split = result.split
     if split.mode != "single":
         worst = max(split.shares, key=lambda share: share.total_bytes)
-        how = f"layer split {split.tensor_split}" if split.mode == "layer" else "tensor parallel"
+        parallel = split.parallel
+        how = (f"layer split {split.tensor_split}" if split.mode == "layer" else
+               f"tensor parallel {parallel.tensor}" + (f" × pipeline {parallel.pipeline}"
+                                                      if parallel.pipeline > 1 else ""))
         lines.append(_line("Per GPU", f"≤ {size(worst.total_bytes, units)} of "
                                       f"{size(worst.available_bytes, units)}"))
         lines.append(_line("", (how, MUTED)))
     energy = result.energy
     if energy is not None:
         lines.append(_line("Energy", f"≤ {energy.joules_per_token:.2f} J/token"))
+        lines.append(_line("", (energy_basis_text(result), MUTED)))
         cost = ("set a price: $" if energy.cost_per_million_tokens is None
                 else f"{energy.cost_per_million_tokens:,.2f} per M tokens")
         lines.append(_line("", (f"{energy.power_watts:,.0f} W · {cost}", MUTED)))
@@ -135,7 +155,7 @@ def show(static: Static, content: Content) -> None:
 class ResultPanel(VerticalScroll):
     """Everything about the current estimate; scrolls when the pane is short."""
 
-    result: var[EstimateResult | None] = var(None, init=False)
+    result: var[Assessment | None] = var(None, init=False)
     """The latest estimate (bound to the main screen)."""
     units: var[str] = var("GB", init=False)
     """GB or GiB (bound to the main screen)."""
@@ -167,15 +187,15 @@ class ResultPanel(VerticalScroll):
             return
         estimate, units = self.result.estimate, self.units
         verdict = self.query_one("#verdict", Static)
-        show(verdict, banner(estimate, units))
+        show(verdict, banner(self.result, units))
         for name in VERDICT_CLASSES.values():
             verdict.remove_class(name)
-        verdict.add_class(VERDICT_CLASSES[estimate.verdict])
+        verdict.add_class(VERDICT_CLASSES[self.result.verdict])
         show(self.query_one("#setup", Static), setup_line(estimate))
         self.query_one(MemoryBar).memory = estimate.memory
         show(self.query_one("#breakdown", Static), breakdown(estimate.memory, units))
         show(self.query_one("#figures", Static),
-             Content("\n").join(part for part in (figures(estimate, units),
+             Content("\n").join(part for part in (figures(self.result, units),
                                                   plans(self.result, units)) if part.plain))
         show(self.query_one("#advice", Static),
              advice(self.result.recommendations, estimate.notes, units))

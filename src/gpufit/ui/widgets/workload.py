@@ -12,12 +12,11 @@ from textual.reactive import var
 from textual.validation import Integer
 from textual.widgets import Input, Label, Static
 
-from gpufit.core.specs import ENGINES, KV_CACHE_DTYPES
+from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
+from gpufit.core.setup import MAX_SEQUENCES, MIN_CONTEXT_TOKENS
+from gpufit.core.specs import KV_CACHE_DTYPES
 from gpufit.ui.messages import WorkloadChanged
 from gpufit.ui.widgets.typed import typed_value
-
-MIN_CONTEXT_TOKENS = 256
-MAX_SEQUENCES = 4096
 
 
 def cycle(values: Sequence[str], current: str) -> str:
@@ -53,6 +52,8 @@ class WorkloadBar(Horizontal):
     """KV-cache element type."""
     engine: var[str] = var("llama.cpp", init=False)
     """Inference engine."""
+    flash_attention: var[str] = var("auto", init=False)
+    """Flash attention: auto, on or off."""
 
     def compose(self) -> ComposeResult:
         """Context, sequences, KV type, engine."""
@@ -66,6 +67,7 @@ class WorkloadBar(Horizontal):
                     tooltip="Concurrent sequences sharing the GPU")
         yield Choice("v", id="kv-dtype")
         yield Choice("e", id="engine")
+        yield Choice("F", id="flash-attention")
 
     def _context_validator(self) -> Integer:
         return Integer(minimum=MIN_CONTEXT_TOKENS, maximum=self.context_ceiling)
@@ -73,6 +75,7 @@ class WorkloadBar(Horizontal):
     def on_mount(self) -> None:
         self.query_one("#kv-dtype", Choice).show("KV", self.kv_cache_dtype)
         self.query_one("#engine", Choice).show("Engine", self.engine)
+        self.query_one("#flash-attention", Choice).show("FA", self.flash_attention)
 
     def _sync(self, selector: str, value: int, *, force: bool = False) -> None:
         if not self.is_mounted:
@@ -109,6 +112,10 @@ class WorkloadBar(Horizontal):
         if self.is_mounted:
             self.query_one("#engine", Choice).show("Engine", engine)
 
+    def watch_flash_attention(self, choice: str) -> None:
+        if self.is_mounted:
+            self.query_one("#flash-attention", Choice).show("FA", choice)
+
     @on(Input.Changed, "#context")
     def _context_typed(self, event: Input.Changed) -> None:
         if (value := typed_value(event)) is not None:
@@ -127,3 +134,8 @@ class WorkloadBar(Horizontal):
     @on(events.Click, "#engine")
     def _engine_clicked(self) -> None:
         self.post_message(WorkloadChanged(engine=cycle(ENGINES, self.engine)))
+
+    @on(events.Click, "#flash-attention")
+    def _flash_clicked(self) -> None:
+        self.post_message(WorkloadChanged(
+            flash_attention=cycle(FLASH_ATTENTION_CHOICES, self.flash_attention)))
