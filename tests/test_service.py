@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from gpufit.core.specs import Hardware, Workload
+from gpufit.core.setup import Setup
 from gpufit.service import EstimateRequest, EstimateService, compute
 
 
 def request(catalog, context: int) -> EstimateRequest:
-    return EstimateRequest(catalog.models["llama-3.1-8b"], catalog.quants["Q4_K_M"],
-                           Hardware(catalog.gpus["rtx-4090"]), Workload(context_tokens=context))
+    return EstimateRequest(Setup(gpu_id="rtx-4090", model_id="llama-3.1-8b", quant_id="Q4_K_M",
+                                 context_tokens=context))
 
 
 async def test_result_matches_the_request(catalog):
@@ -28,8 +28,8 @@ async def test_newer_request_supersedes_older(catalog):
     started: list[int] = []
 
     def slow_worker(req, cat):
-        started.append(req.workload.context_tokens)
-        if req.workload.context_tokens == 1024:
+        started.append(req.setup.context_tokens)
+        if req.setup.context_tokens == 1024:
             release.wait(5)
         return compute(req, cat)
 

@@ -69,6 +69,8 @@ MOE_KV_LAYER_BYTES = 2 * 4 * 128 * 2 * CONTEXT
 
 def run(model: ModelSpec, capacity_bytes: int, count: int = 1, **workload: object):
     hardware = Hardware(GPU, count=count, memory_override_bytes=capacity_bytes)
+    # The hand arithmetic here counts the attention-score buffer: flash attention off.
+    workload.setdefault("flash_attention", "off")
     return estimate(model, F16, hardware, Workload(context_tokens=CONTEXT, **workload))
 
 
@@ -137,7 +139,8 @@ def test_layers_plan_flags_and_host_bytes():
     result = run(DENSE, 3 * GIB)
     plan = plan_offload(result, default_host(GPU))[0]
     # -np 1 explicitly: left on auto, llama-server opens several slots over a unified cache.
-    assert plan.llama_cpp_flags == "-ngl 6 -c 4096 -np 1"
+    # -fa off: the workload's choice is spelled out (auto, llama.cpp's default, needs no flag).
+    assert plan.llama_cpp_flags == "-ngl 6 -c 4096 -np 1 -fa off"
     # RAM: the token embedding (always on the CPU) + 3 layers with their KV cache.
     assert plan.host_bytes == pytest.approx(
         DENSE_EMBED_BYTES + 3 * (DENSE_LAYER_BYTES + DENSE_KV_LAYER_BYTES), abs=8)
@@ -147,16 +150,18 @@ def test_layers_plan_flags_and_host_bytes():
 
 
 def test_flags_carry_sequences_cache_type_and_micro_batch():
-    result = run(DENSE, 3 * GIB, sequences=2, kv_cache_dtype="q8_0", ubatch_tokens=256)
+    result = run(DENSE, 2 * GIB, sequences=2, kv_cache_dtype="q8_0", ubatch_tokens=256,
+                 flash_attention="on")
     plan = plan_offload(result, default_host(GPU))[0]
     assert plan.llama_cpp_flags == (f"-ngl {plan.ngl} -c 8192 -np 2 --cache-type-k q8_0 "
                                     "--cache-type-v q8_0 -fa on -ub 256")
 
 
 def test_fp8_cache_becomes_q8_0_the_nearest_llama_cpp_type():
-    plan = plan_offload(run(DENSE, 3 * GIB, kv_cache_dtype="fp8"), default_host(GPU))[0]
+    plan = plan_offload(run(DENSE, 2 * GIB, kv_cache_dtype="fp8", flash_attention="auto"),
+                        default_host(GPU))[0]
     assert plan.llama_cpp_flags.endswith(
-        "-c 4096 -np 1 --cache-type-k q8_0 --cache-type-v q8_0 -fa on")
+        "-c 4096 -np 1 --cache-type-k q8_0 --cache-type-v q8_0")
 
 
 def test_zero_gpu_layers_when_only_the_buffers_fit():
@@ -225,7 +230,7 @@ def test_experts_plan_is_the_fewest_cpu_moe_layers_that_fit(dense_layers):
     # --n-cpu-moe K counts layer indices from 0, so leading dense layers are part of K.
     assert plan.n_cpu_moe == dense_layers + expected
     assert plan.llama_cpp_flags == (f"-ngl {LLAMA_CPP_ALL_LAYERS} --n-cpu-moe "
-                                    f"{dense_layers + expected} -c 4096 -np 1")
+                                    f"{dense_layers + expected} -c 4096 -np 1 -fa off")
     assert plan.host_bytes == pytest.approx(MOE_EMBED_BYTES + expected * MOE_EXPERTS_LAYER_BYTES,
                                             abs=8)
     # One sequence routes each token to 2 of 16 experts: the CPU reads 1/8 of its experts.

@@ -14,6 +14,7 @@ from gpufit.core.rank import (
     hardware_for,
     quality_loss_pct,
 )
+from gpufit.core.setup import Setup
 from gpufit.core.specs import Hardware, Workload
 from gpufit.core.split import split_plan
 
@@ -38,7 +39,8 @@ def test_capability_of_a_mixture_of_experts_is_the_geometric_mean(catalog):
 def test_each_model_gets_its_least_lossy_quant_that_fits_fast_enough(catalog):
     hardware = Hardware(catalog.gpus["rtx-4090"])
     workload = Workload(context_tokens=8192)
-    ranked = best_for_hardware(hardware, catalog.models.values(), catalog.quants.values(), workload)
+    # No context chosen: each model at min(8192, its maximum), the app's and report's rule.
+    ranked = best_for_hardware(hardware, catalog.models.values(), catalog.quants.values(), Setup())
     assert ranked
     for item in ranked[:8]:
         model = item.row.model
@@ -80,6 +82,6 @@ def test_a_model_loses_nothing_in_the_precision_it_was_released_in(catalog):
     # MXFP4's published loss (round-to-nearest on a 16-bit model) is over the 10 % limit …
     assert quality_loss_pct(mxfp4) > 10
     ranked = best_for_hardware(Hardware(catalog.gpus["h100-sxm"]), [gpt_oss],
-                               catalog.quants.values(), Workload(context_tokens=8192))
+                               catalog.quants.values(), Setup(context_tokens=8192))
     # … but gpt-oss was trained for it: it is kept, at MXFP4, with no loss.
     assert [(item.row.quant.id, item.quality_loss_pct) for item in ranked] == [("MXFP4", 0.0)]
