@@ -128,8 +128,8 @@ async def test_a_failing_estimate_is_a_notification_not_a_crash(build_app):
     calls: list[str] = []
 
     def flaky(request, catalog):
-        calls.append(request.model.id)
-        if request.model.id == "llama-3.1-70b":
+        calls.append(request.setup.model_id)
+        if request.setup.model_id == "llama-3.1-70b":
             raise RuntimeError("simulated estimator bug")
         return compute(request, catalog)
 
@@ -143,7 +143,7 @@ async def test_a_failing_estimate_is_a_notification_not_a_crash(build_app):
         await pilot.press("j")
         await settle(pilot)
         screen = main_screen(pilot)
-        assert screen.result is not None and screen.result.request.model.id == "llama-3.1-405b"
+        assert screen.result is not None and screen.result.setup.model_id == "llama-3.1-405b"
 
 
 async def test_catalog_issues_are_notified(catalog, settings_path):

@@ -26,7 +26,7 @@ async def test_starts_with_the_default_setup(build_app, size):
         assert screen.has_class("-narrow" if size == NARROW else "-wide")
         result = screen.result
         assert result is not None
-        request = result.request
+        request = result.estimate
         assert (request.hardware.gpu.id, request.model.id, request.quant.id) == \
             ("rtx-4090", "llama-3.1-8b", "Q4_K_M")
         assert request.workload.context_tokens == 8192
@@ -47,7 +47,7 @@ async def test_choosing_a_model_updates_the_quant_rows(build_app, size):
         await settle(pilot)
         assert screen.model_id == "llama-3.1-70b"
         result = screen.result
-        assert result is not None and result.request.model.id == "llama-3.1-70b"
+        assert result is not None and result.setup.model_id == "llama-3.1-70b"
         assert {row.model.id for row in result.quant_rows} == {"llama-3.1-70b"}
         after = str(quant_list.get_option("Q4_K_M").prompt)
         assert after != before
@@ -91,7 +91,7 @@ async def test_typing_in_the_filter_narrows_the_list_and_follows_it(build_app, s
         ids = option_ids(screen.query_one(ModelPane).option_list.options)
         assert ids == ["mixtral-8x7b", "mixtral-8x22b"]
         assert screen.model_id == "mixtral-8x7b"  # the filter hid the old choice
-        assert screen.result is not None and screen.result.request.model.id == "mixtral-8x7b"
+        assert screen.result is not None and screen.result.setup.model_id == "mixtral-8x7b"
         await pilot.press("escape", "j")
         await settle(pilot)
         assert screen.model_id == "mixtral-8x22b"
@@ -120,7 +120,7 @@ async def test_quick_moves_end_on_the_last_row(build_app):
         await pilot.press("2", "j", "j", "k", "k", "j")
         await settle(pilot)
         assert screen.model_id == "llama-3.1-70b"
-        assert screen.result is not None and screen.result.request.model.id == "llama-3.1-70b"
+        assert screen.result is not None and screen.result.setup.model_id == "llama-3.1-70b"
 
 
 @SIZES
@@ -179,7 +179,7 @@ async def test_kv_dtype_and_engine_keys(build_app):
         await settle(pilot)
         assert screen.engine == "vllm"
         memory = screen.result.estimate.memory
-        assert memory.available_bytes == int(screen.result.request.hardware.capacity_bytes * 0.9)
+        assert memory.available_bytes == int(screen.result.estimate.hardware.capacity_bytes * 0.9)
         assert "Engine vllm" in str(screen.query_one("#engine").render())
 
 

@@ -58,11 +58,11 @@ async def test_open_a_gguf_choose_it_and_save_it(gguf_app, tmp_path: Path) -> No
         assert screen.model_id == "local-tiny-llama-q4-k-m"
         assert screen.quant_id == "Q4_K_M"
         await wait_until(pilot, lambda: screen.result is not None
-                         and screen.result.request.model.id == screen.model_id, rounds=200)
+                         and screen.result.setup.model_id == screen.model_id, rounds=200)
         assert screen.result.estimate.memory.weights_bytes \
             == screen.catalog.models[screen.model_id].file_weights.breakdown.total_bytes
         assert app.settings.settings.recent_model_files == (str(path.resolve()),)
-        shown = figures(screen.result.estimate, "GB").plain
+        shown = figures(screen.result, "GB").plain
         assert "exact (GGUF)" in shown and "Q4_K" in shown and "Q6_K" in shown
         await pilot.press("a")
         await pilot.pause()

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpufit.core.specs import GB, Hardware, Workload
+from gpufit.core.setup import Setup
+from gpufit.core.specs import GB
 from gpufit.persist.settings import Settings, SettingsStore
 from gpufit.service import EstimateRequest, compute
 from gpufit.ui import format as fmt
@@ -21,8 +22,8 @@ from gpufit.ui.widgets.workload import cycle
 
 
 def result_for(catalog, gpu="rtx-4090", model="llama-3.1-8b", quant="Q4_K_M", **workload):
-    return compute(EstimateRequest(catalog.models[model], catalog.quants[quant],
-                                   Hardware(catalog.gpus[gpu]), Workload(**workload)), catalog)
+    return compute(EstimateRequest(Setup(gpu_id=gpu, model_id=model, quant_id=quant, **workload)),
+                   catalog)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=6),
@@ -86,8 +87,12 @@ def test_quant_rows_are_fixed_width_and_say_the_verdict_in_words(catalog):
     for quant in catalog.quants.values():
         prompt = quant_prompt(quant, rows[quant.id], "llama.cpp").plain
         assert len(prompt) == len(HEADER)
-        assert any(word in prompt for word in ("fits", "tight", "no"))
+        words = ("fits", "tight", "no") if "llama.cpp" in quant.engines else ("n/a",)
+        assert any(word in prompt for word in words), prompt
     assert "no" in quant_prompt(catalog.quants["Q4_K_M"], rows["Q4_K_M"], "llama.cpp").plain
+    # A quant the engine cannot run says so in words, not by strikethrough or colour alone.
+    awq = quant_prompt(catalog.quants["AWQ-INT4"], rows["AWQ-INT4"], "llama.cpp")
+    assert "n/a" in awq.plain and "strike" not in str(awq.spans)
 
 
 def test_settings_round_trip(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import tomllib
 
 from textual.widgets import DataTable, Input
@@ -75,7 +77,7 @@ async def test_best_here_loads_the_chosen_row(build_app):
         screen = main_screen(pilot)
         chosen = table.get_row_at(1)
         assert screen.result is not None
-        assert screen.result.request.model.name == chosen[0]
+        assert screen.result.estimate.model.name == chosen[0]
         assert screen.quant_id == chosen[1]
         assert screen.result.estimate.verdict == "fits"
 
@@ -92,7 +94,7 @@ async def test_hardware_for_model_loads_gpu_and_count(build_app):
         screen = main_screen(pilot)
         assert screen.result is not None and screen.result.estimate.verdict == "fits"
         # The first row is the smallest setup: nothing with less total memory fits.
-        assert screen.result.request.hardware.capacity_bytes < 60e9
+        assert screen.result.estimate.hardware.capacity_bytes < 60e9
 
 
 async def test_pin_then_compare_side_by_side(build_app):
@@ -141,9 +143,13 @@ async def test_host_dialog_saves_price_and_ram(build_app, settings_path):
         assert "ram_gb" not in saved
         energy = main_screen(pilot).result.energy
         assert energy is not None and energy.price_per_gpu_hour == 2.5
-        # 450 W RTX 4090 at r tok/s: cost = 2.5 / (r × 3600 / 1e6).
-        rate = main_screen(pilot).result.estimate.speed.aggregate_decode_tokens_per_s
-        assert energy.cost_per_million_tokens == 2.5 / (rate * 3600 / 1e6)
+        # 450 W RTX 4090 at r tok/s (the stated basis: the serving view's best load):
+        # cost = 2.5 / (r × 3600 / 1e6).
+        basis = main_screen(pilot).result.energy_basis
+        assert basis is not None and basis.source == "serving-best"
+        rate = main_screen(pilot).result.serving.best.aggregate_tokens_per_s
+        assert basis.tokens_per_s == rate
+        assert energy.cost_per_million_tokens == pytest.approx(2.5 / (rate * 3600 / 1e6))
 
 
 def test_host_values_name_the_bad_field():

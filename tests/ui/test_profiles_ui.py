@@ -46,7 +46,7 @@ async def test_save_quit_reopen_load(build_app):
         await pilot.press("enter")
         await settle(pilot)
         assert (screen.model_id, screen.context_tokens, screen.gpu_count) == wanted
-        assert screen.result is not None and screen.result.request.model.id == wanted[0]
+        assert screen.result is not None and screen.result.setup.model_id == wanted[0]
 
 
 async def test_overwrite_asks_first(build_app):

@@ -60,6 +60,7 @@ from gpufit.ui.planning import PlanningActions
 from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.session import ProfileActions
+from gpufit.ui.setup_view import SetupField, show_setup
 from gpufit.ui.widgets.footer import KeyFooter
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
@@ -75,21 +76,6 @@ PANE_TITLES = {"hardware": "Hardware", "model": "Model", "quant": "Quant"}
 def _preferred(ids: Iterable[str], wanted: str) -> str:
     ids = list(ids)
     return wanted if wanted in ids else (ids[0] if ids else "")
-
-
-class SetupField:
-    """`screen.gpu_id` reads the setup's field; assigning replaces the setup (one state)."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, screen: Any, owner: type | None = None) -> Any:
-        if screen is None:
-            return self
-        return getattr(screen.setup, self.name)
-
-    def __set__(self, screen: Any, value: Any) -> None:
-        screen.change_setup(**{self.name: value})
 
 
 class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportActions, Screen[None]):
@@ -222,20 +208,8 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
         self.refresh_estimate()
 
     def _show_setup(self, setup: Setup) -> None:
-        """Every pane shows the setup (its selection, count, memory and workload)."""
-        if not self.is_mounted:
-            return
-        hardware = self.query_one(HardwarePane)
-        hardware.selected = setup.gpu_id
-        hardware.gpu_count = setup.gpu_count
-        hardware.memory_override_bytes = setup.memory_override_bytes
-        self.query_one(ModelPane).selected = setup.model_id
-        quant = self.query_one(QuantPane)
-        quant.selected, quant.engine = setup.quant_id, setup.engine
-        bar = self.query_one(WorkloadBar)
-        bar.context_tokens = self.context_tokens
-        bar.sequences, bar.kv_cache_dtype = setup.sequences, setup.kv_cache_dtype
-        bar.engine, bar.flash_attention = setup.engine, setup.flash_attention
+        if self.is_mounted:
+            show_setup(self, setup)
 
     @property
     def context_tokens(self) -> int:

@@ -64,8 +64,9 @@ class QuantPane(PickerPane):
 
     def compose_above_list(self) -> ComposeResult:
         """A column header between the filter and the list."""
-        yield Static(Content.styled(HEADER, "$foreground-muted bold"), classes="column-head",
-                     tooltip=LEGEND)
+        head = Static(Content.styled(HEADER, "$foreground-muted bold"), classes="column-head")
+        head.tooltip = LEGEND
+        yield head
 
     def _rows_by_quant(self) -> dict[str, Estimate]:
         if self.result is None:
@@ -87,6 +88,8 @@ class QuantPane(PickerPane):
 
     def watch_result(self, result: Assessment | None) -> None:
         self._refresh_prompts()
+        unsupported = any(self.engine not in quant.engines for quant in self._catalog.quants.values())
+        self.border_subtitle = "n/a: engine can't run it" if unsupported else ""
 
     def watch_engine(self, engine: str) -> None:
         self._refresh_prompts()
