@@ -306,6 +306,7 @@ def _read_entry(
     if problem:
         issues.append(CatalogIssue(file, label, problem[0], problem[1] + " — entry skipped"))
         return
+    assert isinstance(entry_id, str)  # _validate checked the id
     if entry_id in seen_here:
         issues.append(CatalogIssue(file, label, "id", "duplicate id in this file — entry skipped"))
         return

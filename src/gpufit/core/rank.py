@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gpufit.core.estimate import Estimate
-from gpufit.core.setup import Setup
+from gpufit.core.setup import MAX_GPUS, Setup
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
-from gpufit.core.split import MAX_GPUS, gpus_needed
+from gpufit.core.split import gpus_needed
 from gpufit.core.sweep import SweepRow, sweep
 
 DEFAULT_MIN_TOKENS_PER_S = 10.0

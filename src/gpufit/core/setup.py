@@ -130,8 +130,11 @@ def gpu_count_problem(gpu: GpuSpec, count: int) -> str | None:
 class HardwareSource(Protocol):
     """Detected hardware (gpufit.detect.match.DetectedOption): measured memory, free memory."""
 
-    key: str
-    gpu: GpuSpec
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def gpu(self) -> GpuSpec: ...
 
     def hardware(self, count: int | None = None) -> Hardware: ...
 

@@ -138,11 +138,11 @@ def _layer_plan(result: Estimate, per_gpu_available: int, parallel: Parallelism)
     shares = _shares(balanced, layer_bytes, result, per_gpu_fixed, head_bytes, per_gpu_available)
     default_overflows = any(share.headroom_bytes < 0 for share in even_shares) and all(
         share.headroom_bytes >= 0 for share in shares)
-    notes = ()
+    notes: tuple[str, ...] = ()
     if default_overflows:
         notes = (f"llama.cpp's default equal split overflows a GPU; "
                  f"--tensor-split {','.join(map(str, balanced))} balances it.",)
-    return SplitPlan("layer", shares, tuple(balanced), default_overflows, notes, parallel)
+    return SplitPlan("layer", tuple(shares), tuple(balanced), default_overflows, notes, parallel)
 
 
 def _even_counts(layers: int, count: int) -> list[int]:

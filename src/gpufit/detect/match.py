@@ -114,7 +114,7 @@ def match_gpu(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
                   and memory is not None and _memory_close(gpu, memory)]
         if len({gpu.id for gpu in starts}) == 1:
             return Match(starts[0], f"the cut name {reading.name!r}… and its "
-                                    f"{memory / MIB:.0f} MiB fit only {starts[0].name!r}")
+                                    f"{(memory or 0) / MIB:.0f} MiB fit only {starts[0].name!r}")
     return Match(None, f"{reading.name!r} is not in the catalog")
 
 

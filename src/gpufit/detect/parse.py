@@ -395,7 +395,7 @@ def parse_table(text: str, source: str = "") -> Snapshot:
         following = " ".join(lines[position + 1:position + 3])
         second = lines[position + 1] if position + 1 < len(lines) else ""
         cap = _TABLE_POWER_CAP.search(second)
-        total = used = None
+        total = used = None  # type: ignore[assignment]  # unknown until the memory column
         if memory := _TABLE_MEMORY.search(second):
             used, total = int(memory.group(1)) * MIB, int(memory.group(2)) * MIB
         mig_enabled = None

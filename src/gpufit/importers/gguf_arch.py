@@ -164,7 +164,7 @@ def _sliding_window(read: _Reader, arch: str, layers: int) -> dict[str, Any]:
         return {}
     pattern_value = read.metadata.get(f"{arch}.attention.sliding_window_pattern")
     pattern: int | None = None
-    if _whole(pattern_value) and pattern_value > 0:
+    if _whole(pattern_value) and isinstance(pattern_value, int) and pattern_value > 0:
         pattern = int(pattern_value)
     elif isinstance(pattern_value, list) and pattern_value:
         # One flag per layer, true where the layer slides: the period of the global layers.

@@ -68,7 +68,7 @@ def _from_document(document: dict[str, Any], problems: list[str] | None = None) 
     for key in HOST_KEYS:
         value = document.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            settings = replace(settings, **{key: float(value)})
+            settings = replace(settings, **{key: float(value)})  # type: ignore[arg-type]
         elif value is not None and problems is not None:
             problems.append(f"settings.toml: {key} = {value!r} is not a positive number; "
                             "ignored it (unset).")

@@ -6,11 +6,11 @@ modal screen, so every screen that runs workers routes their state changes here.
 
 from __future__ import annotations
 
-from textual.dom import DOMNode
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 
-def notify_failure(node: DOMNode, event: Worker.StateChanged) -> bool:
+def notify_failure(node: Widget, event: Worker.StateChanged) -> bool:
     """Notify when `event` says a worker failed; returns whether it did."""
     if event.state != WorkerState.ERROR:
         return False

@@ -81,8 +81,8 @@ def _preferred(ids: Iterable[str], wanted: str) -> str:
 class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportActions, Screen[None]):
     """Hardware, model, quant and result panes over a workload bar and the footer."""
 
-    BINDINGS: ClassVar[list[BindingType]] = commands.bindings()
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = list(commands.bindings())
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012  (Screen declares it)
     AUTO_FOCUS = "#model-list"
 
     setup: var[Setup] = var(Setup(), init=False)

@@ -147,8 +147,8 @@ def advice(recommendations: Iterable[Recommendation], notes: Iterable[str], unit
 def show(static: Static, content: Content) -> None:
     """Update a Static, asking for a (costly) layout pass only when its height changes."""
     width = static.content_region.width
-    same_height = width > 0 and content.get_height(static.styles, width) == \
-        static.content_region.height
+    height = content.get_height(static.styles, width)  # type: ignore[arg-type]
+    same_height = width > 0 and height == static.content_region.height
     static.update(content, layout=not same_height)
 
 
