@@ -109,7 +109,9 @@ def vram_rows(catalog: Catalog, reference: Path) -> list[Row]:
         if gpu is None or model is None or not record.get("total"):
             continue
         hardware = Hardware(catalog.gpus[gpu], count=record["gpu_count"])
-        workload = Workload(context_tokens=record["context"], kv_cache_dtype="f16")
+        # The logs are from a May 2024 llama.cpp, which ran without flash attention.
+        workload = Workload(context_tokens=record["context"], kv_cache_dtype="f16",
+                            flash_attention="off")
         result = estimate(catalog.models[model], catalog.quants[quant_id(record["quant"])],
                           hardware, workload)
         memory = result.memory

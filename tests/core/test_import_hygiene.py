@@ -26,3 +26,22 @@ def test_importers_load_no_ui_and_no_numpy_until_a_gguf_is_read():
          "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"],
         capture_output=True, text=True, check=True)
     assert importers.stdout.strip() == "[]"
+
+
+def test_no_inner_module_imports_the_ui():
+    # Every module of core, detect, persist and importers (walked, so new ones are covered):
+    # importing it loads neither Textual, Rich nor gpufit.ui.
+    code = """
+import importlib, pkgutil, sys
+import gpufit.core, gpufit.detect, gpufit.importers, gpufit.persist
+names = [info.name for package in (gpufit.core, gpufit.detect, gpufit.importers, gpufit.persist)
+         for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+for name in names:
+    importlib.import_module(name)
+bad = sorted(m for m in sys.modules
+             if m.split('.')[0] in ('textual', 'rich') or m.startswith('gpufit.ui'))
+print(len(names), ','.join(bad))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    count, _, bad = done.stdout.strip().partition(" ")
+    assert int(count) >= 40 and bad == ""
