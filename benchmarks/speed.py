@@ -10,10 +10,12 @@ import statistics
 import time
 from collections.abc import Callable
 
+from gpufit.core.assess import assess
 from gpufit.core.catalog import load_catalog
 from gpufit.core.estimate import estimate
 from gpufit.core.rank import best_for_hardware, hardware_for
 from gpufit.core.serving import serving_profile
+from gpufit.core.setup import Setup
 from gpufit.core.specs import Hardware, Workload
 from gpufit.core.sweep import sweep
 
@@ -81,7 +83,7 @@ def main() -> None:
 
     timed("sweep --gpu rtx-4090 (every model × quant, ranked)",
           lambda: best_for_hardware(Hardware(catalog.gpus["rtx-4090"]), catalog.models.values(),
-                                    catalog.quants.values(), workload))
+                                    catalog.quants.values(), Setup()))
     timed("sweep --model mixtral-8x22b --quant FP16 (every GPU and slice × 1–8 cards)",
           lambda: hardware_for(model, catalog.quants["FP16"], catalog.gpus.values(), workload, 8))
     awq = catalog.quants["AWQ-INT4"]
@@ -89,6 +91,9 @@ def main() -> None:
     timed("serving profile, Mixtral 8x7B AWQ on A100 80GB (vLLM)",
           lambda: serving_profile(catalog.models["mixtral-8x7b"], awq, hardware, vllm, 1000, 200),
           repeats=50)
+    setup = Setup(gpu_id="rtx-4090", model_id="mixtral-8x7b", quant_id="Q4_K_M")
+    timed("assess() — what one keypress costs: estimate, every quant row, advice, plans, serving",
+          lambda: assess(setup, catalog), repeats=50)
 
 
 if __name__ == "__main__":
