@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import tomllib
 
+import pytest
 from textual.widgets import DataTable, Input
 from ui_helpers import NARROW, WIDE, main_screen
 
