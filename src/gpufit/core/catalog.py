@@ -8,6 +8,7 @@ entries with the same id, which is how a user's own catalog directory adds or re
 from __future__ import annotations
 
 import contextlib
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from gpufit.core.mig import catalog_slices
-from gpufit.core.specs import GpuSpec, ModelSpec, QuantRule, QuantSpec
+from gpufit.core.specs import MODEL_USES, RECURRENT_KINDS, GpuSpec, ModelSpec, QuantRule, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 
 CATALOG_FILES = ("gpus.toml", "models.toml", "quants.toml")
+MODEL_FILES_DIR = "models"
+"""Further built-in model files, one per publisher family, loaded after CATALOG_FILES."""
 ROLES = (
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output",
     "ffn_gate", "ffn_up", "ffn_down",
@@ -68,6 +71,23 @@ def _one_of(*allowed: str) -> Callable[[Any], str | None]:
 
 def _strings(value: Any) -> str | None:
     return None if all(isinstance(item, str) for item in value) else "must be a list of strings"
+
+
+def _layer_indices(value: Any) -> str | None:
+    if all(isinstance(item, int) and not isinstance(item, bool) and item >= 0 for item in value):
+        return None if len(set(value)) == len(value) else "lists a layer twice"
+    return "must be a list of layer indices (integers from 0)"
+
+
+def _month(value: Any) -> str | None:
+    return None if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])(-\d{2})?", value) else \
+        "must be a date like 2025-07 or 2025-07-21"
+
+
+def _uses(value: Any) -> str | None:
+    if all(isinstance(item, str) and item in MODEL_USES for item in value):
+        return None
+    return f"must list only {', '.join(MODEL_USES)}"
 
 
 def _file_weights_problem(value: Any) -> str | None:
@@ -171,6 +191,18 @@ MODEL_FIELDS: dict[str, _Field] = {
     "params_active_published": _Field(_NUMBER, required=False, check=_positive),
     "native_dtype": _Field(str, required=False,
                            check=_one_of("bf16", "fp16", "fp32", "fp8", "mxfp4")),
+    "moe_layer_step": _Field(int, required=False, check=_positive),
+    "recurrent_layers": _Field(list, required=False, check=_layer_indices),
+    "attention_layers": _Field(list, required=False, check=_layer_indices),
+    "recurrent_kind": _Field(str, required=False, check=_one_of(*RECURRENT_KINDS)),
+    "ssm_inner_size": _Field(int, required=False, check=_positive),
+    "ssm_state_size": _Field(int, required=False, check=_positive),
+    "ssm_groups": _Field(int, required=False, check=_non_negative),
+    "ssm_heads": _Field(int, required=False, check=_positive),
+    "ssm_conv_kernel": _Field(int, required=False, check=_positive),
+    "mmproj_params": _Field(_NUMBER, required=False, check=_positive),
+    "released": _Field(str, required=False, check=_month),
+    "uses": _Field(list, required=False, check=_uses),
     "file_weights": _Field(dict, required=False, check=_file_weights_problem),
 }
 
@@ -222,6 +254,7 @@ def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None) 
     """Load the built-in catalog, then every `*.toml` in `extra_dirs` (later wins by id)."""
     base = base_dir or builtin_catalog_dir()
     paths = [base / name for name in CATALOG_FILES]
+    paths.extend(sorted((base / MODEL_FILES_DIR).glob("*.toml")))
     for directory in extra_dirs:
         if directory.is_dir():
             paths.extend(sorted(directory.glob("*.toml")))
@@ -357,6 +390,15 @@ def _model_consistency(data: dict[str, Any]) -> tuple[str, str] | None:
                                   f"{experts_total} — entry skipped")
     if experts_total and not experts_active:
         return "experts_active", "required when experts_total is set — entry skipped"
+    for key in ("recurrent_layers", "attention_layers"):
+        if any(index >= data["layers"] for index in data.get(key, ())):
+            return key, "lists a layer at or past layers — entry skipped"
+    if data.get("recurrent_layers"):
+        needed = ("recurrent_kind", "ssm_inner_size", "ssm_state_size", "ssm_conv_kernel")
+        missing_ssm = [key for key in needed if key not in data]
+        if missing_ssm:
+            return missing_ssm[0], ("hybrid models need " + ", ".join(needed)
+                                    + " — entry skipped")
     if data.get("dense_layers", 0) > data["layers"]:
         return "dense_layers", "is more than layers — entry skipped"
     mla = [key for key in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
@@ -391,6 +433,11 @@ def _build_gpu(data: dict[str, Any]) -> GpuSpec:
 def _build_model(data: dict[str, Any]) -> ModelSpec:
     values = dict(data)
     values["aliases"] = tuple(values.get("aliases", ()))
+    for key in ("recurrent_layers", "uses"):
+        if key in values:
+            values[key] = tuple(values[key])
+    if "attention_layers" in values:
+        values["attention_layers"] = tuple(values["attention_layers"])
     if "file_weights" in values:
         values["file_weights"] = _build_file_weights(values["file_weights"])
     return ModelSpec(**values)

@@ -27,6 +27,11 @@ KV_CACHE_BYTES_PER_ELEMENT: dict[str, float] = {
     "q4_0": 18 / 32,
 }
 
+RECURRENT_KINDS = ("mamba", "mamba2", "gated_deltanet")
+"""Recurrent mixers that keep a fixed-size state per sequence instead of a KV cache."""
+
+MODEL_USES = ("chat", "code", "reasoning", "vision")
+
 
 @dataclass(frozen=True, slots=True)
 class GpuSpec:
@@ -119,6 +124,28 @@ class ModelSpec:
     v_head_dim: int | None = None
     params_active_published: float | None = None
     native_dtype: str = "bf16"
+    moe_layer_step: int = 1
+    """Every Nth layer is MoE (layers N-1, 2N-1, …; Llama 4 Maverick's interleave_moe_layer_step,
+    Jamba's expert_layer_period); the rest have a dense MLP."""
+    recurrent_layers: tuple[int, ...] = ()
+    """Layers whose mixer is recurrent (Mamba, gated DeltaNet): a fixed state per sequence."""
+    attention_layers: tuple[int, ...] | None = None
+    """Layers with attention (and so a KV cache); None = every layer that is not recurrent.
+    Falcon-H1 runs attention and Mamba side by side, so it lists every layer in both."""
+    recurrent_kind: str | None = None
+    ssm_inner_size: int | None = None
+    """Mamba d_inner; gated DeltaNet: value heads × value head dim."""
+    ssm_state_size: int | None = None
+    """Mamba d_state; gated DeltaNet: the key head dim."""
+    ssm_groups: int = 0
+    """Mamba2 n_groups; gated DeltaNet: the key heads."""
+    ssm_heads: int | None = None
+    """Mamba2 heads; gated DeltaNet: the value heads."""
+    ssm_conv_kernel: int | None = None
+    mmproj_params: float | None = None
+    """Parameters of the vision encoder and projector (llama.cpp's separate mmproj file)."""
+    released: str | None = None
+    uses: tuple[str, ...] = ()
     file_weights: FileWeights | None = field(default=None, compare=False, hash=False, repr=False)
     """For a model read from a file: its exact tensor sizes, used at the file's own quant."""
 
@@ -136,6 +163,23 @@ class ModelSpec:
     def gqa_ratio(self) -> int:
         """Query heads per KV head (llama.cpp's n_gqa)."""
         return max(1, self.attention_heads // max(1, self.kv_heads))
+
+    @property
+    def is_hybrid(self) -> bool:
+        """True when some layers keep a recurrent state instead of (or beside) a KV cache."""
+        return bool(self.recurrent_layers)
+
+    def is_moe_layer(self, layer_index: int) -> bool:
+        """Whether a layer's MLP is a mixture of experts."""
+        if not self.is_moe or layer_index < self.dense_layers:
+            return False
+        return (layer_index + 1) % self.moe_layer_step == 0
+
+    def has_attention(self, layer_index: int) -> bool:
+        """Whether a layer attends (and so keeps a KV cache)."""
+        if self.attention_layers is not None:
+            return layer_index in self.attention_layers
+        return layer_index not in self.recurrent_layers
 
     def is_sliding_layer(self, layer_index: int) -> bool:
         """Whether a layer attends only to the last `sliding_window_tokens` tokens."""
