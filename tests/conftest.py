@@ -26,6 +26,16 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
     base = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("GPUFIT_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("GPUFIT_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("GPUFIT_CACHE_DIR", str(base / "cache"))
+    # Model stores a scan would find: empty, so no test sees this machine's downloads.
+    monkeypatch.setenv("HOME", str(base / "home"))
+    monkeypatch.setenv("HF_HOME", str(base / "hf-home"))
+    monkeypatch.setenv("OLLAMA_MODELS", str(base / "ollama"))
+    monkeypatch.setenv("LLAMA_CACHE", str(base / "llama-cache"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    # Nothing may reach the real Hub: a test that needs one starts a fake and sets its own.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
 
 
 def load_reference(name: str) -> dict:

@@ -29,3 +29,9 @@ def data_dir() -> Path:
 def user_catalog_dir() -> Path:
     """TOML files here add to or override the built-in catalog, by id."""
     return data_dir() / "catalog"
+
+
+def cache_dir() -> Path:
+    """Derived data that can be rebuilt: local model scans, Hugging Face Hub lookups."""
+    override = os.environ.get("GPUFIT_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
