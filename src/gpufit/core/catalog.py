@@ -191,6 +191,7 @@ MODEL_FIELDS: dict[str, _Field] = {
     "params_active_published": _Field(_NUMBER, required=False, check=_positive),
     "native_dtype": _Field(str, required=False,
                            check=_one_of("bf16", "fp16", "fp32", "fp8", "mxfp4")),
+    "attention_output_gate": _Field(bool, required=False),
     "moe_layer_step": _Field(int, required=False, check=_positive),
     "recurrent_layers": _Field(list, required=False, check=_layer_indices),
     "attention_layers": _Field(list, required=False, check=_layer_indices),

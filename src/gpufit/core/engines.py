@@ -77,6 +77,9 @@ class EngineProfile:
     stored_cache_types: Mapping[str, str]
     """The KV-cache type the engine really stores for each one gpufit offers (llama.cpp has no
     fp8 cache and takes q8_0; vLLM has no ggml block types and takes fp8)."""
+    recurrent_state_bytes_per_element: float
+    """Hybrid models' Mamba / DeltaNet state: llama.cpp keeps it in F32 (its default type_r and
+    type_s), vLLM in the model's dtype (mamba_cache_dtype "auto")."""
 
     def parallelism(self, model: ModelSpec, gpu_count: int) -> Parallelism:
         """The parallel sizes the engine uses for `gpu_count` GPUs."""
@@ -113,7 +116,7 @@ LLAMA_CPP = EngineProfile(
     token_embedding_on_host=True, tied_head_copy=True, honours_every_sliding_window=False,
     multi_gpu="layer", cpu_offload=True, compute_buffer="per-device-graph",
     overhead_bytes_per_gpu=cal.LLAMA_CPP_CONTEXT_BYTES_PER_GPU, flash_attention_auto=True,
-    stored_cache_types=MappingProxyType({"fp8": "q8_0"}),
+    stored_cache_types=MappingProxyType({"fp8": "q8_0"}), recurrent_state_bytes_per_element=4.0,
 )
 VLLM = EngineProfile(
     id="vllm", label="vLLM", budgets_memory_share=True,
@@ -121,6 +124,7 @@ VLLM = EngineProfile(
     multi_gpu="tensor", cpu_offload=False, compute_buffer="profiled-batch",
     overhead_bytes_per_gpu=cal.VLLM_OVERHEAD_BYTES_PER_GPU, flash_attention_auto=True,
     stored_cache_types=MappingProxyType({"q8_0": "fp8", "q4_0": "fp8"}),
+    recurrent_state_bytes_per_element=2.0,
 )
 
 ENGINE_PROFILES: Mapping[str, EngineProfile] = MappingProxyType(

@@ -61,11 +61,12 @@ def _kv_shape(model: ModelSpec, engine: str) -> KvShape:
     else:
         per_layer = 2 * model.kv_heads * model.head_dim
     honours_window = engine_profile(engine).honours_sliding_window(model)
-    sliding_layers = (sum(1 for layer in range(model.layers) if model.is_sliding_layer(layer))
+    sliding_layers = (sum(1 for layer in range(model.layers)
+                          if model.has_attention(layer) and model.is_sliding_layer(layer))
                       if honours_window else 0)
     return KvShape(
         elements_per_layer=per_layer,
-        full_layers=model.layers - sliding_layers,
+        full_layers=model.attention_layer_count - sliding_layers,
         sliding_layers=sliding_layers,
         window_tokens=model.sliding_window_tokens or 0,
     )
@@ -98,7 +99,18 @@ def kv_cache_bytes(model: ModelSpec, workload: Workload, context_tokens: int | N
     per_element = cache_bytes_per_element(workload.engine, workload.kv_cache_dtype)
     elements = (shape.full_elements_per_token * context
                 + shape.sliding_elements_per_token * min(context, shape.window_tokens))
-    return elements * per_element * count
+    return elements * per_element * count + recurrent_state_bytes(model, workload.engine, count)
+
+
+def recurrent_state_bytes(model: ModelSpec, engine: str, sequences: int) -> float:
+    """Hybrid models' fixed-size state (Mamba / gated DeltaNet layers) for `sequences`
+    sequences; it does not grow with the context. Counted with the KV cache, which it replaces
+    on those layers (llama.cpp's llama_memory_recurrent beside llama_kv_cache)."""
+    if not model.recurrent_layers:
+        return 0.0
+    per_element = engine_profile(engine).recurrent_state_bytes_per_element
+    return (len(model.recurrent_layers) * model.recurrent_state_elements * per_element
+            * max(1, sequences))
 
 
 def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_tokens: int,
@@ -111,8 +123,11 @@ def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_t
     # kv_shape counts sliding layers only where the engine honours the window.
     honours_window = shape.sliding_layers > 0
     window = min(context_tokens, shape.window_tokens)
-    return tuple(per_token * (window if honours_window and model.is_sliding_layer(layer)
-                              else context_tokens)
+    state = (model.recurrent_state_elements * max(1, sequences)
+             * engine_profile(engine).recurrent_state_bytes_per_element)
+    return tuple((per_token * (window if honours_window and model.is_sliding_layer(layer)
+                               else context_tokens) if model.has_attention(layer) else 0.0)
+                 + (state if layer in model.recurrent_layers else 0.0)
                  for layer in range(model.layers))
 
 

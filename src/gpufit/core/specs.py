@@ -124,6 +124,8 @@ class ModelSpec:
     v_head_dim: int | None = None
     params_active_published: float | None = None
     native_dtype: str = "bf16"
+    attention_output_gate: bool = False
+    """q_proj also yields a per-head output gate, so it is twice as wide (Qwen3-Next)."""
     moe_layer_step: int = 1
     """Every Nth layer is MoE (layers N-1, 2N-1, …; Llama 4 Maverick's interleave_moe_layer_step,
     Jamba's expert_layer_period); the rest have a dense MLP."""
@@ -163,6 +165,25 @@ class ModelSpec:
     def gqa_ratio(self) -> int:
         """Query heads per KV head (llama.cpp's n_gqa)."""
         return max(1, self.attention_heads // max(1, self.kv_heads))
+
+    @property
+    def attention_layer_count(self) -> int:
+        """Layers that attend (and keep a KV cache)."""
+        if self.attention_layers is not None:
+            return len(self.attention_layers)
+        return self.layers - len(self.recurrent_layers)
+
+    @property
+    def recurrent_state_elements(self) -> int:
+        """Elements of recurrent state one sequence keeps per recurrent layer: the convolution
+        window, (d_conv − 1) × (d_inner + 2 × groups × d_state), plus the SSM state,
+        d_state × d_inner (llama.cpp's llama_hparams::n_embd_r and n_embd_s)."""
+        if not self.recurrent_layers:
+            return 0
+        inner = self.ssm_inner_size or 0
+        state = self.ssm_state_size or 0
+        conv = max(0, (self.ssm_conv_kernel or 1) - 1) * (inner + 2 * self.ssm_groups * state)
+        return conv + state * inner
 
     @property
     def is_hybrid(self) -> bool:

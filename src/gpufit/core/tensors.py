@@ -137,9 +137,37 @@ def _storage_type(role: str, layer: int | None, model: ModelSpec, rules: tuple[Q
 
 
 def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
-    """The weight tensors of one transformer layer as (role, group, params)."""
-    hidden = model.hidden_size
+    """The weight tensors of one transformer layer as (role, group, params).
+
+    A layer has attention, a recurrent mixer (hybrid models), or both side by side (Falcon-H1),
+    then a dense MLP or a mixture of experts."""
     tensors: list[tuple[str, str, int]] = []
+    norm_params = model.hidden_size
+    if model.has_attention(layer):
+        norm_params += _attention_tensors(model, tensors)
+    if layer in model.recurrent_layers:
+        norm_params += _recurrent_tensors(model, tensors)
+    tensors.append(("norm", "other", norm_params))
+    hidden = model.hidden_size
+    matrices = ("ffn_gate", "ffn_up", "ffn_down") if model.mlp_gated else ("ffn_up", "ffn_down")
+    if model.is_moe_layer(layer):
+        expert_width = model.expert_intermediate_size or model.intermediate_size
+        for role in matrices:
+            tensors.append((role, "experts", model.experts_total * hidden * expert_width))
+        if model.shared_experts:
+            shared_width = model.shared_expert_intermediate_size or expert_width
+            for role in matrices:
+                tensors.append((role, "shared_experts", model.shared_experts * hidden * shared_width))
+        tensors.append(("router", "other", hidden * model.experts_total))
+    else:
+        for role in matrices:
+            tensors.append((role, "dense_mlp", hidden * model.intermediate_size))
+    return tensors
+
+
+def _attention_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) -> int:
+    """Append one layer's attention matrices; return its small F32 params (norm, biases)."""
+    hidden = model.hidden_size
     if model.uses_mla:
         qk_dim = (model.qk_nope_head_dim or 0) + (model.qk_rope_head_dim or 0)
         heads = model.attention_heads
@@ -154,37 +182,60 @@ def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
              kv_rank * heads * ((model.qk_nope_head_dim or 0) + (model.v_head_dim or 0))),
             ("attn_output", "attention", heads * (model.v_head_dim or 0) * hidden),
         ]
-        norm_params = 2 * hidden + q_rank + kv_rank
+        return hidden + q_rank + kv_rank
+    q_width = model.attention_heads * model.head_dim
+    kv_width = model.kv_heads * model.head_dim
+    q_rows = q_width * (2 if model.attention_output_gate else 1)
+    if model.fused_qkv:
+        tensors.append(("attn_qkv", "attention", hidden * (q_rows + 2 * kv_width)))
     else:
-        q_width = model.attention_heads * model.head_dim
-        kv_width = model.kv_heads * model.head_dim
-        if model.fused_qkv:
-            tensors.append(("attn_qkv", "attention", hidden * (q_width + 2 * kv_width)))
-        else:
-            tensors += [
-                ("attn_q", "attention", hidden * q_width),
-                ("attn_k", "attention", hidden * kv_width),
-                ("attn_v", "attention", hidden * kv_width),
-            ]
-        tensors.append(("attn_output", "attention", q_width * hidden))
-        norm_params = 2 * hidden
-        if model.attention_bias:
-            norm_params += q_width + 2 * kv_width
-    tensors.append(("norm", "other", norm_params))
-    matrices = ("ffn_gate", "ffn_up", "ffn_down") if model.mlp_gated else ("ffn_up", "ffn_down")
-    if model.is_moe and layer >= model.dense_layers:
-        expert_width = model.expert_intermediate_size or model.intermediate_size
-        for role in matrices:
-            tensors.append((role, "experts", model.experts_total * hidden * expert_width))
-        if model.shared_experts:
-            shared_width = model.shared_expert_intermediate_size or expert_width
-            for role in matrices:
-                tensors.append((role, "shared_experts", model.shared_experts * hidden * shared_width))
-        tensors.append(("router", "other", hidden * model.experts_total))
-    else:
-        for role in matrices:
-            tensors.append((role, "dense_mlp", hidden * model.intermediate_size))
-    return tensors
+        tensors += [
+            ("attn_q", "attention", hidden * q_rows),
+            ("attn_k", "attention", hidden * kv_width),
+            ("attn_v", "attention", hidden * kv_width),
+        ]
+    tensors.append(("attn_output", "attention", q_width * hidden))
+    small = hidden
+    if model.attention_bias:
+        small += q_width + 2 * kv_width
+    return small
+
+
+def _recurrent_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) -> int:
+    """Append one recurrent mixer's matrices (counted with attention: both mix tokens); return
+    its F32 params (convolution, A, D, dt bias, norm), which llama.cpp never quantizes.
+
+    Shapes follow the reference implementations: Mamba2 in_proj → z, x, B, C, dt; gated
+    DeltaNet in_proj_qkvz + in_proj_ba; Mamba1 in_proj → x, z plus x_proj and dt_proj."""
+    hidden = model.hidden_size
+    inner = model.ssm_inner_size or 0
+    state = model.ssm_state_size or 0
+    groups = model.ssm_groups
+    heads = model.ssm_heads or 1
+    kernel = model.ssm_conv_kernel or 1
+    if model.recurrent_kind == "gated_deltanet":
+        key_width = groups * state
+        conv_channels = 2 * key_width + inner
+        tensors += [("ssm_in", "attention", hidden * (2 * key_width + 2 * inner)),
+                    ("ssm_in", "attention", hidden * 2 * heads),
+                    ("ssm_out", "attention", inner * hidden)]
+        return conv_channels * kernel + 2 * heads + inner // heads
+    if model.recurrent_kind == "mamba":
+        dt_rank = -(-hidden // 16)
+        tensors += [("ssm_in", "attention", hidden * 2 * inner),
+                    ("ssm_x", "attention", inner * (dt_rank + 2 * state)),
+                    ("ssm_dt", "attention", dt_rank * inner),
+                    ("ssm_out", "attention", inner * hidden)]
+        return inner * kernel + inner + inner + inner * state + inner
+    conv_channels = inner + 2 * groups * state
+    tensors += [("ssm_in", "attention", hidden * (2 * inner + 2 * groups * state + heads)),
+                ("ssm_out", "attention", inner * hidden)]
+    return conv_channels * kernel + conv_channels + 3 * heads + inner
+
+
+def _layer_kind(model: ModelSpec, layer: int) -> tuple[bool, bool, bool]:
+    """Layers with the same kind have the same tensors."""
+    return (model.has_attention(layer), layer in model.recurrent_layers, model.is_moe_layer(layer))
 
 
 def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[str, float], ...], ...]:
@@ -261,11 +312,11 @@ def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
     # Layers differ only in being dense or MoE, and in the few tensors whose rules pick layers
     # (attn_v, ffn_down): uniform tensors are sized once per kind, the rest layer by layer.
     layer_bytes = [0.0] * model.layers
-    first_moe = model.dense_layers if model.is_moe else model.layers
-    for first, last in ((0, first_moe), (first_moe, model.layers)):
-        if last <= first:
-            continue
-        for role, group, params in layer_tensors(model, first):
+    kinds: dict[tuple[bool, bool, bool], list[int]] = {}
+    for layer in range(model.layers):
+        kinds.setdefault(_layer_kind(model, layer), []).append(layer)
+    for members in kinds.values():
+        for role, group, params in layer_tensors(model, members[0]):
             if role in ("norm", "router"):
                 role_rules: tuple[QuantRule, ...] = ()
                 storage_default = "F32"
@@ -274,11 +325,11 @@ def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
                 storage_default = default
             if all(rule.layers == "all" for rule in role_rules):
                 storage = role_rules[-1].type if role_rules else storage_default
-                size = add(group, storage, params * (last - first))
-                for layer in range(first, last):
-                    layer_bytes[layer] += size / (last - first)
+                size = add(group, storage, params * len(members))
+                for layer in members:
+                    layer_bytes[layer] += size / len(members)
                 continue
-            for layer in range(first, last):
+            for layer in members:
                 storage = _storage_type(role, layer, model, role_rules, storage_default)
                 layer_bytes[layer] += add(group, storage, params)
 
