@@ -8,7 +8,9 @@ imported only when a GGUF is opened because it pulls in numpy.
 The header is walked here rather than with `gguf.GGUFReader`: that reader builds a numpy
 view for every string of every array, which takes ~15 s on a 150k-token vocabulary; here a
 string array is skipped by its lengths alone (benchmarks/import_speed.py measures both).
-Every failure, whatever the bytes, is a `ModelImportError` naming the file.
+Every failure, whatever the bytes, is a `ModelImportError` naming the file. A header can
+also be parsed from its first bytes alone (`parse_gguf_header`, for a file on the Hub): running
+out of them raises `TruncatedHeader`, so the caller can fetch more and try again.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.g
 _SCALAR_FORMATS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?",
                    10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
+
+
+class TruncatedHeader(ModelImportError):
+    """The header goes on past the bytes at hand (a cut file, or a prefix that is too short)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +101,16 @@ def file_type_names() -> dict[int, str]:
 
 
 class _Cursor:
-    """Reads little- or big-endian values from the mapped header, failing with the file's name."""
+    """Reads little- or big-endian values from the mapped header, failing with the file's name.
 
-    def __init__(self, path: Path, buffer: mmap.mmap, endian: str) -> None:
+    `size` is how many bytes are at hand, `file_size` how long the file is (more, when only a
+    prefix was fetched): counts are bounded by the file, reads by what is at hand."""
+
+    def __init__(self, path: Path, buffer: mmap.mmap | bytes, endian: str, file_size: int) -> None:
         self.path = path
         self.buffer = buffer
         self.size = len(buffer)
+        self.file_size = file_size
         self.endian = endian
         self.offset = 0
         self._u64 = struct.Struct(endian + "Q")
@@ -109,8 +119,8 @@ class _Cursor:
         return ModelImportError(self.path, problem)
 
     def truncated(self) -> ModelImportError:
-        return self.fail(f"the GGUF header is truncated at byte {self.offset:,} (the file has "
-                         f"{self.size:,} bytes; an incomplete download?)")
+        return TruncatedHeader(self.path, f"the GGUF header is truncated at byte {self.offset:,} "
+                               f"(the file has {self.size:,} bytes; an incomplete download?)")
 
     def value(self, fmt: str) -> Any:
         item = struct.Struct(self.endian + fmt)
@@ -155,7 +165,14 @@ class _Cursor:
 def read_gguf_header(path: Path) -> GgufHeader:
     """Read one GGUF file's metadata and tensor infos (the weights are never touched)."""
     with _open_mapped(path) as buffer:
-        return _parse(path, buffer)
+        return _parse(path, buffer, len(buffer))
+
+
+def parse_gguf_header(path: Path, prefix: bytes, file_size: int) -> GgufHeader:
+    """The header of a `file_size`-byte GGUF from its first bytes; `path` only names it.
+
+    Raises TruncatedHeader when the header goes on past `prefix`."""
+    return _parse(path, prefix, file_size)
 
 
 def read_gguf(path: Path) -> list[GgufHeader]:
@@ -201,13 +218,13 @@ class _open_mapped:
             self.buffer.close()
 
 
-def _parse(path: Path, buffer: mmap.mmap) -> GgufHeader:
+def _parse(path: Path, buffer: mmap.mmap | bytes, file_size: int) -> GgufHeader:
     if buffer[:4] != GGUF_MAGIC:
         raise ModelImportError(path, f"not a GGUF file (it starts with {bytes(buffer[:4])!r}, "
                                "not b'GGUF')")
     if len(buffer) < 24:
-        raise ModelImportError(path, f"the GGUF header is truncated (the file has only "
-                               f"{len(buffer)} bytes)")
+        raise TruncatedHeader(path, f"the GGUF header is truncated (the file has only "
+                              f"{len(buffer)} bytes)")
     little, big = struct.unpack_from("<I", buffer, 4)[0], struct.unpack_from(">I", buffer, 4)[0]
     # The version is small, so whichever byte order reads it small is the file's.
     endian, version = ("<", little) if little <= 0xFFFF else (">", big)
@@ -216,12 +233,12 @@ def _parse(path: Path, buffer: mmap.mmap) -> GgufHeader:
                 "llama.cpp" if version < 2 else "newer than this reader knows")
         raise ModelImportError(path, f"unsupported GGUF version {version} ({hint}; versions "
                                f"{' and '.join(map(str, SUPPORTED_VERSIONS))} are read)")
-    cursor = _Cursor(path, buffer, endian)
+    cursor = _Cursor(path, buffer, endian, file_size)
     cursor.offset = 8
     tensor_count, kv_count = cursor.u64(), cursor.u64()
     # Every key and tensor info takes at least 8 bytes, which bounds both counts by the size.
-    if tensor_count > min(MAX_TENSORS, cursor.size // 8) \
-            or kv_count > min(MAX_KEYS, cursor.size // 8):
+    if tensor_count > min(MAX_TENSORS, cursor.file_size // 8) \
+            or kv_count > min(MAX_KEYS, cursor.file_size // 8):
         raise ModelImportError(path, f"the GGUF header claims {tensor_count:,} tensors and "
                                f"{kv_count:,} metadata keys, more than the file can hold "
                                "(corrupt header)")
@@ -239,9 +256,10 @@ def _parse(path: Path, buffer: mmap.mmap) -> GgufHeader:
     types = _ggml_types()
     tensors: list[GgufTensor] = []
     for name, shape, type_id, offset in infos:
-        tensors.append(_tensor(path, types, name, shape, type_id, data_start + offset, cursor.size))
+        tensors.append(_tensor(path, types, name, shape, type_id, data_start + offset,
+                               cursor.file_size))
     return GgufHeader(path=path, version=version, metadata=metadata, tensors=tuple(tensors),
-                      file_size=cursor.size)
+                      file_size=cursor.file_size)
 
 
 def _read_value(cursor: _Cursor, value_type: int, key: str) -> Any:
@@ -253,7 +271,7 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> Any:
         raise cursor.fail(f"metadata key {key!r} has unknown value type {value_type} "
                           "(corrupt header?)")
     element_type, length = cursor.value("I"), cursor.u64()
-    if length > min(MAX_ARRAY_LENGTH, cursor.size):
+    if length > min(MAX_ARRAY_LENGTH, cursor.file_size):
         raise cursor.fail(f"metadata array {key!r} claims {length:,} elements, more than the "
                           "file can hold (corrupt header)")
     if element_type == _STRING:

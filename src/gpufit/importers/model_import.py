@@ -21,9 +21,9 @@ from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 from gpufit.importers.errors import ModelImportError, unreadable
 from gpufit.importers.formats import exl2_params, gguf_quant, hf_quant, packed_params, quantization
 from gpufit.importers.gguf_arch import architecture_from_gguf
-from gpufit.importers.gguf_file import GGUF_MAGIC, file_type_names, read_gguf
+from gpufit.importers.gguf_file import GGUF_MAGIC, GgufHeader, file_type_names, read_gguf
 from gpufit.importers.names import gguf_tensor_role, hf_tensor_role
-from gpufit.importers.safetensors_file import read_safetensors_header, shard_paths
+from gpufit.importers.safetensors_file import SafetensorsTensor, read_safetensors_header, shard_paths
 
 IMPORTED_FAMILY = "Imported"
 ID_PREFIX = "local-"
@@ -109,7 +109,12 @@ def _import_folder(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedMod
 
 
 def _import_gguf(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
-    headers = read_gguf(path)
+    return model_from_gguf(path, read_gguf(path), quants)
+
+
+def model_from_gguf(path: Path, headers: list[GgufHeader],
+                    quants: Mapping[str, QuantSpec]) -> ImportedModel:
+    """The model whose GGUF headers (every part of a split file, in order) are `headers`."""
     metadata = headers[0].metadata
     kind, arch = metadata.get("general.type"), metadata.get("general.architecture")
     if kind == "adapter":
@@ -142,8 +147,6 @@ def _import_gguf(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
 
 
 def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
-    from gpufit.importers.hf_config import architecture_from_hf_config
-
     config_path = folder / "config.json"
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -156,13 +159,21 @@ def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
         raise ModelImportError(config_path, f"not valid JSON: {str(error)[:80]}") from error
     if not isinstance(config, dict):
         raise ModelImportError(config_path, "is not a JSON object")
-    fields, notes = architecture_from_hf_config(config, config_path)
     shards = shard_paths(folder)
     if not shards:
         raise ModelImportError(folder, "has a config.json but no .safetensors files (only "
                                "safetensors weights are read, not .bin or .pt)")
-    method, bits = quantization(config)
     tensors = [tensor for shard in shards for tensor in read_safetensors_header(shard)[0]]
+    return model_from_hf(folder, config, tensors, shards, quants)
+
+
+def model_from_hf(folder: Path, config: dict[str, Any], tensors: list[SafetensorsTensor],
+                  shards: list[Path], quants: Mapping[str, QuantSpec]) -> ImportedModel:
+    """The model of a Hugging Face folder from its parsed config.json and every shard's tensors."""
+    from gpufit.importers.hf_config import architecture_from_hf_config
+
+    fields, notes = architecture_from_hf_config(config, folder / "config.json")
+    method, bits = quantization(config)
     exl2_weights = exl2_params(tensors) if method == "exl2" else {}
     records = []
     for tensor in tensors:

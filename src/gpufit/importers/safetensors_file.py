@@ -46,18 +46,29 @@ def read_safetensors_header(path: Path) -> tuple[list[SafetensorsTensor], dict[s
     try:
         with path.open("rb") as handle:
             file_size = path.stat().st_size
-            prefix = handle.read(8)
-            if len(prefix) < 8:
-                raise ModelImportError(path, f"not a safetensors file: only {len(prefix)} bytes, "
-                                       "shorter than the 8-byte header length")
-            header_length = int.from_bytes(prefix, "little")
-            if header_length > MAX_HEADER_BYTES or 8 + header_length > file_size:
-                raise ModelImportError(path, f"not a safetensors file, or a truncated one: its "
-                                       f"header length reads {header_length:,} bytes but the "
-                                       f"file has {file_size:,}")
-            raw = handle.read(header_length)
+            raw = handle.read(header_length(path, handle.read(8), file_size))
     except OSError as error:
         raise unreadable(path, error, "a safetensors file") from error
+    return parse_safetensors_header(path, raw, file_size)
+
+
+def header_length(path: Path, prefix: bytes, file_size: int) -> int:
+    """The JSON header's length from a file's first 8 bytes, checked against the file's size."""
+    if len(prefix) < 8:
+        raise ModelImportError(path, f"not a safetensors file: only {len(prefix)} bytes, "
+                               "shorter than the 8-byte header length")
+    length = int.from_bytes(prefix[:8], "little")
+    if length > MAX_HEADER_BYTES or 8 + length > file_size:
+        raise ModelImportError(path, f"not a safetensors file, or a truncated one: its header "
+                               f"length reads {length:,} bytes but the file has {file_size:,}")
+    return length
+
+
+def parse_safetensors_header(path: Path, raw: bytes,
+                             file_size: int) -> tuple[list[SafetensorsTensor], dict[str, str]]:
+    """The tensors and `__metadata__` of a `file_size`-byte file whose JSON header is `raw`.
+
+    `path` only names the file in errors (it may be a file on the Hub, never downloaded)."""
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -65,7 +76,7 @@ def read_safetensors_header(path: Path) -> tuple[list[SafetensorsTensor], dict[s
                                f"({str(error)[:80]})") from error
     if not isinstance(header, dict):
         raise ModelImportError(path, "not a safetensors file: its header is not a JSON object")
-    data_size = file_size - 8 - header_length
+    data_size = file_size - 8 - len(raw)
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict):
         raise ModelImportError(path, "__metadata__ in the header is not a JSON object")
