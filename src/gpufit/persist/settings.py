@@ -18,6 +18,7 @@ from gpufit.persist import paths
 from gpufit.persist.files import move_aside, write_atomic
 
 DEFAULT_THEME = "gpufit-dark"
+DEFAULT_HUB_TIMEOUT_S = 10.0
 UNITS = ("GB", "GiB")
 """Size units the app can show: decimal GB (10^9) or binary GiB (2^30)."""
 
@@ -42,6 +43,8 @@ class Settings:
     """System RAM bandwidth in GB/s for CPU offload; None = a default for the platform."""
     recent_model_files: tuple[str, ...] = ()
     """Model files and folders opened with `f`, most recent first (at most RECENT_LIMIT)."""
+    hub_timeout_s: float = DEFAULT_HUB_TIMEOUT_S
+    """Seconds to wait for each Hugging Face Hub request of a Hub model lookup."""
 
 
 RECENT_LIMIT = 8
@@ -72,6 +75,13 @@ def _from_document(document: dict[str, Any], problems: list[str] | None = None) 
         elif value is not None and problems is not None:
             problems.append(f"settings.toml: {key} = {value!r} is not a positive number; "
                             "ignored it (unset).")
+    hub_timeout = document.get("hub_timeout_s")
+    if isinstance(hub_timeout, int | float) and not isinstance(hub_timeout, bool) \
+            and 0 < hub_timeout <= 600:
+        settings = replace(settings, hub_timeout_s=float(hub_timeout))
+    elif hub_timeout is not None and problems is not None:
+        problems.append(f"settings.toml: hub_timeout_s = {hub_timeout!r} is not a number of "
+                        "seconds between 0 and 600; ignored it.")
     recent = document.get("recent_model_files")
     if isinstance(recent, list) and all(isinstance(item, str) and item for item in recent):
         settings = replace(settings, recent_model_files=tuple(recent[:RECENT_LIMIT]))
@@ -143,6 +153,8 @@ class SettingsStore:
         for key in HOST_KEYS:
             if document[key] is None:
                 del document[key]
+        if document["hub_timeout_s"] == DEFAULT_HUB_TIMEOUT_S:
+            del document["hub_timeout_s"]
         if document["recent_model_files"]:
             document["recent_model_files"] = list(document["recent_model_files"])
         else:
