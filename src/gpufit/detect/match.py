@@ -1,7 +1,9 @@
 """From readings to hardware the estimator can use: catalog matches, MIG slices, N × card groups.
 
 A reported name maps to a catalog GPU by its aliases (the catalog lists nvidia-smi's exact
-strings), then by the normalised name; laptop parts only ever match laptop entries, and the
+strings), then by the normalised name, then by the product name without its memory size (one
+nvidia-smi name such as "NVIDIA RTX PRO 5000 Blackwell" covers a 48 GB and a 72 GB card, and an
+alias may name only one entry); laptop parts only ever match laptop entries, and the
 reported memory breaks ties and vetoes a match more than 10 % off. The measured memory always
 overrides the catalog's. A card the catalog lacks stays usable: nvidia-smi's name and memory,
 with speed borrowed from the catalog GPU of the same kind closest in memory, labelled as such.
@@ -13,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gpufit.core.mig import mig_slice
-from gpufit.core.resolve import normalise
+from gpufit.core.resolve import base_key, normalise
 from gpufit.core.specs import MIB, GpuSpec, Hardware
 from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot
 
@@ -107,6 +109,12 @@ def match_gpu(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
         if same:
             return Match(closest(same), f"same name as {closest(same).name!r} once spelling "
                                         "is normalised")
+        base = base_key(reading.name)
+        sized = [gpu for gpu in same_kind if base in {base_key(name) for name in _names(gpu)}
+                 and _memory_close(gpu, memory)]
+        if base and sized:
+            return Match(closest(sized), f"{closest(sized).name!r} is that product"
+                                         + (" with that memory" if memory is not None else ""))
     else:
         prefix = normalise(reading.name)
         starts = [gpu for gpu in same_kind
