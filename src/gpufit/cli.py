@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=FLASH_ATTENTION_CHOICES,
                         help="llama.cpp's -fa: auto (the default: on where supported), on, off "
                              "(off keeps the attention-score buffer)")
+    report.add_argument("--vision", action="store_true", default=None,
+                        help="include a multimodal model's vision encoder (llama.cpp's --mmproj "
+                             "file) in memory; default: text only")
     report.add_argument("--ram-gb", type=_memory_gb, default=None,
                         help="system RAM for CPU offload in GB (default: read from the OS)")
     report.add_argument("--ram-bandwidth", type=_memory_gb, default=None, metavar="GBPS",
@@ -368,7 +371,8 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
         memory_override_bytes=round(args.memory_gb * GB) if args.memory_gb else None,
         context_tokens=args.context, sequences=args.sequences,
         kv_cache_dtype=args.kv_cache_dtype, engine=args.engine,
-        flash_attention=args.flash_attention, prompt_tokens=args.prompt_tokens,
+        flash_attention=args.flash_attention, include_vision=args.vision,
+        prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens,
         tpot_limit_s=None if args.tpot_limit_ms is None else args.tpot_limit_ms / 1000)
     assessment = assess(setup, catalog, host=_host(args), price_per_gpu_hour=args.price_per_gpu_hour,

@@ -9,7 +9,13 @@ from typing import Literal
 
 from gpufit.core import calibration as cal
 from gpufit.core.engines import engine_profile
-from gpufit.core.memory import activation_bytes, kv_cache_bytes, kv_replication, overhead_bytes
+from gpufit.core.memory import (
+    activation_bytes,
+    kv_cache_bytes,
+    kv_replication,
+    overhead_bytes,
+    vision_bytes,
+)
 from gpufit.core.specs import Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import SpeedEstimate, estimate_speed
 from gpufit.core.tensors import WeightBreakdown, exact_file_weights, weight_breakdown
@@ -34,6 +40,8 @@ class MemoryBreakdown:
     headroom_bytes: int
     head_copy_bytes: int = 0
     """A second copy of a tied embedding that llama.cpp gives the output layer (on the GPU)."""
+    vision_bytes: int = 0
+    """A multimodal model's vision encoder + projector, when the setup includes it."""
 
     @property
     def gpu_weights_bytes(self) -> int:
@@ -90,7 +98,8 @@ def _total_bytes(model: ModelSpec, hardware: Hardware, workload: Workload,
                  gpu_weights: int) -> float:
     return (gpu_weights + kv_cache_bytes(model, workload)
             * kv_replication(model, workload.engine, hardware.count)
-            + activation_bytes(model, hardware, workload) + overhead_bytes(hardware, workload))
+            + activation_bytes(model, hardware, workload) + overhead_bytes(hardware, workload)
+            + vision_bytes(model, workload))
 
 
 def host_weights_bytes(weights: WeightBreakdown, workload: Workload) -> int:
@@ -139,7 +148,8 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
     kv = kv_cache_bytes(model, workload) * kv_replication(model, workload.engine, hardware.count)
     activations = activation_bytes(model, hardware, workload)
     overhead = overhead_bytes(hardware, workload)
-    total = gpu_weights + kv + activations + overhead
+    vision = round(vision_bytes(model, workload))
+    total = gpu_weights + kv + activations + overhead + vision
     available = available_bytes(hardware, workload)
     headroom = available - total
     memory = MemoryBreakdown(
@@ -153,6 +163,7 @@ def estimate(model: ModelSpec, quant: QuantSpec, hardware: Hardware, workload: W
         available_bytes=available,
         headroom_bytes=round(headroom),
         head_copy_bytes=head_copy,
+        vision_bytes=vision,
     )
     return Estimate(
         model=model,

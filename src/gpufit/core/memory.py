@@ -131,6 +131,17 @@ def layer_kv_bytes(model: ModelSpec, engine: str, kv_cache_dtype: str, context_t
                  for layer in range(model.layers))
 
 
+VISION_BYTES_PER_PARAM = 2.0
+"""mmproj files are F16 (llama.cpp's converter default); vLLM loads the tower in bf16."""
+
+
+def vision_bytes(model: ModelSpec, workload: Workload) -> float:
+    """The vision encoder + projector's weights, when the workload loads them."""
+    if not workload.include_vision or not model.mmproj_params:
+        return 0.0
+    return model.mmproj_params * VISION_BYTES_PER_PARAM
+
+
 def activation_bytes(model: ModelSpec, hardware: Hardware, workload: Workload) -> float:
     """Compute buffers (all GPUs together) the engine allocates for a forward pass."""
     if engine_profile(workload.engine).compute_buffer == "profiled-batch":

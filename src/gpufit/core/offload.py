@@ -261,7 +261,8 @@ def _gpu_bytes(result: Estimate, sizes: _LayerSizes, placement: _Placement) -> f
     memory = result.memory
     cpu_weights, cpu_kv = _cpu_bytes(sizes, placement)
     return (memory.gpu_weights_bytes - cpu_weights + sum(sizes.kv_bytes) - cpu_kv
-            + memory.activations_bytes + memory.overhead_bytes + _staging_bytes(sizes, placement))
+            + memory.activations_bytes + memory.overhead_bytes + memory.vision_bytes
+            + _staging_bytes(sizes, placement))
 
 
 def _staging_bytes(sizes: _LayerSizes, placement: _Placement) -> float:

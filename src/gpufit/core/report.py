@@ -69,6 +69,7 @@ def to_dict(assessment: Assessment) -> dict[str, Any]:
             "engine": workload.engine,
             "flash_attention": workload.flash_attention,
             "flash_attention_on": profile.uses_flash_attention(workload),
+            "include_vision": workload.include_vision,
         },
         "memory": {
             "weights_bytes": memory.weights_bytes,
@@ -77,6 +78,7 @@ def to_dict(assessment: Assessment) -> dict[str, Any]:
             "kv_cache_bytes": memory.kv_cache_bytes,
             "activations_bytes": memory.activations_bytes,
             "overhead_bytes": memory.overhead_bytes,
+            "vision_bytes": memory.vision_bytes,
             "total_bytes": memory.total_bytes,
             "available_bytes": memory.available_bytes,
             "headroom_bytes": memory.headroom_bytes,
@@ -195,6 +197,7 @@ def to_markdown(assessment: Assessment) -> str:
         ("KV cache", memory.kv_cache_bytes),
         ("activations / compute buffers", memory.activations_bytes),
         ("runtime overhead", memory.overhead_bytes),
+        *([("vision encoder (mmproj)", memory.vision_bytes)] if memory.vision_bytes else []),
         ("**total**", memory.total_bytes),
         ("available", memory.available_bytes),
         ("headroom" if memory.headroom_bytes >= 0 else "shortfall", abs(memory.headroom_bytes)),
@@ -253,6 +256,7 @@ def to_text(assessment: Assessment) -> str:
         f"kv cache     {gb(memory.kv_cache_bytes)}",
         f"activations  {gb(memory.activations_bytes)}",
         f"overhead     {gb(memory.overhead_bytes)}",
+        *([f"vision       {gb(memory.vision_bytes)}  (mmproj)"] if memory.vision_bytes else []),
         f"total        {gb(memory.total_bytes)}  of {gb(memory.available_bytes)} "
         f"({gib(memory.total_bytes)} of {gib(memory.available_bytes)})",
         f"headroom     {'+' if memory.headroom_bytes >= 0 else '-'}{gb(abs(memory.headroom_bytes))}",

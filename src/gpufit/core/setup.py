@@ -62,6 +62,8 @@ class Setup:
     kv_cache_dtype: str = "f16"
     engine: EngineId = "llama.cpp"
     flash_attention: FlashAttention = "auto"
+    include_vision: bool = False
+    """Count a multimodal model's vision encoder (the mmproj file); off: text only."""
     prompt_tokens: int = DEFAULT_PROMPT_TOKENS
     """Serving: prompt tokens per request."""
     output_tokens: int = DEFAULT_OUTPUT_TOKENS
@@ -82,7 +84,8 @@ class Setup:
         """The estimator's workload for `model`."""
         return Workload(context_tokens=self.context_for(model), sequences=self.sequences,
                         kv_cache_dtype=self.kv_cache_dtype, engine=self.engine,
-                        flash_attention=self.flash_attention)
+                        flash_attention=self.flash_attention,
+                        include_vision=self.include_vision)
 
     def with_changes(self, **changes: object) -> Setup:
         """A copy with `changes` (None values are ignored: "not given"), validated."""

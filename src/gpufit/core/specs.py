@@ -294,4 +294,6 @@ class Workload:
     ubatch_tokens: int = 512
     flash_attention: FlashAttention = "auto"
     """llama.cpp's -fa values; "auto" is each engine's default (see engines.py)."""
+    include_vision: bool = False
+    """Load a multimodal model's vision encoder and projector (llama.cpp's --mmproj) too."""
     gpu_memory_utilization: float = 0.9

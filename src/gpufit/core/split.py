@@ -90,7 +90,8 @@ def split_plan(result: Estimate) -> SplitPlan:
     if hardware.count == 1:
         share = GpuShare(0, 0, result.model.layers, result.memory.gpu_weights_bytes,
                          result.memory.kv_cache_bytes,
-                         result.memory.activations_bytes + result.memory.overhead_bytes,
+                         result.memory.activations_bytes + result.memory.overhead_bytes
+                         + result.memory.vision_bytes,
                          result.memory.total_bytes, per_gpu_available)
         return SplitPlan("single", (share,), (result.model.layers,), False, ())
     profile = engine_profile(workload.engine)
@@ -115,7 +116,7 @@ def _tensor_plan(result: Estimate, per_gpu_available: int, parallel: Parallelism
                      "stages (which do not speed up one stream).")
     weights = memory.gpu_weights_bytes / count
     kv = memory.kv_cache_bytes / count
-    buffers = (memory.activations_bytes + memory.overhead_bytes) / count
+    buffers = (memory.activations_bytes + memory.overhead_bytes + memory.vision_bytes) / count
     total = weights + kv + buffers
     shares = tuple(GpuShare(index, 0, model.layers, round(weights), round(kv), round(buffers),
                             round(total), per_gpu_available) for index in range(count))
@@ -129,7 +130,9 @@ def _layer_plan(result: Estimate, per_gpu_available: int, parallel: Parallelism)
                    zip(weights.layer_bytes, layer_kv_bytes(
                        model, workload.engine, workload.kv_cache_dtype, workload.context_tokens,
                        workload.sequences), strict=True)]
-    per_gpu_fixed = result.memory.overhead_bytes / count + llama_cpp_compute_bytes(model, workload)
+    # The vision projector sits on one device in llama.cpp; spread here, it is small beside it.
+    per_gpu_fixed = ((result.memory.overhead_bytes + result.memory.vision_bytes) / count
+                     + llama_cpp_compute_bytes(model, workload))
     # Output head (a tied embedding's copy too) and final norm: they follow the last layer.
     head_bytes = weights.head_bytes + result.memory.head_copy_bytes
     even = _even_counts(model.layers, count)

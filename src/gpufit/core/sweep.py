@@ -17,7 +17,13 @@ from gpufit.core.estimate import (
     tight_margin_bytes,
     verdict_for,
 )
-from gpufit.core.memory import activation_bytes, kv_cache_bytes, kv_replication, overhead_bytes
+from gpufit.core.memory import (
+    activation_bytes,
+    kv_cache_bytes,
+    kv_replication,
+    overhead_bytes,
+    vision_bytes,
+)
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.speed import decode_step_seconds, workload_terms
 from gpufit.core.tensors import weight_breakdown
@@ -51,7 +57,8 @@ def sweep(gpus: Iterable[GpuSpec], models: Iterable[ModelSpec], quants: Iterable
         # Buffers depend on the model, the workload and the GPU count only (same for all setups).
         kv_and_buffers = (kv_cache_bytes(model, workload)
                           * kv_replication(model, workload.engine, count)
-                          + activation_bytes(model, setups[0], workload))
+                          + activation_bytes(model, setups[0], workload)
+                          + vision_bytes(model, workload))
         for quant in quant_list:
             weights = weight_breakdown(model, quant)
             terms = workload_terms(model, quant, workload, weights)

@@ -142,7 +142,7 @@ def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
     A layer has attention, a recurrent mixer (hybrid models), or both side by side (Falcon-H1),
     then a dense MLP or a mixture of experts."""
     tensors: list[tuple[str, str, int]] = []
-    norm_params = model.hidden_size
+    norm_params = 2 * model.hidden_size  # the layer's input norm and its MLP's norm
     if model.has_attention(layer):
         norm_params += _attention_tensors(model, tensors)
     if layer in model.recurrent_layers:
@@ -166,7 +166,8 @@ def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
 
 
 def _attention_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) -> int:
-    """Append one layer's attention matrices; return its small F32 params (norm, biases)."""
+    """Append one layer's attention matrices; return its small F32 params (MLA's latent
+    norms, q/k/v biases)."""
     hidden = model.hidden_size
     if model.uses_mla:
         qk_dim = (model.qk_nope_head_dim or 0) + (model.qk_rope_head_dim or 0)
@@ -182,7 +183,7 @@ def _attention_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) ->
              kv_rank * heads * ((model.qk_nope_head_dim or 0) + (model.v_head_dim or 0))),
             ("attn_output", "attention", heads * (model.v_head_dim or 0) * hidden),
         ]
-        return hidden + q_rank + kv_rank
+        return q_rank + kv_rank
     q_width = model.attention_heads * model.head_dim
     kv_width = model.kv_heads * model.head_dim
     q_rows = q_width * (2 if model.attention_output_gate else 1)
@@ -195,10 +196,7 @@ def _attention_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) ->
             ("attn_v", "attention", hidden * kv_width),
         ]
     tensors.append(("attn_output", "attention", q_width * hidden))
-    small = hidden
-    if model.attention_bias:
-        small += q_width + 2 * kv_width
-    return small
+    return q_width + 2 * kv_width if model.attention_bias else 0
 
 
 def _recurrent_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) -> int:

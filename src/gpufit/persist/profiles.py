@@ -74,6 +74,8 @@ class Profile:
     """One of `engines.ENGINES`."""
     flash_attention: str = "auto"
     """One of `engines.FLASH_ATTENTION_CHOICES` (llama.cpp's -fa values)."""
+    include_vision: bool = False
+    """Count a multimodal model's vision encoder (mmproj)."""
     note: str = ""
     created: datetime | None = None
     """Timezone-aware UTC; set by the store on first save."""
@@ -163,6 +165,7 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("engine", "workload", "engine", str, check=_one_of(ENGINES)),
     _Field("flash_attention", "workload", "flash_attention", str,
            check=_one_of(FLASH_ATTENTION_CHOICES)),
+    _Field("include_vision", "workload", "include_vision", bool),
 )
 
 
@@ -175,7 +178,8 @@ def profile_setup(profile: Profile, gpu_id: str | None = None, model_id: str | N
                  context_tokens=profile.context_tokens, sequences=profile.sequences,
                  kv_cache_dtype=profile.kv_cache_dtype,
                  engine=profile.engine,  # type: ignore[arg-type]  # checked by _FIELDS
-                 flash_attention=profile.flash_attention)  # type: ignore[arg-type]
+                 flash_attention=profile.flash_attention,  # type: ignore[arg-type]
+                 include_vision=profile.include_vision)
 
 
 def profile_of_setup(name: str, setup: Setup, context_tokens: int, *, gpu: str | None = None,
@@ -186,7 +190,8 @@ def profile_of_setup(name: str, setup: Setup, context_tokens: int, *, gpu: str |
                    gpu_count=setup.gpu_count, memory_override_bytes=setup.memory_override_bytes,
                    context_tokens=context_tokens, sequences=setup.sequences,
                    kv_cache_dtype=setup.kv_cache_dtype, engine=setup.engine,
-                   flash_attention=setup.flash_attention, note=note)
+                   flash_attention=setup.flash_attention, include_vision=setup.include_vision,
+                   note=note)
 
 
 class ProfileError(Exception):

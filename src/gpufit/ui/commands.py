@@ -104,6 +104,10 @@ COMMANDS: tuple[Command, ...] = (
             "Flash attention: auto (each engine's default: on) → on → off (the attention-score "
             "buffer of older llama.cpp builds).",
             narrow=False, show=False, title="Cycle flash attention (auto / on / off)"),
+    Command("vision", "i", "toggle_vision", "vision",
+            "Include a multimodal model's vision encoder (llama.cpp's --mmproj file) in memory; "
+            "off by default (text only).",
+            narrow=False, show=False, title="Include / leave out the vision encoder (mmproj)"),
     Command("units", "g", "toggle_units", "units",
             "Show sizes in GB (10^9 bytes) or GiB (2^30 bytes).",
             narrow=False, show=False, title="Toggle GB / GiB"),

@@ -96,6 +96,7 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     kv_cache_dtype = SetupField()
     engine = SetupField()
     flash_attention = SetupField()
+    include_vision = SetupField()
     context_ceiling: var[int] = var(4 * 8192, init=False)
     """Largest context the controls accept for the chosen model."""
     result: var[Assessment | None] = var(None, init=False)
@@ -376,6 +377,15 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     def action_cycle_flash_attention(self) -> None:
         """Flash attention: auto (the engine's default) → on → off."""
         self.flash_attention = cycle(FLASH_ATTENTION_CHOICES, self.flash_attention)
+
+    def action_toggle_vision(self) -> None:
+        """Count the vision encoder (mmproj) of a multimodal model, or leave it out."""
+        model = self._catalog.models.get(self.model_id)
+        self.include_vision = not self.include_vision
+        if model is not None and not model.mmproj_params:
+            self.notify(f"{model.name} has no vision encoder in the catalog; "
+                        f"vision is now {'on' if self.include_vision else 'off'} for "
+                        "models that do.", timeout=4)
 
     def action_toggle_units(self) -> None:
         """GB ↔ GiB, remembered in the settings file."""

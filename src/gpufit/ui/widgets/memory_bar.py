@@ -39,6 +39,8 @@ def parts(memory: MemoryBreakdown) -> list[Part]:
         Part("activations", "▒", "$secondary", memory.activations_bytes),
         Part("overhead", "░", "$foreground-muted", memory.overhead_bytes),
     ]
+    if memory.vision_bytes:
+        items.insert(1, Part("vision", "▚", "$primary", memory.vision_bytes))
     if memory.headroom_bytes > 0:
         items.append(Part("free", "·", "$foreground-disabled", memory.headroom_bytes))
     return items

@@ -55,7 +55,8 @@ def setup_line(estimate: Estimate) -> Content:
     return Content.assemble(
         (estimate.model.name, "bold"), " · ", (estimate.quant.id, "bold"), "\n", gpu, "\n",
         (f"ctx {workload.context_tokens:,} × {workload.sequences} · "
-         f"KV {workload.kv_cache_dtype} · {workload.engine} · FA {workload.flash_attention}",
+         f"KV {workload.kv_cache_dtype} · {workload.engine} · FA {workload.flash_attention}"
+         + (" · +vision" if estimate.memory.vision_bytes else ""),
          MUTED))
 
 
@@ -78,6 +79,11 @@ def figures(assessment: Assessment, units: str) -> Content:
                   if part >= total / 100][:3]
         mix = " · ".join(f"{kind} {size(part, units).split()[0]}" for kind, part in shares)
         lines.append(_line("", (f"{mix} {units}", MUTED)))
+    if memory.vision_bytes:
+        lines.append(_line("", (f"+{size(memory.vision_bytes, units)} vision encoder (mmproj)",
+                                MUTED)))
+    elif estimate.model.mmproj_params:
+        lines.append(_line("", ("text only; i adds the vision encoder", MUTED)))
     if memory.host_weights_bytes:
         lines.append(_line("", (f"+{size(memory.host_weights_bytes, units)} embedding in RAM",
                                 MUTED)))
