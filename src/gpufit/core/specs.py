@@ -221,6 +221,17 @@ class QuantRule:
     when_experts: int | None = None
     when_min_gqa: int | None = None
     when_layers: int | None = None
+    group: str | None = None
+    """Only tensors of this weight group ("experts": llama.cpp's 3-D expert tensors, ne[2] > 1)."""
+    when_min_experts: int | None = None
+    when_architecture: tuple[str, ...] = ()
+    when_not_architecture: tuple[str, ...] = ()
+    when_native_dtype: str | None = None
+    when_type_in: tuple[str, ...] = ()
+    """Only when the type chosen so far is one of these (llama.cpp's 70B attn_v bump)."""
+    when_row_misfit: bool | None = None
+    """Only when the tensor's row length is (True) / is not (False) a multiple of the quant's
+    default type's block (llama.cpp's output-head test `nx % qk_k != 0`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +252,14 @@ class QuantSpec:
     native_architectures: tuple[str, ...] = ()
     quality_kld: float | None = None
     quality_ppl_delta_pct: float | None = None
+    block_weights: dict[str, int] = field(hash=False, compare=False, default_factory=dict)
+    """Weights per block of each storage type (ggml_blck_size); a row must be a multiple."""
+    block_fallback: dict[str, str] = field(hash=False, compare=False, default_factory=dict)
+    """The type llama.cpp substitutes when a row is not a multiple of the block."""
+    size_band_pct: float | None = None
+    """± error band of the size estimate when the recipe is not llama.cpp's own (publisher
+    mixes such as unsloth's UD quants); None when the rules are exact."""
+    note: str | None = None
 
     @property
     def is_block_quantized(self) -> bool:
