@@ -43,6 +43,10 @@ class Settings:
     """System RAM bandwidth in GB/s for CPU offload; None = a default for the platform."""
     recent_model_files: tuple[str, ...] = ()
     """Model files and folders opened with `f`, most recent first (at most RECENT_LIMIT)."""
+    model_paths: tuple[str, ...] = ()
+    """Folders to scan for models besides the stores found by themselves (`[models] paths`)."""
+    models_extra: dict[str, Any] = field(default_factory=dict)
+    """Keys of the `[models]` table this version does not know, written back unchanged."""
     hub_timeout_s: float = DEFAULT_HUB_TIMEOUT_S
     """Seconds to wait for each Hugging Face Hub request of a Hub model lookup."""
 
@@ -87,12 +91,30 @@ def _from_document(document: dict[str, Any], problems: list[str] | None = None) 
         settings = replace(settings, recent_model_files=tuple(recent[:RECENT_LIMIT]))
     elif recent is not None and problems is not None:
         problems.append("settings.toml: recent_model_files is not a list of paths; ignored it.")
+    settings = _models_table(settings, document.get("models"), problems)
     keymap = document.get("keymap")
     if isinstance(keymap, dict):
         valid = {str(binding): keys for binding, keys in keymap.items()
                  if isinstance(keys, str) and keys.strip()}
         settings = replace(settings, keymap=valid)
     return settings
+
+
+def _models_table(settings: Settings, table: Any, problems: list[str] | None) -> Settings:
+    """`[models] paths = ["~/models", …]`: folders to scan; other keys are kept as they are."""
+    if table is None:
+        return settings
+    if not isinstance(table, dict):
+        if problems is not None:
+            problems.append("settings.toml: [models] is not a table; ignored it.")
+        return settings
+    extra = {key: value for key, value in table.items() if key != "paths"}
+    folders = table.get("paths", [])
+    if isinstance(folders, list) and all(isinstance(item, str) and item for item in folders):
+        return replace(settings, model_paths=tuple(folders), models_extra=extra)
+    if problems is not None:
+        problems.append("settings.toml: [models] paths is not a list of folders; ignored it.")
+    return replace(settings, models_extra={**extra, "paths": folders})
 
 
 class SettingsStore:
@@ -155,6 +177,12 @@ class SettingsStore:
                 del document[key]
         if document["hub_timeout_s"] == DEFAULT_HUB_TIMEOUT_S:
             del document["hub_timeout_s"]
+        models = {**document.pop("models_extra")}
+        folders = document.pop("model_paths")
+        if folders:
+            models["paths"] = list(folders)
+        if models:
+            document["models"] = models
         if document["recent_model_files"]:
             document["recent_model_files"] = list(document["recent_model_files"])
         else:
