@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpufit import __version__
+from gpufit.cli_local import add_models_dir_flag, list_local, local_model_and_quant
 from gpufit.cli_profiles import (
     ProfileUsageError,
     add_profiles_parser,
@@ -40,6 +41,7 @@ from gpufit.core.setup import (
     SetupError,
 )
 from gpufit.core.specs import GB, KV_CACHE_DTYPES, MIB, ModelSpec, QuantSpec
+from gpufit.importers.stores import LocalLookupError, is_store_name
 
 if TYPE_CHECKING:
     from gpufit.detect.match import DetectedOption
@@ -112,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gpufit-tui {__version__}")
     parser.add_argument("--profile", default=None, metavar="NAME", help="open the app on this saved profile")
     parser.add_argument("--model", dest="app_model", default=None, metavar="PATH",
-                        help="open the app on a model file: a .gguf or a Hugging Face folder")
+                        help="open the app on a model file: a .gguf or a Hugging Face folder, "
+                             "or a model on this machine by store name (ollama:qwen3:32b, "
+                             "hf:org/name, lmstudio:publisher/repo/file)")
+    add_models_dir_flag(parser, "app_models_dir")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser("report", help="estimate one setup and print it")
@@ -127,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="number of GPUs (default 1, or as detected)")
     report.add_argument("--model", help="model id, name or alias; or a path: a .gguf file (split "
                                         "parts too) or a Hugging Face folder (config.json + "
-                                        "safetensors), read exactly")
+                                        "safetensors), read exactly; or a model on this machine "
+                                        "by store name (ollama:NAME, hf:org/name, lmstudio:…)")
     report.add_argument("--quant", help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4 (default for a "
                                         "model file: the file's own)")
     report.add_argument("--context", type=_positive_int, default=None,
@@ -161,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default {DEFAULT_TPOT_LIMIT_S * 1000:g} ms)")
     report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _add_detection_flags(report)
+    add_models_dir_flag(report)
 
     detect = commands.add_parser("detect", help="read this machine's NVIDIA GPUs from nvidia-smi")
     detect.add_argument("--format", choices=("text", "json"), default="text")
@@ -170,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("kind", choices=("gpus", "models", "quants"))
     listing.add_argument("--search", default=None, help="only entries whose names contain TEXT")
     listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.add_argument("--local", action="store_true",
+                         help="with models: the models on this machine (Hugging Face cache, "
+                              "Ollama, LM Studio, llama.cpp cache, your folders), and what "
+                              "was skipped")
+    add_models_dir_flag(listing)
     add_sweep_parser(commands, _positive_int, _memory_gb)
     add_profiles_parser(commands)
     return parser
@@ -191,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ProfileUsageError as error:
                 print(f"gpufit-tui: {error}", file=sys.stderr)
                 return 2
-        return _run_app(args.profile, args.app_model)
+        return _run_app(args.profile, args.app_model, args.app_models_dir)
     catalog = _load_catalog()
     if args.command == "profiles":
         return run_profiles(args, catalog)
@@ -207,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sweep(catalog, args, lambda: _detected_hardware(catalog, args))
         return _list(catalog, args)
     except (ResolveError, UsageError, ProfileUsageError, SweepUsageError,
-            QuantChoiceError, SetupError) as error:
+            QuantChoiceError, SetupError, LocalLookupError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
         return 2
     except DetectionError as error:
@@ -224,11 +236,21 @@ def _load_catalog() -> Catalog:
     return catalog
 
 
-def _run_app(profile_name: str | None = None, model_path: str | None = None) -> int:
+def _run_app(profile_name: str | None = None, model_path: str | None = None,
+             models_dirs: list[str] | None = None) -> int:
     from gpufit.ui.app import make_app
 
     imported = None
-    if model_path is not None:
+    if model_path is not None and is_store_name(model_path):
+        from gpufit.cli_local import scan
+        from gpufit.importers.stores import find_local
+
+        try:
+            imported = find_local(scan(_load_catalog(), models_dirs), model_path).imported
+        except LocalLookupError as error:
+            print(f"gpufit-tui: {error}", file=sys.stderr)
+            return 2
+    elif model_path is not None:
         from gpufit.importers.errors import ModelImportError
         from gpufit.importers.model_import import import_model
 
@@ -259,7 +281,8 @@ def _check_report_names(args: argparse.Namespace, profile: Profile | None) -> No
     gpu = args.gpu or (profile.gpu if profile else None)
     model = args.model or (profile.model if profile else None)
     quant = args.quant or (profile.quant if profile else None)
-    model_file = model is not None and (looks_like_path(model) or Path(model).expanduser().exists())
+    model_file = model is not None and (looks_like_path(model) or is_store_name(model)
+                                        or Path(model).expanduser().exists())
     if gpu is None or model is None or (quant is None and not model_file):
         raise UsageError("report needs --gpu, --model and --quant (or --profile); --quant may "
                          "be left out when --model is a file")
@@ -350,7 +373,8 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
     # A profile's quant goes with its model; a model typed here takes the quant typed (or, for
     # a file, the file's own).
     quant_name = args.quant or (profile.quant if profile and not args.model else None)
-    model, quant = _model_and_quant(catalog, model_name, quant_name)
+    model, quant = local_model_and_quant(catalog, model_name, quant_name, args.models_dir) \
+        or _model_and_quant(catalog, model_name, quant_name)
     detected = {}
     count = args.count
     if gpu_name.split(":", 1)[0].casefold() in (*DETECTED_NAMES, DETECTED_GPU):
@@ -410,6 +434,10 @@ def _matches(search: str | None, *names: str) -> bool:
 
 
 def _list(catalog: Catalog, args: argparse.Namespace) -> int:
+    if args.local:
+        if args.kind != "models":
+            raise UsageError("--local goes with `list models`")
+        return list_local(catalog, args)
     rows: list[dict[str, Any]] = []
     if args.kind == "gpus":
         for gpu in catalog.gpus.values():

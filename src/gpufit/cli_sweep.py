@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from gpufit.cli_local import add_models_dir_flag
 from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES
 from gpufit.core.exl2 import resolve_quant
@@ -47,7 +48,9 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
                             "each model's maximum), as in report and the app)")
     sweep.add_argument("--sequences", type=positive_int, default=1, help="concurrent sequences (default 1)")
     sweep.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="f16")
-    sweep.add_argument("--engine", choices=ENGINES, default="llama.cpp")
+    sweep.add_argument("--engine", choices=ENGINES, default=None,
+                       help="(default llama.cpp; with --local, each model's own where "
+                            "llama.cpp cannot run its format)")
     sweep.add_argument("--min-speed", type=positive_float, default=DEFAULT_MIN_TOKENS_PER_S,
                        metavar="TOK_S", help="with --gpu: slowest decode to keep "
                                              f"(default {DEFAULT_MIN_TOKENS_PER_S:g} tok/s)")
@@ -59,11 +62,16 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
                        help=f"with --model: most cards of one GPU (default 8, at most {MAX_GPUS})")
     sweep.add_argument("--limit", type=positive_int, default=20, help="rows to show (default 20)")
     sweep.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    sweep.add_argument("--local", action="store_true",
+                       help="with --gpu: rank the models on this machine, each at its file's "
+                            "own quant, instead of the catalog")
+    add_models_dir_flag(sweep)
 
 
 def run_sweep(catalog: Catalog, args: argparse.Namespace,
               detected: Callable[[], Hardware]) -> int:
     """Run `sweep` and print it; `detected` gives this machine's hardware for `--gpu detected`."""
+    engine_given, args.engine = args.engine is not None, args.engine or "llama.cpp"
     setup = Setup(context_tokens=args.context, sequences=args.sequences,
                   kv_cache_dtype=args.kv_cache_dtype, engine=args.engine)
     context = (f"context {args.context:,}" if args.context is not None else
@@ -75,11 +83,24 @@ def run_sweep(catalog: Catalog, args: argparse.Namespace,
             hardware = detected()
         else:
             hardware = Hardware(resolve(catalog.gpus, args.gpu, "GPU"), count=args.count or 1)
-        ranked = best_for_hardware(hardware, catalog.models.values(), catalog.quants.values(),
-                                   setup, args.min_speed, args.max_quality_loss)[:args.limit]
-        rows = [_model_row(item) for item in ranked]
-        title = (f"What fits best on {_setup(hardware)} ({args.engine}, {context}, "
-                 f"≥ {args.min_speed:g} tok/s, ≤ {args.max_quality_loss:g} % perplexity loss)")
+        if args.local:
+            from gpufit.cli_local import rank_local
+
+            local, extra = rank_local(hardware, catalog, args.models_dir, setup, engine_given,
+                                      args.min_speed, args.max_quality_loss)
+            rows = [{**_model_row(item), **extra[item.row.model.id]}
+                    for item in local[:args.limit]]
+        else:
+            ranked = best_for_hardware(hardware, catalog.models.values(), catalog.quants.values(),
+                                       setup, args.min_speed, args.max_quality_loss)[:args.limit]
+            rows = [_model_row(item) for item in ranked]
+        engine = args.engine if engine_given or not args.local else "each model's engine"
+        title = (f"What fits best on {_setup(hardware)}"
+                 f"{' among the models on this machine' if args.local else ''} ({engine}, "
+                 f"{context}, ≥ {args.min_speed:g} tok/s, ≤ {args.max_quality_loss:g} % "
+                 "perplexity loss)")
+    elif args.local:
+        raise SweepUsageError("--local goes with --gpu: it ranks this machine's models on it")
     elif args.model and args.quant:
         if args.count is not None:
             raise SweepUsageError("--count goes with --gpu; with --model use --max-count")

@@ -278,7 +278,7 @@ def find_local(scan: LocalScan, query: str, quant: str | None = None) -> LocalMo
         raise LocalLookupError(f"--model {query} names {len(matches)} local models: {names}; "
                                "name one (or give --quant)")
     close = difflib.get_close_matches(folded, [model.name.casefold() for model in scan.models],
-                                      n=3, cutoff=0.5)
+                                      n=3, cutoff=0.6)
     wanted = {name for name in close}
     hint = ", ".join(model.name for model in scan.models if model.name.casefold() in wanted)
     skipped = [item for item in scan.skipped
