@@ -19,11 +19,14 @@ PUBLISHED = [
     ("gemma-3-270m", 268e6, None),             # Hugging Face model size 268M
     ("gemma-4-26b-a4b", 25.2e9, 3.8e9),        # Gemma 4 card: 25.2B total, 3.8B active
     ("gemma-4-31b", 30.7e9, None),             # Gemma 4 card: 30.7B
+    ("gemma-4-12b", 11.95e9, None),            # Gemma 4 12B card: 11.95B
     ("llama-4-scout", 109e9, 17e9),            # Meta card: 109B total, 17B active
     ("llama-4-maverick", 400e9, 17e9),         # Meta card: 400B total, 17B active
     ("mistral-small-3.1-24b", 23.6e9, None),   # text model BF16 GGUF: 47.2 GB / 2 bytes
     ("codestral-22b", 22.2e9, None),
     ("ministral-8b", 8.02e9, None),
+    ("ministral-3-14b", 13.5e9, None),         # card: 13.5B language model (+ 0.4B vision)
+    ("mistral-large-2", 123e9, None),          # Mistral's announcement: 123B
     ("phi-4-reasoning", 14.7e9, None),
     ("smollm2-135m", 135e6, None),
     ("smollm3-3b", 3.08e9, None),
@@ -97,6 +100,10 @@ def test_sliding_layers_follow_the_config_layer_pattern(catalog: Catalog, model_
         ("granite3.1-moe:3b", "granite-3.1-3b-a800m"),
         ("olmo2:7b", "olmo-2-7b"),
         ("command-a:111b", "command-a"),
+        ("gemma4:12b", "gemma-4-12b"),
+        ("mistral-large:123b", "mistral-large-2"),
+        ("Ministral-3-14B-Instruct-2512", "ministral-3-14b"),
+        ("command-r-plus:104b", "command-r-plus"),
     ],
 )
 def test_common_names_resolve_to_the_entry(catalog: Catalog, name: str, model_id: str) -> None:
