@@ -225,7 +225,10 @@ def _read(candidate: Candidate, quants: Mapping[str, QuantSpec]) -> ImportedMode
     try:
         return import_model(candidate.target, quants)
     except ModelImportError as error:
-        return CachedFailure(error.problem)
+        where = Path(error.path)
+        # Name the file inside a folder that is at fault (config.json, one shard).
+        inside = where != candidate.target and where.name not in ("", candidate.target.name)
+        return CachedFailure(f"{where.name}: {error.problem}" if inside else error.problem)
     except (OSError, ValueError, KeyError, TypeError, IndexError, OverflowError,
             RecursionError, MemoryError) as error:
         # A header the readers did not foresee: skip the one file, never stop the scan.
@@ -263,6 +266,10 @@ def find_local(scan: LocalScan, query: str, quant: str | None = None) -> LocalMo
     """The model `query` names: exactly, or Ollama's `name` for `name:latest`, or a repo name
     whose quants `quant` tells apart (`hf:org/name` + Q4_K_M → `hf:org/name:Q4_K_M`)."""
     folded = query.casefold().removesuffix(".gguf")
+    if folded.startswith("ollama:") and ":" not in folded.removeprefix("ollama:"):
+        latest = [model for model in scan.models if model.name.casefold() == folded + ":latest"]
+        if latest:
+            return latest[0]  # Ollama's own default tag
     exact = [model for model in scan.models if model.name.casefold() == folded]
     if len(exact) == 1:
         return exact[0]
@@ -277,10 +284,9 @@ def find_local(scan: LocalScan, query: str, quant: str | None = None) -> LocalMo
         names = ", ".join(model.name for model in matches[:6])
         raise LocalLookupError(f"--model {query} names {len(matches)} local models: {names}; "
                                "name one (or give --quant)")
-    close = difflib.get_close_matches(folded, [model.name.casefold() for model in scan.models],
-                                      n=3, cutoff=0.6)
-    wanted = {name for name in close}
-    hint = ", ".join(model.name for model in scan.models if model.name.casefold() in wanted)
+    names = {model.name.casefold(): model.name for model in scan.models}
+    close = difflib.get_close_matches(folded, list(names), n=3, cutoff=0.6)
+    hint = ", ".join(names[name] for name in close)
     skipped = [item for item in scan.skipped
                if folded.split(":", 1)[-1] and folded.split(":", 1)[-1] in item.reason.casefold()]
     reason = f" (skipped: {skipped[0].reason})" if skipped else ""
