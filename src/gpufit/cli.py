@@ -16,6 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gpufit import __version__
+from gpufit.cli_hub import (
+    HubLookupError,
+    add_hub_timeout_flag,
+    hub_model_and_quant,
+    hub_timeout_s,
+    is_hub_name,
+    lookup,
+)
 from gpufit.cli_local import add_models_dir_flag, list_local, local_model_and_quant
 from gpufit.cli_profiles import (
     ProfileUsageError,
@@ -118,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "or a model on this machine by store name (ollama:qwen3:32b, "
                              "hf:org/name, lmstudio:publisher/repo/file)")
     add_models_dir_flag(parser, "app_models_dir")
+    add_hub_timeout_flag(parser, "app_hub_timeout")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser("report", help="estimate one setup and print it")
@@ -133,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--model", help="model id, name or alias; or a path: a .gguf file (split "
                                         "parts too) or a Hugging Face folder (config.json + "
                                         "safetensors), read exactly; or a model on this machine "
-                                        "by store name (ollama:NAME, hf:org/name, lmstudio:…)")
+                                        "by store name (ollama:NAME, hf:org/name, lmstudio:…); "
+                                        "or a Hugging Face Hub repo, org/name[:QUANT][@REV], "
+                                        "read from its headers over the network")
     report.add_argument("--quant", help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4 (default for a "
                                         "model file: the file's own)")
     report.add_argument("--context", type=_positive_int, default=None,
@@ -168,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _add_detection_flags(report)
     add_models_dir_flag(report)
+    add_hub_timeout_flag(report)
 
     detect = commands.add_parser("detect", help="read this machine's NVIDIA GPUs from nvidia-smi")
     detect.add_argument("--format", choices=("text", "json"), default="text")
@@ -203,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ProfileUsageError as error:
                 print(f"gpufit-tui: {error}", file=sys.stderr)
                 return 2
-        return _run_app(args.profile, args.app_model, args.app_models_dir)
+        return _run_app(args.profile, args.app_model, args.app_models_dir, args.app_hub_timeout)
     catalog = _load_catalog()
     if args.command == "profiles":
         return run_profiles(args, catalog)
@@ -219,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sweep(catalog, args, lambda: _detected_hardware(catalog, args))
         return _list(catalog, args)
     except (ResolveError, UsageError, ProfileUsageError, SweepUsageError,
-            QuantChoiceError, SetupError, LocalLookupError) as error:
+            QuantChoiceError, SetupError, LocalLookupError, HubLookupError) as error:
         print(f"gpufit-tui: {error}", file=sys.stderr)
         return 2
     except DetectionError as error:
@@ -237,7 +249,7 @@ def _load_catalog() -> Catalog:
 
 
 def _run_app(profile_name: str | None = None, model_path: str | None = None,
-             models_dirs: list[str] | None = None) -> int:
+             models_dirs: list[str] | None = None, hub_timeout: float | None = None) -> int:
     from gpufit.ui.app import make_app
 
     imported = None
@@ -248,6 +260,12 @@ def _run_app(profile_name: str | None = None, model_path: str | None = None,
         try:
             imported = find_local(scan(_load_catalog(), models_dirs), model_path).imported
         except LocalLookupError as error:
+            print(f"gpufit-tui: {error}", file=sys.stderr)
+            return 2
+    elif model_path is not None and is_hub_name(None, model_path):
+        try:
+            imported = lookup(_load_catalog(), model_path, None, hub_timeout_s(hub_timeout)).imported
+        except HubLookupError as error:
             print(f"gpufit-tui: {error}", file=sys.stderr)
             return 2
     elif model_path is not None:
@@ -282,6 +300,7 @@ def _check_report_names(args: argparse.Namespace, profile: Profile | None) -> No
     model = args.model or (profile.model if profile else None)
     quant = args.quant or (profile.quant if profile else None)
     model_file = model is not None and (looks_like_path(model) or is_store_name(model)
+                                        or is_hub_name(None, model)
                                         or Path(model).expanduser().exists())
     if gpu is None or model is None or (quant is None and not model_file):
         raise UsageError("report needs --gpu, --model and --quant (or --profile); --quant may "
@@ -374,6 +393,7 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
     # a file, the file's own).
     quant_name = args.quant or (profile.quant if profile and not args.model else None)
     model, quant = local_model_and_quant(catalog, model_name, quant_name, args.models_dir) \
+        or hub_model_and_quant(catalog, model_name, quant_name, args.hub_timeout) \
         or _model_and_quant(catalog, model_name, quant_name)
     detected = {}
     count = args.count
