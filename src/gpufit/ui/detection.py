@@ -1,70 +1,73 @@
-"""The main screen's GPU detection, as a mixin: run nvidia-smi in a worker, list what it found,
-and preselect it unless the user has already chosen hardware.
+"""GPU detection for the main screen: run nvidia-smi in a worker, list what it found, and
+preselect it unless the user has already chosen hardware.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from textual import work
-
-from gpufit.core.catalog import Catalog
 from gpufit.detect.match import DETECTED_PREFIX, DetectedOption, hardware_options, status_text
 from gpufit.detect.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from gpufit.ui.screens.main import MainScreen
 
-class DetectionActions:
-    """Mixed into `MainScreen`, whose `detected`, `detection_status` and `gpu_*` it sets."""
 
-    _detector: Callable[[], Awaitable[Snapshot]] | None
-    _catalog: Catalog
-    _hardware_touched: bool
-    detected: tuple[DetectedOption, ...]
-    detection_status: str
-    gpu_id: str
-    notify: Any
-    # MainScreen provides these (no stub methods: a stub would shadow it in the class order).
-    refresh_estimate: Any
-    change_setup: Any
+class DetectionController:
+    """Owns the detector and whether the user chose hardware; sets the screen's `detected`,
+    `detection_status` and, until the user chooses, its GPU."""
 
-    def action_rescan(self) -> None:
+    def __init__(self, screen: MainScreen,
+                 detector: Callable[[], Awaitable[Snapshot]] | None) -> None:
+        self._screen = screen
+        self._detector = detector
+        self.hardware_touched = False
+        """The user (or a profile, or a sweep row) chose the hardware: detection keeps off it."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this session detects GPUs at all."""
+        return self._detector is not None
+
+    def rescan(self) -> None:
         """Run nvidia-smi (again) in the background; the UI never waits for it."""
+        screen = self._screen
         if self._detector is None:
-            self.notify("GPU detection is off in this session.", severity="warning")
+            screen.notify("GPU detection is off in this session.", severity="warning")
             return
-        self.detection_status = "Detecting GPUs…"
-        self._detect()
+        screen.detection_status = "Detecting GPUs…"
+        screen.run_worker(self._detect(self._detector), exclusive=True, group="detect",
+                          name="detect GPUs", exit_on_error=False)
 
-    @work(exclusive=True, group="detect", name="detect GPUs", exit_on_error=False)
-    async def _detect(self) -> None:
-        assert self._detector is not None
-        snapshot = await self._detector()
-        options = tuple(hardware_options(snapshot, self._catalog.gpus))
-        status = status_text(snapshot, options, self._catalog.gpus)
-        chosen = self._detected_option(self.gpu_id)
-        if not options and self.detected:
+    async def _detect(self, detector: Callable[[], Awaitable[Snapshot]]) -> None:
+        screen = self._screen
+        snapshot = await detector()
+        options = tuple(hardware_options(snapshot, screen.catalog.gpus))
+        status = status_text(snapshot, options, screen.catalog.gpus)
+        chosen = self.option(screen.gpu_id)
+        if not options and screen.detected:
             # A failed rescan must not take away the cards on screen (or switch the selection):
             # keep what the last successful detection found, and say so.
-            self.detection_status = f"{status} Kept the GPUs found before."
-            self.notify(status, title="GPU detection failed; kept the earlier result",
-                        severity="warning", timeout=10)
+            screen.detection_status = f"{status} Kept the GPUs found before."
+            screen.notify(status, title="GPU detection failed; kept the earlier result",
+                          severity="warning", timeout=10)
             return
-        self.detection_status = status
-        self.detected = options
+        screen.detection_status = status
+        screen.detected = options
         if chosen is not None:  # a rescan: keep the same card, with fresh free memory
-            fresh = self._detected_option(self.gpu_id)
-            if fresh is None and options:
-                self.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
-            self.refresh_estimate()
-        elif options and not self._hardware_touched:
-            self.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
+            if self.option(screen.gpu_id) is None and options:
+                screen.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
+            screen.refresh_estimate()
+        elif options and not self.hardware_touched:
+            screen.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
 
-    def _detected_option(self, gpu_id: str) -> DetectedOption | None:
+    def option(self, gpu_id: str) -> DetectedOption | None:
+        """The detected option `gpu_id` names, if it names one."""
         if not gpu_id.startswith(DETECTED_PREFIX):
             return None
-        return next((option for option in self.detected if option.key == gpu_id), None)
+        return next((option for option in self._screen.detected if option.key == gpu_id), None)
 
     def hardware_chosen(self) -> None:
         """The user (or a profile) chose the hardware: detection must not replace it."""
-        self._hardware_touched = True
+        self.hardware_touched = True

@@ -1,5 +1,5 @@
 """Between the main screen's state and a saved `Profile`: capture it, apply one back, and the
-main screen's profile actions (save, open, rename, delete) as a mixin.
+main screen's profile actions (save, open, rename, delete).
 
 Applying never loses a value the catalog lacks: the piece stays as it was on screen and the
 returned notes say what was missing, so the user knows the profile was not fully restored.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gpufit.detect.match import DETECTED_PREFIX
 from gpufit.persist.profiles import (
@@ -55,87 +55,82 @@ def apply_profile(screen: MainScreen, profile: Profile) -> list[str]:
     if profile.quant not in catalog.quants:
         missing.append(f"quant {profile.quant!r} is not in the catalog")
         setup = replace(setup, quant_id=current.quant_id)
-    screen.hardware_chosen()
+    screen.detection.hardware_chosen()
     screen.setup = setup
     return missing
 
 
-class ProfileActions:
-    """The main screen's profile actions; mixed into `MainScreen`, whose state they read."""
+class ProfileController:
+    """Saves the screen's setup as profiles and puts profiles back on screen."""
 
-    _profiles: ProfileStore
-    _profile_name: str | None
-    model_id: str
-    gpu_id: str
-    app: Any
-    notify: Any
+    def __init__(self, screen: MainScreen, store: ProfileStore, name: str | None) -> None:
+        self._screen = screen
+        self.store = store
+        self.name = name
+        """The profile on screen: opened at start or last saved/opened (the save prompt's
+        default)."""
 
-    keep_imported_model: Any  # ImportActions' (a stub method here would shadow it in the MRO)
-
-    def action_save_profile(self) -> None:
+    def save(self) -> None:
         """Name the current setup and save it; an existing name asks before overwriting."""
-        default = self._profile_name or f"{self.model_id} on {self.gpu_id}"
-        self.app.push_screen(NamePrompt("Save profile", default), self._save_named)
+        screen = self._screen
+        default = self.name or f"{screen.model_id} on {screen.gpu_id}"
+        screen.app.push_screen(NamePrompt("Save profile", default), self._save_named)
 
     def _save_named(self, name: str | None, overwrite: bool = False) -> None:
         if not name:
             return
+        screen = self._screen
         try:
-            profile = profile_of(self, name)  # type: ignore[arg-type]
-            self._profiles.save(profile, overwrite=overwrite)
+            self.store.save(profile_of(screen, name), overwrite=overwrite)
         except ProfileExists:
-            self.app.push_screen(Confirm(f"A profile named {name!r} exists. Overwrite it?"),
-                                 lambda yes: self._save_named(name, True) if yes else None)
+            screen.app.push_screen(Confirm(f"A profile named {name!r} exists. Overwrite it?"),
+                                   lambda yes: self._save_named(name, True) if yes else None)
             return
         except (ProfileError, ValueError) as error:
-            self.notify(f"{error} (the setup on screen is unchanged)",
-                        title="Profile not saved", severity="error", timeout=12)
+            screen.notify(f"{error} (the setup on screen is unchanged)",
+                          title="Profile not saved", severity="error", timeout=12)
             return
-        self._profile_name = name
-        kept = self.keep_imported_model()
-        self.notify(f"Saved {name!r} in {self._profiles.directory}." + (f" {kept}" if kept else ""),
-                    title="Profile saved")
+        self.name = name
+        kept = screen.imports.keep()
+        screen.notify(f"Saved {name!r} in {self.store.directory}." + (f" {kept}" if kept else ""),
+                      title="Profile saved")
 
-    def action_open_profile(self, mode: str = "open") -> None:
+    def choose(self, mode: str = "open") -> None:
         """The profile list: Enter opens (or renames/deletes, per `mode`)."""
-        self.app.push_screen(ProfilesScreen(self._profiles, mode), self._opened)
+        self._screen.app.push_screen(ProfilesScreen(self.store, mode), self._chosen)
 
-    def _opened(self, profile: Profile | None) -> None:
+    def _chosen(self, profile: Profile | None) -> None:
         if profile is not None:
-            self.show_profile(profile)
+            self.show(profile)
 
-    def open_profile(self, name: str) -> None:
+    def open(self, name: str) -> None:
         """Load a profile by name (the `--profile` start-up option)."""
         try:
-            self.show_profile(self._profiles.load(name))
+            self.show(self.store.load(name))
         except ProfileError as error:
-            self.notify(str(error), title="Profile not opened", severity="error", timeout=12)
+            self._screen.notify(str(error), title="Profile not opened", severity="error",
+                                timeout=12)
 
-    def show_profile(self, profile: Profile) -> None:
+    def show(self, profile: Profile) -> None:
         """Put a profile's setup on screen and say what could not be restored."""
-        missing = apply_profile(self, profile)  # type: ignore[arg-type]
-        self._profile_name = profile.name
+        missing = apply_profile(self._screen, profile)
+        self.name = profile.name
         if missing:
-            self.notify("; ".join(missing) + ". Other values were restored.",
-                        title=f"Profile {profile.name!r}", severity="warning", timeout=12)
+            self._screen.notify("; ".join(missing) + ". Other values were restored.",
+                                title=f"Profile {profile.name!r}", severity="warning", timeout=12)
         else:
-            self.notify(f"Opened {profile.name!r}.", title="Profile")
+            self._screen.notify(f"Opened {profile.name!r}.", title="Profile")
 
     def restore_last_session(self) -> None:
         """Put the setup of the last quit back on screen (silently nothing if there is none)."""
-        profile = self._profiles.load_last_session()
+        profile = self.store.load_last_session()
         if profile is not None:
-            missing = apply_profile(self, profile)  # type: ignore[arg-type]
+            missing = apply_profile(self._screen, profile)
             if missing:
-                self.notify("; ".join(missing), title="Last session", severity="warning")
-
-    def on_unmount(self) -> None:
-        if self.app.settings.settings.restore_last_session:
-            self.remember_session()
+                self._screen.notify("; ".join(missing), title="Last session", severity="warning")
 
     def remember_session(self) -> None:
         """Keep the setup on screen for the next start; a failure must not block quitting."""
         with contextlib.suppress(ProfileError, ValueError):
-            self._profiles.save_last_session(
-                profile_of(self, "last session"))  # type: ignore[arg-type]
-            self.keep_imported_model()
+            self.store.save_last_session(profile_of(self._screen, "last session"))
+            self._screen.imports.keep()

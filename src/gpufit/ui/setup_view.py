@@ -7,9 +7,10 @@ The screen holds a single `Setup`; `SetupField` lets code read and assign one fi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from gpufit.core.setup import Setup
+from gpufit.core.setup import Setup, SetupError, gpu_count_problem
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
 from gpufit.ui.widgets.quant import QuantPane
@@ -47,3 +48,29 @@ def show_setup(screen: MainScreen, setup: Setup) -> None:
     bar.context_tokens = screen.context_tokens
     bar.sequences, bar.kv_cache_dtype = setup.sequences, setup.kv_cache_dtype
     bar.engine, bar.flash_attention = setup.engine, setup.flash_attention
+
+
+def checked_setup(screen: MainScreen, setup: Setup, changes: dict[str, Any]) -> Setup | None:
+    """`setup` with `changes`, or None (and a notification naming why) when it refuses them.
+
+    A GPU count a MIG slice cannot have is refused when typed, and reset to one instance when a
+    slice is chosen; an explicit context stays, within what a new model accepts."""
+    if "gpu_count" in changes or "gpu_id" in changes:
+        gpu = screen.gpu_spec(changes.get("gpu_id", setup.gpu_id))
+        count = changes.get("gpu_count", setup.gpu_count)
+        problem = gpu_count_problem(gpu, count) if gpu is not None else None
+        if problem is not None and "gpu_id" not in changes:
+            screen.notify(problem, title="GPU count unchanged", severity="warning", timeout=8)
+            screen.query_one(HardwarePane).gpu_count = setup.gpu_count
+            return None
+        if problem is not None:
+            changes["gpu_count"] = 1  # a MIG slice chosen with a count > 1: one instance
+    model = screen.catalog.models.get(changes.get("model_id", ""))
+    context = changes.get("context_tokens", setup.context_tokens)
+    if model is not None and context is not None:
+        changes["context_tokens"] = min(context, 4 * model.max_context_tokens)
+    try:
+        return replace(setup, **changes)
+    except SetupError as error:
+        screen.notify(str(error), title="Setup unchanged", severity="warning", timeout=8)
+        return None

@@ -10,20 +10,16 @@ assigning one field.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.events import DescendantFocus
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from gpufit.core.assess import Assessment
@@ -36,8 +32,6 @@ from gpufit.core.setup import (
     DEFAULT_QUANT,
     MAX_GPUS,
     Setup,
-    SetupError,
-    gpu_count_problem,
 )
 from gpufit.core.specs import KV_CACHE_DTYPES, GpuSpec
 from gpufit.detect.match import DetectedOption
@@ -45,9 +39,9 @@ from gpufit.detect.snapshot import Snapshot
 from gpufit.persist.profiles import ProfileStore
 from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
-from gpufit.ui.detection import DetectionActions
+from gpufit.ui.detection import DetectionController
 from gpufit.ui.format import UNITS
-from gpufit.ui.imports import ImportActions
+from gpufit.ui.imports import ImportController
 from gpufit.ui.messages import (
     GpuChosen,
     GpuCountChanged,
@@ -56,21 +50,22 @@ from gpufit.ui.messages import (
     QuantChosen,
     WorkloadChanged,
 )
-from gpufit.ui.planning import PlanningActions
+from gpufit.ui.navigation import PICKERS, FocusController, picker_of
+from gpufit.ui.planning import PlanningController
 from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
-from gpufit.ui.session import ProfileActions
-from gpufit.ui.setup_view import SetupField, show_setup
+from gpufit.ui.session import ProfileController
+from gpufit.ui.setup_view import SetupField, checked_setup, show_setup
 from gpufit.ui.widgets.footer import KeyFooter
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
-from gpufit.ui.widgets.picker import PickerPane
 from gpufit.ui.widgets.quant import QuantPane
 from gpufit.ui.widgets.result import ResultPanel
 from gpufit.ui.widgets.workload import MIN_CONTEXT_TOKENS, WorkloadBar, cycle
 
-PICKERS = ("hardware", "model", "quant")
-PANE_TITLES = {"hardware": "Hardware", "model": "Model", "quant": "Quant"}
+if TYPE_CHECKING:
+    from gpufit.ui.app import GpufitApp
+
 
 
 def _preferred(ids: Iterable[str], wanted: str) -> str:
@@ -78,7 +73,7 @@ def _preferred(ids: Iterable[str], wanted: str) -> str:
     return wanted if wanted in ids else (ids[0] if ids else "")
 
 
-class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportActions, Screen[None]):
+class MainScreen(Screen[None]):
     """Hardware, model, quant and result panes over a workload bar and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(commands.bindings())
@@ -117,14 +112,15 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
                  restore_session: bool = False, start: tuple[str, str] | None = None) -> None:
         super().__init__()
         self._restore_session = restore_session
-        self._profiles = profiles or ProfileStore()
-        self._profile_name = profile_name
-        """The profile on screen: opened at start or last saved/opened (the save prompt's default)."""
         self._catalog = catalog
         self._service = service
         self._remember_units = remember_units
-        self._detector = detector
-        self._hardware_touched = False
+        # The screen's parts: each owns one concern and reads the screen through its API.
+        self.profiles = ProfileController(self, profiles or ProfileStore(), profile_name)
+        self.detection = DetectionController(self, detector)
+        self.planning = PlanningController(self)
+        self.imports = ImportController(self)
+        self.navigation = FocusController(self)
         self.set_reactive(MainScreen.detection_status,
                           "Detecting GPUs…" if detector else "GPU detection off")
         # `start`: a model opened with --model PATH, at its file's own quant.
@@ -156,47 +152,36 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
         self._show_setup(self.setup)
         self.watch_current_pane(self.current_pane)
         self.refresh_estimate()
-        if self._profile_name is not None:
-            self.open_profile(self._profile_name)
+        if self.profiles.name is not None:
+            self.profiles.open(self.profiles.name)
         elif self._restore_session:
-            self.restore_last_session()
-        if self._detector is not None:
-            self.action_rescan()
+            self.profiles.restore_last_session()
+        if self.detection.enabled:
+            self.detection.rescan()
+
+    def on_unmount(self) -> None:
+        if self.gpufit_app.settings.settings.restore_last_session:
+            self.profiles.remember_session()
 
     catalog = property(lambda self: self._catalog, doc="What the panes list.")
 
-    def _gpu_spec(self, gpu_id: str) -> GpuSpec | None:
-        option = self._detected_option(gpu_id)
-        return option.gpu if option is not None else self._catalog.gpus.get(gpu_id)
+    @property
+    def gpufit_app(self) -> GpufitApp:
+        """The app, with its settings and host probes."""
+        return cast("GpufitApp", self.app)
 
-    # -- the estimate ---------------------------------------------------------------------
+    def gpu_spec(self, gpu_id: str) -> GpuSpec | None:
+        """The spec a GPU id names: a detected option's or the catalog's."""
+        option = self.detection.option(gpu_id)
+        return option.gpu if option is not None else self._catalog.gpus.get(gpu_id)
 
     # -- the setup --------------------------------------------------------------------------
 
     def change_setup(self, **changes: Any) -> bool:
         """Replace fields of the setup; a value the setup refuses is named in a notification
         and changes nothing. Returns whether the setup changed."""
-        if "gpu_count" in changes or "gpu_id" in changes:
-            gpu = self._gpu_spec(changes.get("gpu_id", self.setup.gpu_id))
-            count = changes.get("gpu_count", self.setup.gpu_count)
-            problem = gpu_count_problem(gpu, count) if gpu is not None else None
-            if problem is not None and "gpu_id" not in changes:
-                self.notify(problem, title="GPU count unchanged", severity="warning", timeout=8)
-                self.query_one(HardwarePane).gpu_count = self.setup.gpu_count
-                return False
-            if problem is not None:
-                changes["gpu_count"] = 1  # a MIG slice chosen with a count > 1: one instance
-        model = self._catalog.models.get(changes.get("model_id", ""))
-        context = changes.get("context_tokens", self.setup.context_tokens)
-        if model is not None and context is not None:
-            # An explicit context stays, within what the new model accepts (4 × its maximum).
-            changes["context_tokens"] = min(context, 4 * model.max_context_tokens)
-        try:
-            new = replace(self.setup, **changes)
-        except SetupError as error:
-            self.notify(str(error), title="Setup unchanged", severity="warning", timeout=8)
-            return False
-        if new == self.setup:
+        new = checked_setup(self, self.setup, changes)
+        if new is None or new == self.setup:
             return False
         self.setup = new
         return True
@@ -227,7 +212,8 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     def request(self) -> EstimateRequest:
         """The assessment the current setup asks for."""
         return EstimateRequest(
-            setup=self.setup, host=self.host_inputs(), price_per_gpu_hour=self.price_per_gpu_hour,
+            setup=self.setup, host=self.planning.host_inputs(),
+            price_per_gpu_hour=self.planning.price_per_gpu_hour,
             detected=tuple(option for option in self.detected if option.key == self.setup.gpu_id))
 
     def refresh_estimate(self) -> None:
@@ -252,8 +238,8 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     @on(GpuChosen)
     def _gpu_chosen(self, message: GpuChosen) -> None:
         if message.gpu_id != self.gpu_id:  # list rebuilds echo the current choice
-            self._hardware_touched = True
-        option = self._detected_option(message.gpu_id)
+            self.detection.hardware_chosen()
+        option = self.detection.option(message.gpu_id)
         self.change_setup(gpu_id=message.gpu_id,
                           **({"gpu_count": option.count} if option is not None else {}))
 
@@ -289,7 +275,7 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     @on(OptionList.OptionSelected)
     def _list_entered(self) -> None:
         """Enter in a list moves on to the next pane, so a setup is a few keys away."""
-        self.action_focus_step(1)
+        self.navigation.focus_step(1)
 
     def clamp_context(self, tokens: int) -> int:
         """`tokens` within 256 … 4 × the chosen model's maximum."""
@@ -298,65 +284,30 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
     # -- narrow layout: which picker is shown ---------------------------------------------
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
-        pane = self._picker_of(event.widget)
+        pane = picker_of(event.widget)
         if pane is not None and pane.id in PICKERS:
             self.current_pane = pane.id
 
     def watch_current_pane(self, current: str) -> None:
-        for pane in self.query(PickerPane):
-            pane.set_class(pane.id == current, "-current")
-        tabs = [(f" {index} {PANE_TITLES[name]} ", "reverse bold" if name == current else "")
-                for index, name in enumerate(PICKERS, start=1)]
-        self.query_one("#pane-tabs", Static).update(Content.assemble(*tabs))
+        self.navigation.show_current_pane(current)
 
     # -- actions (bound in gpufit.ui.commands) --------------------------------------------
 
-    def _step_aside_for_text(self) -> None:
-        """Priority keys (1–4, /) are characters too: in a text box, let the box have them."""
-        if isinstance(self.focused, Input):
-            raise SkipAction()
-
-    def _picker_of(self, widget: Widget | None) -> PickerPane | None:
-        for ancestor in widget.ancestors_with_self if widget is not None else ():
-            if isinstance(ancestor, PickerPane):
-                return ancestor
-        return None
-
     def action_focus_pane(self, name: str) -> None:
         """Focus one of the four panes (1–4)."""
-        self._step_aside_for_text()
-        if name == "result":
-            self.set_focus(self.query_one(ResultPanel))
-            return
-        self.current_pane = name
-        self.query_one(f"#{name}", PickerPane).focus_default()
+        self.navigation.focus_pane(name)
 
     def action_focus_step(self, direction: int) -> None:
-        """Tab / Shift+Tab through every control, including pickers the narrow layout hides."""
-        controls = [widget for widget in self.query("*") if widget.focusable]
-        if not controls:
-            return
-        position = controls.index(self.focused) if self.focused in controls else -direction
-        target = controls[(position + direction) % len(controls)]
-        pane = self._picker_of(target)
-        if pane is not None and pane.id in PICKERS:
-            self.current_pane = pane.id  # reveal it first when the layout is narrow
-        self.set_focus(target)
+        """Tab / Shift+Tab through every control."""
+        self.navigation.focus_step(direction)
 
     def action_focus_filter(self) -> None:
         """Focus the filter of the focused list (or of the picker on show)."""
-        self._step_aside_for_text()
-        pane = self._picker_of(self.focused) or self.query_one(f"#{self.current_pane}", PickerPane)
-        pane.focus_filter()
+        self.navigation.focus_filter()
 
     def action_leave_input(self, only_pickers: bool = False) -> None:
-        """Escape (any box) or ↓ (a picker's boxes) goes to the list of that pane."""
-        if not isinstance(self.focused, Input):
-            raise SkipAction()
-        pane = self._picker_of(self.focused)
-        if pane is None and only_pickers:
-            raise SkipAction()
-        (pane or self.query_one(f"#{self.current_pane}", PickerPane)).focus_default()
+        """Escape or ↓ goes from a text box to its pane's list."""
+        self.navigation.leave_input(only_pickers)
 
     def action_scale_context(self, factor: float) -> None:
         """Halve or double the context, within 256 … 4 × the model maximum."""
@@ -396,14 +347,51 @@ class MainScreen(ProfileActions, PlanningActions, DetectionActions, ImportAction
         """The help screen, generated from the bindings."""
         self.app.push_screen(HelpScreen(self))
 
-    def action_copy_report(self) -> None:
-        """Markdown to the clipboard (OSC 52) and to a file, since SSH often loses the former."""
-        export(self, self.result, "markdown", clipboard=True)
+    def action_export(self, kind: str, clipboard: bool = False) -> None:
+        """Save the report (Markdown or JSON) in the current directory; `clipboard` also copies
+        it (OSC 52), since SSH often loses the clipboard."""
+        export(self, self.result, kind, clipboard=clipboard)
 
-    def action_save_markdown(self) -> None:
-        """Save the Markdown report in the current directory."""
-        export(self, self.result, "markdown")
+    def action_rescan(self) -> None:
+        """Run nvidia-smi again."""
+        self.detection.rescan()
 
-    def action_save_json(self) -> None:
-        """Save the JSON report in the current directory."""
-        export(self, self.result, "json")
+    def action_save_profile(self) -> None:
+        """Name the current setup and save it."""
+        self.profiles.save()
+
+    def action_open_profile(self, mode: str = "open") -> None:
+        """The profile list (open, rename or delete)."""
+        self.profiles.choose(mode)
+
+    def action_serving(self) -> None:
+        """Throughput, TTFT and TPOT against concurrency."""
+        self.planning.serving()
+
+    def action_sweep(self, kind: str) -> None:
+        """What fits best here (`best`), or which hardware fits this model."""
+        self.planning.sweep(kind)
+
+    def action_pin(self) -> None:
+        """Pin (or unpin) the current setup for comparison."""
+        self.planning.pin()
+
+    def action_compare(self) -> None:
+        """The pinned setup beside the current one."""
+        self.planning.compare()
+
+    def action_run_hints(self) -> None:
+        """llama.cpp and vLLM command lines for this setup."""
+        self.planning.run_hints()
+
+    def action_host(self) -> None:
+        """System RAM, its bandwidth and the price per GPU-hour."""
+        self.planning.host()
+
+    def action_open_model_file(self) -> None:
+        """Open a GGUF file or a Hugging Face folder."""
+        self.imports.open_file()
+
+    def action_save_imported_model(self) -> None:
+        """Save the opened model into the user catalog."""
+        self.imports.save()
