@@ -78,7 +78,8 @@ def test_list_json_holds_every_field_and_what_is_missing():
     assert rows["Laptop 8B"] == {
         "name": "Laptop 8B", "gpu": "rtx-4090", "gpu_count": 1, "memory_override_bytes": None,
         "model": "llama-3.1-8b", "quant": "Q5_K_M", "context_tokens": 4096, "sequences": 2,
-        "kv_cache_dtype": "q8_0", "engine": "llama.cpp", "flash_attention": "auto", "note": "",
+        "kv_cache_dtype": "q8_0", "engine": "llama.cpp", "flash_attention": "auto", "include_vision": False,
+        "note": "",
         "created": "2025-03-04T05:06:07+00:00", "updated": "2025-03-04T05:06:07+00:00",
         "extra": {}, "missing": [],
     }
@@ -161,7 +162,8 @@ def test_report_from_a_profile_equals_the_same_flags():
     assert from_profile["gpu"]["memory_bytes"] == 70_000_000_000
     assert from_profile["workload"] == {"context_tokens": 16384, "sequences": 2, "kv_cache_dtype": "q8_0",
                                         "kv_cache_stored": "q8_0", "engine": "llama.cpp",
-                                        "flash_attention": "auto", "flash_attention_on": True}
+                                        "flash_attention": "auto", "flash_attention_on": True,
+                                        "include_vision": False}
 
 
 def test_flags_override_the_profile():

@@ -102,7 +102,8 @@ def test_the_file_uses_the_documented_tables(store: ProfileStore) -> None:
     assert document["hardware"] == {"gpu": "rtx-4090", "count": 2}
     assert document["model"] == {"id": "llama-3.1-8b", "quant": "Q4_K_M"}
     assert document["workload"] == {"context_tokens": 4096, "sequences": 1, "kv_cache_dtype": "f16",
-                                    "engine": "llama.cpp", "flash_attention": "auto"}
+                                    "engine": "llama.cpp", "flash_attention": "auto",
+                                    "include_vision": False}
     assert document["created"] == T0
 
 

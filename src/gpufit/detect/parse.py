@@ -8,12 +8,25 @@ Formats: the CSV query interface (with or without header and units), `-L`, `-q` 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from dataclasses import replace
 
 from gpufit.core.specs import MIB
+from gpufit.detect.parse_reports import parse_query, parse_xml
 from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot, failed
+from gpufit.detect.values import (
+    failure,
+    garbage,
+    integer,
+    mig_mode,
+    number,
+    size_bytes,
+    text_value,
+    unknown,
+)
+
+__all__ = ["MINIMAL_FIELDS", "QUERY_FIELDS", "failure", "parse_any", "parse_csv", "parse_list",
+           "parse_query", "parse_table", "parse_xml", "size_bytes", "unknown"]
 
 QUERY_FIELDS = ("index", "name", "uuid", "pci.bus_id", "memory.total", "memory.used",
                 "memory.free", "driver_version", "power.limit", "compute_cap",
@@ -22,90 +35,6 @@ QUERY_FIELDS = ("index", "name", "uuid", "pci.bus_id", "memory.total", "memory.u
 MINIMAL_FIELDS = ("index", "name", "uuid", "pci.bus_id", "memory.total", "memory.used",
                   "memory.free", "driver_version")
 """The fallback for drivers that reject a field of QUERY_FIELDS."""
-
-_UNKNOWN = re.compile(r"^\[?(n/a|not supported|insufficient permissions|unknown error|"
-                      r"requested functionality has been deprecated|gpu requires reset|"
-                      r"not available|unknown)\]?$", re.IGNORECASE)
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mib|gib|kib|mb|gb|b)?\s*$", re.IGNORECASE)
-_SIZE_FACTORS = {"b": 1, "kib": 1024, "mib": MIB, "gib": 1024**3, "mb": MIB, "gb": 1024**3}
-# nvidia-smi writes MiB as "MiB"; "MB"/"GB" appear in a few old drivers and mean the same.
-
-
-def unknown(value: str | None) -> bool:
-    """Whether nvidia-smi is saying it does not know."""
-    return value is None or not value.strip() or bool(_UNKNOWN.match(value.strip()))
-
-
-def size_bytes(value: str | None, default_unit: str = "mib") -> int | None:
-    """'81920 MiB' or '81920' (MiB unless told) → bytes; None when unknown or unreadable."""
-    if unknown(value):
-        return None
-    assert value is not None
-    found = _SIZE.match(value)
-    if not found:
-        return None
-    unit = (found.group(2) or default_unit).lower()
-    return int(float(found.group(1)) * _SIZE_FACTORS[unit])
-
-
-def _number(value: str | None) -> float | None:
-    if unknown(value):
-        return None
-    assert value is not None
-    found = re.match(r"^\s*(-?\d+(?:\.\d+)?)", value)
-    return float(found.group(1)) if found else None
-
-
-def _integer(value: str | None) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None and number.is_integer() else None
-
-
-def _text(value: str | None) -> str | None:
-    return None if unknown(value) else value.strip()  # type: ignore[union-attr]
-
-
-def _mig_mode(value: str | None) -> bool | None:
-    text = _text(value)
-    if text is None:
-        return None
-    return {"enabled": True, "disabled": False}.get(text.casefold())
-
-
-# -- failures -----------------------------------------------------------------------------
-
-_FAILURES = (
-    ("driver", re.compile(r"couldn't communicate with the nvidia driver|driver/library "
-                          r"version mismatch|nvml.*driver not loaded|driver not loaded",
-                          re.IGNORECASE),
-     "nvidia-smi cannot reach the NVIDIA driver (not loaded, or a driver/library version "
-     "mismatch): {line}"),
-    ("no-devices", re.compile(r"no devices were found", re.IGNORECASE),
-     "The NVIDIA driver is loaded but reports no GPUs ({line})."),
-    ("permission", re.compile(r"insufficient permissions|permission denied|"
-                              r"failed to initialize nvml: (?!.*driver)", re.IGNORECASE),
-     "nvidia-smi is not allowed to query the GPUs ({line}); in a container, pass the GPUs "
-     "through (e.g. --gpus all)."),
-)
-
-
-def failure(text: str, returncode: int | None = None) -> Snapshot | None:
-    """The failure nvidia-smi reports in `text`, if it reports one."""
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    for kind, pattern, message in _FAILURES:
-        if pattern.search(text):
-            return failed(kind, message.format(line=line[:160]))
-    if returncode:
-        detail = f": {line[:160]}" if line else " with no output"
-        return failed("exit", f"nvidia-smi exited with code {returncode}{detail}")
-    return None
-
-
-def _garbage(text: str, what: str) -> Snapshot:
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    shown = f": {line[:80]!r}" if line else " (it was empty)"
-    return failed("garbage", f"Could not read {what}{shown}")
-
 
 # -- CSV (--query-gpu) --------------------------------------------------------------------
 
@@ -143,7 +72,7 @@ def parse_csv(text: str, fields: Sequence[str] | None = None, source: str = "") 
     columns (default: QUERY_FIELDS)."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
-        return _garbage(text, "the nvidia-smi CSV output")
+        return garbage(text, "the nvidia-smi CSV output")
     units: list[str | None]
     first = [cell.strip() for cell in lines[0].split(",")]
     if any(cell in ("index", "name", "memory.total", "gpu_name", "uuid")
@@ -162,32 +91,32 @@ def parse_csv(text: str, fields: Sequence[str] | None = None, source: str = "") 
     for position, line in enumerate(lines):
         cells = [cell.strip() for cell in line.split(",")]
         if len(cells) != len(columns):
-            return _garbage(text, f"the nvidia-smi CSV output (row {position + 1} has "
+            return garbage(text, f"the nvidia-smi CSV output (row {position + 1} has "
                                   f"{len(cells)} cells, expected {len(columns)})")
         row = dict(zip(columns, cells, strict=True))
         unit_of = dict(zip(columns, units, strict=True))
-        name = _text(row.get("name") or row.get("gpu_name"))
+        name = text_value(row.get("name") or row.get("gpu_name"))
         if name is None or not name.isprintable():
-            return _garbage(text, "the nvidia-smi CSV output (a row without a GPU name)")
+            return garbage(text, "the nvidia-smi CSV output (a row without a GPU name)")
 
         def size(column: str, row: dict[str, str] = row,
                  unit_of: dict[str, str | None] = unit_of) -> int | None:
             return size_bytes(row.get(column), unit_of.get(column) or "mib")
 
-        index = _integer(row.get("index"))
+        index = integer(row.get("index"))
         gpus.append(GpuReading(
             index=position if index is None else index,
             name=name,
-            uuid=_text(row.get("uuid")),
-            bus_id=_text(row.get("pci.bus_id")),
+            uuid=text_value(row.get("uuid")),
+            bus_id=text_value(row.get("pci.bus_id")),
             memory_total_bytes=size("memory.total"),
             memory_used_bytes=size("memory.used"),
             memory_free_bytes=size("memory.free"),
-            power_limit_watts=_number(row.get("power.limit")),
-            compute_capability=_text(row.get("compute_cap")),
-            mig_enabled=_mig_mode(row.get("mig.mode.current")),
+            power_limit_watts=number(row.get("power.limit")),
+            compute_capability=text_value(row.get("compute_cap")),
+            mig_enabled=mig_mode(row.get("mig.mode.current")),
         ))
-        if driver := _text(row.get("driver_version")):
+        if driver := text_value(row.get("driver_version")):
             drivers.add(driver)
     if not gpus:
         return failed("no-devices", "nvidia-smi lists no GPUs.", source or "nvidia-smi --query-gpu")
@@ -213,137 +142,11 @@ def parse_list(text: str, source: str = "") -> Snapshot:
             migs.append(MigReading(gpu_index=gpus[-1].index, device_index=int(found.group(2)),
                                    profile=found.group(1), uuid=found.group(3).strip()))
     if not gpus:
-        return failure(text) or _garbage(text, "the output of nvidia-smi -L")
+        return failure(text) or garbage(text, "the output of nvidia-smi -L")
     if migs:
         gpus = [replace(gpu, mig_enabled=True) if any(mig.gpu_index == gpu.index for mig in migs)
                 else gpu for gpu in gpus]
     return Snapshot(gpus=tuple(gpus), mig_devices=tuple(migs), source=source or "nvidia-smi -L")
-
-
-# -- nvidia-smi -q -x ---------------------------------------------------------------------
-
-def _find(element: ElementTree.Element | None, path: str) -> str | None:
-    if element is None:
-        return None
-    found = element.find(path)
-    return None if found is None or found.text is None else found.text.strip()
-
-
-def parse_xml(text: str, source: str = "") -> Snapshot:
-    """`nvidia-smi -q -x`. The index is the position in the file (nvidia-smi lists GPUs in PCI
-    bus order, which is its index order); `minor_number` is a device-node number, not the index."""
-    try:
-        root = ElementTree.fromstring(text.strip())
-    except ElementTree.ParseError as error:
-        return failure(text) or _garbage(text, f"nvidia-smi XML ({error})")
-    if root.tag != "nvidia_smi_log":
-        return _garbage(text, f"nvidia-smi XML (root element <{root.tag}>)")
-    gpus: list[GpuReading] = []
-    migs: list[MigReading] = []
-    for index, gpu in enumerate(root.findall("gpu")):
-        name = _text(_find(gpu, "product_name"))
-        if name is None:
-            continue
-        power = next((value for path in ("gpu_power_readings/current_power_limit",
-                                         "power_readings/power_limit",
-                                         "gpu_power_readings/power_limit")
-                      if (value := _number(_find(gpu, path))) is not None), None)
-        gpus.append(GpuReading(
-            index=index, name=name, uuid=_text(_find(gpu, "uuid")), bus_id=gpu.get("id"),
-            memory_total_bytes=size_bytes(_find(gpu, "fb_memory_usage/total")),
-            memory_used_bytes=size_bytes(_find(gpu, "fb_memory_usage/used")),
-            memory_free_bytes=size_bytes(_find(gpu, "fb_memory_usage/free")),
-            power_limit_watts=power,
-            mig_enabled=_mig_mode(_find(gpu, "mig_mode/current_mig")),
-        ))
-        for device in gpu.findall("mig_devices/mig_device"):
-            migs.append(MigReading(
-                gpu_index=index, device_index=_integer(_find(device, "index")),
-                gpu_instance_id=_integer(_find(device, "gpu_instance_id")),
-                compute_instance_id=_integer(_find(device, "compute_instance_id")),
-                memory_total_bytes=size_bytes(_find(device, "fb_memory_usage/total")),
-                memory_used_bytes=size_bytes(_find(device, "fb_memory_usage/used")),
-                memory_free_bytes=size_bytes(_find(device, "fb_memory_usage/free")),
-                multiprocessor_count=_integer(
-                    _find(device, "device_attributes/shared/multiprocessor_count")),
-            ))
-    if not gpus:
-        return failed("no-devices", "nvidia-smi lists no GPUs.", source or "nvidia-smi -q -x")
-    return Snapshot(gpus=tuple(gpus), mig_devices=tuple(migs),
-                    driver_version=_text(_find(root, "driver_version")),
-                    cuda_version=_text(_find(root, "cuda_version")),
-                    source=source or "nvidia-smi -q -x")
-
-
-# -- nvidia-smi -q (text) -----------------------------------------------------------------
-
-_Q_LINE = re.compile(r"^( *)(.+?)(?:\s+:\s?(.*))?$")
-# "Key<spaces>: value"; a line without " :" opens a section ("GPU 00000000:00:09.0", "MIG Mode").
-
-
-def parse_query(text: str, source: str = "") -> Snapshot:
-    """`nvidia-smi -q` / `-a`: indentation-structured `Key : value` lines."""
-    gpus: list[dict[str, str]] = []
-    migs: list[dict[str, str]] = []
-    top: dict[str, str] = {}
-    stack: list[tuple[int, str]] = []
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("="):
-            continue
-        found = _Q_LINE.match(line.rstrip())
-        if not found:
-            continue
-        indent, key, value = len(found.group(1)), found.group(2).strip(), found.group(3)
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        if value is None:
-            if indent == 0 and key.startswith("GPU "):
-                gpus.append({"bus_id": key[4:].strip()})
-                stack = []
-            elif key == "MIG Device" and gpus:
-                migs.append({"gpu": str(len(gpus) - 1)})
-            stack.append((indent, key))
-            continue
-        path = "/".join(name for _, name in stack[1:] if name != "MIG Device")
-        qualified = f"{path}/{key}" if path else key
-        in_mig = any(name == "MIG Device" for _, name in stack)
-        if not gpus:
-            top[key] = value
-        elif in_mig and migs:
-            migs[-1][qualified] = value
-        else:
-            gpus[-1][qualified] = value
-    if not gpus:
-        return failure(text) or _garbage(text, "the output of nvidia-smi -q")
-    readings = tuple(GpuReading(
-        index=index, name=gpu.get("Product Name", "unknown GPU").strip(),
-        uuid=_text(gpu.get("GPU UUID")), bus_id=gpu["bus_id"],
-        memory_total_bytes=size_bytes(gpu.get("FB Memory Usage/Total")),
-        memory_used_bytes=size_bytes(gpu.get("FB Memory Usage/Used")),
-        memory_free_bytes=size_bytes(gpu.get("FB Memory Usage/Free")),
-        power_limit_watts=next((value for key in ("GPU Power Readings/Current Power Limit",
-                                                  "Power Readings/Power Limit",
-                                                  "GPU Power Readings/Power Limit")
-                                if (value := _number(gpu.get(key))) is not None), None),
-        mig_enabled=_mig_mode(gpu.get("MIG Mode/Current")),
-    ) for index, gpu in enumerate(gpus))
-    mig_readings = []
-    for mig in migs:
-        def memory(name: str, mig: dict[str, str] = mig) -> int | None:
-            return size_bytes(mig.get(f"Shared FB Memory Usage/{name}")
-                              or mig.get(f"FB Memory Usage/{name}"))
-        mig_readings.append(MigReading(
-            gpu_index=int(mig["gpu"]), device_index=_integer(mig.get("Index")),
-            gpu_instance_id=_integer(mig.get("GPU Instance ID")),
-            compute_instance_id=_integer(mig.get("Compute Instance ID")),
-            memory_total_bytes=memory("Total"), memory_used_bytes=memory("Used"),
-            memory_free_bytes=memory("Free"),
-            multiprocessor_count=_integer(mig.get("Device Attributes/Shared/Multiprocessor count")),
-        ))
-    return Snapshot(gpus=readings, mig_devices=tuple(mig_readings),
-                    driver_version=_text(top.get("Driver Version")),
-                    cuda_version=_text(top.get("CUDA Version")),
-                    source=source or "nvidia-smi -q")
 
 
 # -- the default table --------------------------------------------------------------------
@@ -408,10 +211,10 @@ def parse_table(text: str, source: str = "") -> Snapshot:
             index=int(found.group(1)), name=name, bus_id=None if unknown(bus_id) else bus_id,
             memory_total_bytes=total, memory_used_bytes=used,
             memory_free_bytes=None if total is None or used is None else total - used,
-            power_limit_watts=_number(cap.group(1)) if cap else None,
+            power_limit_watts=number(cap.group(1)) if cap else None,
             mig_enabled=mig_enabled, name_truncated=truncated))
     if not gpus:
-        return failure(text) or _garbage(text, "the nvidia-smi table")
+        return failure(text) or garbage(text, "the nvidia-smi table")
     return Snapshot(gpus=tuple(gpus), mig_devices=tuple(migs), driver_version=driver,
                     cuda_version=cuda, source=source or "nvidia-smi")
 
