@@ -40,6 +40,10 @@ class FakeRepo:
     delay_s: float = 0.0
     cut_resolve: bool = False
     """Answer file requests with half the promised body, then close the connection."""
+    gated_files: bool = False
+    """The real Hub's gated repo: its model info is public, its files answer 401 GatedRepo."""
+    token: str | None = None
+    """Files answer only requests carrying `Authorization: Bearer <token>`."""
 
 
 @dataclass
@@ -120,6 +124,10 @@ class _Handler(BaseHTTPRequestHandler):
         revision, filename = resolve.group(2), resolve.group(3)
         if revision not in ("main", repo.commit):
             self._error(404, "RevisionNotFound")
+            return
+        if repo.gated_files or (repo.token is not None
+                                and self.headers.get("Authorization") != f"Bearer {repo.token}"):
+            self._error(401, "GatedRepo")
             return
         if filename not in repo.files:
             self._error(404, "EntryNotFound")

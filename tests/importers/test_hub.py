@@ -236,6 +236,8 @@ def test_a_damaged_cache_is_fetched_again(
                                "HF_TOKEN"),
     ({"status": 401, "error_code": "RepoNotFound"}, "not_found",
      "404 no such model repo on the Hub \\(or a private one: set HF_TOKEN\\)"),
+    ({"gated_files": True}, "gated",
+     "401 gated or private repo: accept the licence on the Hub and set HF_TOKEN"),
     ({"status": 429}, "rate_limit", "429 rate limit: the Hub refuses more requests"),
     ({"status": 503}, "http", "the Hub answered HTTP 503"),
     ({"delay_s": 1.5}, "timeout", "timeout: http://127.0.0.1:\\d+ did not answer within 0.3 s"),
@@ -330,3 +332,31 @@ def test_sizes_in_the_offer_are_exact_file_sizes(fake_hub: FakeHub, tmp_path: Pa
     assert [(choice.label, choice.size_bytes) for choice in listing.choices] \
         == [("Q4_0", 1004), ("Q8_0", 2008)]
     assert math.isclose(sum(choice.size_bytes for choice in listing.choices), 3012)
+
+
+def test_a_hub_model_saved_to_the_user_catalog_loads_back_the_same(
+        fake_hub: FakeHub, hf_folder: Path, catalog: Catalog, tmp_path: Path) -> None:
+    # What `a` does in the app: the saved entry answers to org/name from then on, offline.
+    from gpufit.core.catalog import load_catalog
+    from gpufit.core.resolve import resolve
+    from gpufit.persist.user_catalog import save_imported_model
+
+    fake_hub.add(SAFETENSORS_REPO, _files(hf_folder))
+    found = hub_model(SAFETENSORS_REPO, catalog.quants)
+    save_imported_model(found.imported.spec, tmp_path / "user-catalog")
+    loaded = load_catalog(extra_dirs=[tmp_path / "user-catalog"])
+    assert loaded.issues == []
+    again = resolve(loaded.models, SAFETENSORS_REPO, "model")
+    assert again.file_weights == found.imported.spec.file_weights
+    assert again.source == found.imported.spec.source
+
+
+def test_hf_token_opens_a_gated_repo(fake_hub: FakeHub, hf_folder: Path, catalog: Catalog,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_hub.add("acme/licensed", _files(hf_folder), token="hf_test_token")
+    with pytest.raises(HubError, match="set HF_TOKEN") as error:
+        hub_model("acme/licensed", catalog.quants)
+    assert error.value.kind == "gated"
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    found = hub_model("acme/licensed", catalog.quants)
+    _same_weights(found.imported, import_model(hf_folder, catalog.quants))
