@@ -80,8 +80,12 @@ def resolve(entries: Mapping[str, EntryT], query: str, kind: str) -> EntryT:
     stating a memory size ("M3 Max 48GB") then picks among the entries of that product."""
     try:
         return _resolve_name(entries, query, kind)
-    except ResolveError:
-        sized = _resolve_sized(entries, query, kind)
+    except ResolveError as by_name:
+        try:
+            sized = _resolve_sized(entries, query, kind)
+        except ResolveError as by_size:
+            # "A100 80GB" names two cards by name already; the size can only widen that list
+            raise (by_name if by_name.ambiguous else by_size) from None
         if sized is None:
             raise
         return sized
