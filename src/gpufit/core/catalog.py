@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpufit.core.mig import catalog_slices
+from gpufit.core.quant_rules import LAYER_SELECTORS
 from gpufit.core.specs import MODEL_USES, RECURRENT_KINDS, GpuSpec, ModelSpec, QuantRule, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 
@@ -24,10 +25,14 @@ CATALOG_FILES = ("gpus.toml", "models.toml", "quants.toml")
 MODEL_FILES_DIR = "models"
 """Further built-in model files, one per publisher family, loaded after CATALOG_FILES."""
 ROLES = (
-    "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output",
-    "ffn_gate", "ffn_up", "ffn_down",
+    "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_kv_b", "attn_output",
+    "ffn_gate", "ffn_up", "ffn_down", "other", "*",
 )
-LAYER_SELECTORS = ("all", "more_bits", "first_eighth", "first_sixteenth", "first_2", "first_4")
+"""llama.cpp's tensor categories (llama-quant.cpp tensor_get_category), "other" for the rest and
+"*" for every quantized tensor."""
+RULE_GROUPS = ("experts",)
+_WHEN_INTS = ("experts", "min_experts", "min_gqa", "layers")
+_WHEN_STRINGS = ("architecture", "not_architecture", "type_in")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +215,7 @@ MODEL_FIELDS: dict[str, _Field] = {
 QUANT_FIELDS: dict[str, _Field] = {
     **_COMMON,
     "format": _Field(str, check=_one_of("any", "gguf", "safetensors")),
-    "default_type": _Field(str),
+    "default_type": _Field(str, required=False),
     "nominal_bits": _Field(_NUMBER, check=_positive),
     "compute": _Field(str, check=_one_of("fp16", "fp8", "int8", "fp4")),
     "engines": _Field(list, check=_strings),
@@ -218,11 +223,25 @@ QUANT_FIELDS: dict[str, _Field] = {
     "native_architectures": _Field(list, required=False, check=_strings),
     "quality_kld": _Field(_NUMBER, required=False, check=_non_negative),
     "quality_ppl_delta_pct": _Field(_NUMBER, required=False, check=_non_negative),
+    "base": _Field(str, required=False),
+    "rule_sets": _Field(list, required=False, check=_strings),
+    "size_band_pct": _Field(_NUMBER, required=False, check=_positive),
+    "note": _Field(str, required=False),
 }
+"""`base` names a quant whose default type and rules this one starts from (its own rules come
+after); `rule_sets` appends shared [[rule_set]] rules after the quant's own."""
 
 BLOCK_TYPE_FIELDS: dict[str, _Field] = {
     "id": _Field(str),
     "bits_per_weight": _Field(_NUMBER, check=_positive),
+    "block_weights": _Field(int, required=False, check=_positive),
+    "fallback": _Field(str, required=False),
+}
+
+RULE_SET_FIELDS: dict[str, _Field] = {
+    "id": _Field(str),
+    "rules": _Field(list),
+    "source": _Field(str),
 }
 
 _TABLES: dict[str, dict[str, _Field]] = {
@@ -230,6 +249,7 @@ _TABLES: dict[str, dict[str, _Field]] = {
     "model": MODEL_FIELDS,
     "quant": QUANT_FIELDS,
     "block_type": BLOCK_TYPE_FIELDS,
+    "rule_set": RULE_SET_FIELDS,
 }
 
 
@@ -271,6 +291,14 @@ def load_catalog_files(paths: Iterable[Path]) -> Catalog:
     catalog = Catalog(issues=issues)
     block_bits = {entry_id: float(data["bits_per_weight"]) for entry_id, (_, data)
                   in raw["block_type"].items()}
+    blocks = _BlockTable(
+        bits=block_bits,
+        weights={entry_id: int(data.get("block_weights", 1))
+                 for entry_id, (_, data) in raw["block_type"].items()},
+        fallback={entry_id: data["fallback"] for entry_id, (_, data)
+                  in raw["block_type"].items() if "fallback" in data},
+        rule_sets={entry_id: data["rules"] for entry_id, (_, data) in raw["rule_set"].items()},
+    )
     for entry_id, (_file, data) in raw["gpu"].items():
         catalog.gpus[entry_id] = _build_gpu(data)
     for entry_id, (file, data) in raw["model"].items():
@@ -280,7 +308,7 @@ def load_catalog_files(paths: Iterable[Path]) -> Catalog:
             continue
         catalog.models[entry_id] = _build_model(data)
     for entry_id, (file, data) in raw["quant"].items():
-        built = _build_quant(file, data, block_bits, issues)
+        built = _build_quant(file, _with_base(data, raw["quant"]), blocks, issues)
         if built is not None:
             catalog.quants[entry_id] = built
     _add_file_quants(catalog)
@@ -444,53 +472,120 @@ def _build_model(data: dict[str, Any]) -> ModelSpec:
     return ModelSpec(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class _BlockTable:
+    """The [[block_type]] and [[rule_set]] tables every quant is built against."""
+
+    bits: dict[str, float]
+    weights: dict[str, int]
+    fallback: dict[str, str]
+    rule_sets: dict[str, list[Any]]
+
+
+def _with_base(data: dict[str, Any], quants: dict[str, tuple[str, dict[str, Any]]]
+               ) -> dict[str, Any]:
+    """A quant with `base`: the base's default type and rules first, then its own rules
+    (publisher recipes such as bartowski's Q4_K_L are llama.cpp's Q4_K_M plus overrides)."""
+    base_id = data.get("base")
+    if base_id is None or base_id not in quants or base_id == data["id"]:
+        return data
+    base = _with_base(quants[base_id][1], {k: v for k, v in quants.items() if k != data["id"]})
+    merged = dict(data)
+    merged.setdefault("default_type", base["default_type"])
+    merged["rules"] = [*base.get("rules", ()), *data.get("rules", ())]
+    merged["rule_sets"] = [*base.get("rule_sets", ()), *data.get("rule_sets", ())]
+    return merged
+
+
 def _build_quant(
     file: str,
     data: dict[str, Any],
-    block_bits: dict[str, float],
+    blocks: _BlockTable,
     issues: list[CatalogIssue],
 ) -> QuantSpec | None:
     entry_id = data["id"]
-    if data["default_type"] not in block_bits:
+    if "base" in data and "default_type" not in data:
+        issues.append(CatalogIssue(file, entry_id, "base", f"{data['base']!r} is not a quant "
+                                   "(or names this one) and no default_type is given — "
+                                   "entry skipped"))
+        return None
+    if "default_type" not in data:
+        issues.append(CatalogIssue(file, entry_id, "default_type", "missing — entry skipped"))
+        return None
+    if data["default_type"] not in blocks.bits:
         issues.append(CatalogIssue(file, entry_id, "default_type",
                                    f"unknown storage type {data['default_type']!r} — entry skipped"))
         return None
+    listed = [(f"rules[{index}]", rule) for index, rule in enumerate(data.get("rules", ()), 1)]
+    for set_id in data.get("rule_sets", ()):
+        if set_id not in blocks.rule_sets:
+            issues.append(CatalogIssue(file, entry_id, "rule_sets",
+                                       f"unknown rule set {set_id!r} — entry skipped"))
+            return None
+        listed += [(f"rule_set {set_id} [{index}]", rule)
+                   for index, rule in enumerate(blocks.rule_sets[set_id], 1)]
     rules: list[QuantRule] = []
-    for index, rule in enumerate(data.get("rules", ()), start=1):
-        parsed = _parse_rule(rule, block_bits)
+    for where, rule in listed:
+        parsed = _parse_rule(rule, blocks.bits)
         if isinstance(parsed, str):
-            issues.append(CatalogIssue(file, entry_id, f"rules[{index}]",
-                                       parsed + " — entry skipped"))
+            issues.append(CatalogIssue(file, entry_id, where, parsed + " — entry skipped"))
             return None
         rules.append(parsed)
     values = dict(data)
-    values.pop("rules", None)
+    for key in ("rules", "rule_sets", "base"):
+        values.pop(key, None)
     values["aliases"] = tuple(values.get("aliases", ()))
     values["engines"] = tuple(values["engines"])
     values["native_architectures"] = tuple(values.get("native_architectures", ()))
-    return QuantSpec(**values, rules=tuple(rules), block_bits=dict(block_bits))
+    return QuantSpec(**values, rules=tuple(rules), block_bits=dict(blocks.bits),
+                     block_weights=dict(blocks.weights), block_fallback=dict(blocks.fallback))
 
 
 def _parse_rule(rule: Any, block_bits: dict[str, float]) -> QuantRule | str:
     if not isinstance(rule, dict):
         return "must be an inline table {role = …, type = …}"
-    unknown = set(rule) - {"role", "type", "layers", "when"}
+    unknown = set(rule) - {"role", "type", "layers", "when", "group"}
     if unknown:
         return f"unknown key {sorted(unknown)[0]!r}"
     role, storage, layers = rule.get("role"), rule.get("type"), rule.get("layers", "all")
+    group = rule.get("group")
     if role not in ROLES:
         return f"role {role!r} must be one of {', '.join(ROLES)}"
     if storage not in block_bits:
         return f"unknown storage type {storage!r}"
     if layers not in LAYER_SELECTORS:
         return f"layers {layers!r} must be one of {', '.join(LAYER_SELECTORS)}"
+    if group is not None and group not in RULE_GROUPS:
+        return f"group {group!r} must be one of {', '.join(RULE_GROUPS)}"
     when = rule.get("when", {})
-    if not isinstance(when, dict) or set(when) - {"experts", "min_gqa", "layers"}:
-        return "when may only hold experts, min_gqa, layers"
-    if not all(isinstance(value, int) and not isinstance(value, bool) for value in when.values()):
-        return "when values must be integers"
-    return QuantRule(role=role, type=storage, layers=layers, when_experts=when.get("experts"),
-                     when_min_gqa=when.get("min_gqa"), when_layers=when.get("layers"))
+    allowed = {*_WHEN_INTS, *_WHEN_STRINGS, "native_dtype", "row_misfit"}
+    if not isinstance(when, dict) or set(when) - allowed:
+        return "when may only hold " + ", ".join(sorted(allowed))
+    for key in _WHEN_INTS:
+        value = when.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"when.{key} must be an integer"
+    texts: dict[str, tuple[str, ...]] = {}
+    for key in _WHEN_STRINGS:
+        value = when.get(key, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"when.{key} must be a string or a list of strings"
+        texts[key] = tuple(value)
+    if any(name not in block_bits for name in texts["type_in"]):
+        return "when.type_in names an unknown storage type"
+    native, misfit = when.get("native_dtype"), when.get("row_misfit")
+    if native is not None and not isinstance(native, str):
+        return "when.native_dtype must be a string"
+    if misfit is not None and not isinstance(misfit, bool):
+        return "when.row_misfit must be true or false"
+    return QuantRule(role=role, type=storage, layers=layers, group=group,
+                     when_experts=when.get("experts"), when_min_experts=when.get("min_experts"),
+                     when_min_gqa=when.get("min_gqa"), when_layers=when.get("layers"),
+                     when_architecture=texts["architecture"],
+                     when_not_architecture=texts["not_architecture"],
+                     when_native_dtype=native, when_type_in=texts["type_in"],
+                     when_row_misfit=misfit)
 
 
 def _check_aliases(

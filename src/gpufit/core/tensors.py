@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gpufit.core.specs import ModelSpec, QuantRule, QuantSpec
+from gpufit.core.quant_rules import (
+    ATTN_V_ROLES,
+    TensorPlace,
+    model_rules,
+    position_dependent,
+    storage_type,
+)
+from gpufit.core.quant_rules import more_bits as more_bits
+from gpufit.core.specs import ModelSpec, QuantSpec
 
 # Groups a tensor can belong to; speed reads each group differently (experts only in part).
 GROUPS = ("embedding", "attention", "dense_mlp", "experts", "shared_experts", "output", "other")
@@ -96,110 +104,86 @@ def exact_file_weights(model: ModelSpec, quant: QuantSpec) -> FileWeights | None
     return file if file is not None and file.quant_id == quant.id else None
 
 
-def more_bits(layer: int, layers: int) -> bool:
-    """llama.cpp's `use_more_bits`: first and last eighth of layers plus every third between."""
-    eighth = layers // 8
-    return layer < eighth or layer >= 7 * layers // 8 or (layer - eighth) % 3 == 2
-
-
-def _layer_selected(selector: str, layer: int, layers: int) -> bool:
-    if selector == "all":
-        return True
-    if selector == "more_bits":
-        return more_bits(layer, layers)
-    if selector == "first_eighth":
-        return layer < layers // 8
-    if selector == "first_sixteenth":
-        return layer < layers // 16
-    if selector == "first_2":
-        return layer < 2
-    return layer < 4  # first_4
-
-
-def _rule_applies(rule: QuantRule, model: ModelSpec) -> bool:
-    if rule.when_experts is not None and model.experts_total != rule.when_experts:
-        return False
-    if rule.when_min_gqa is not None and model.gqa_ratio < rule.when_min_gqa:
-        return False
-    return rule.when_layers is None or model.layers == rule.when_layers
-
-
-def _storage_type(role: str, layer: int | None, model: ModelSpec, rules: tuple[QuantRule, ...],
-                  default: str) -> str:
-    chosen = default
-    for rule in rules:
-        if rule.role != role:
-            continue
-        if layer is not None and not _layer_selected(rule.layers, layer, model.layers):
-            continue
-        chosen = rule.type
-    return chosen
-
-
 def layer_tensors(model: ModelSpec, layer: int) -> list[tuple[str, str, int]]:
-    """The weight tensors of one transformer layer as (role, group, params).
+    """The weight tensors of one transformer layer as (role, group, params)."""
+    return [(role, group, params) for role, group, params, _row in layer_tensor_rows(model, layer)]
+
+
+def layer_tensor_rows(model: ModelSpec, layer: int) -> list[tuple[str, str, int, int]]:
+    """The weight tensors of one transformer layer as (role, group, params, row length).
+
+    The row length is ggml's ne[0], the input dimension: hidden_size for q/k/v, gate, up and
+    the recurrent in-projection, heads × head_dim for attn_output, the (expert) intermediate
+    size for ffn_down. llama.cpp's quantizer needs it: a block type whose block does not
+    divide it falls back to another type (`gpufit.core.quant_rules.fallback_type`).
 
     A layer has attention, a recurrent mixer (hybrid models), or both side by side (Falcon-H1),
     then a dense MLP or a mixture of experts."""
-    tensors: list[tuple[str, str, int]] = []
+    tensors: list[tuple[str, str, int, int]] = []
     norm_params = 2 * model.hidden_size  # the layer's input norm and its MLP's norm
     if model.has_attention(layer):
         norm_params += _attention_tensors(model, tensors)
     if layer in model.recurrent_layers:
         norm_params += _recurrent_tensors(model, tensors)
-    tensors.append(("norm", "other", norm_params))
+    tensors.append(("norm", "other", norm_params, 1))
     hidden = model.hidden_size
     matrices = ("ffn_gate", "ffn_up", "ffn_down") if model.mlp_gated else ("ffn_up", "ffn_down")
     if model.is_moe_layer(layer):
         expert_width = model.expert_intermediate_size or model.intermediate_size
         for role in matrices:
-            tensors.append((role, "experts", model.experts_total * hidden * expert_width))
+            row = expert_width if role == "ffn_down" else hidden
+            tensors.append((role, "experts", model.experts_total * hidden * expert_width, row))
         if model.shared_experts:
             shared_width = model.shared_expert_intermediate_size or expert_width
             for role in matrices:
-                tensors.append((role, "shared_experts", model.shared_experts * hidden * shared_width))
-        tensors.append(("router", "other", hidden * model.experts_total))
+                row = shared_width if role == "ffn_down" else hidden
+                tensors.append((role, "shared_experts",
+                                model.shared_experts * hidden * shared_width, row))
+        tensors.append(("router", "other", hidden * model.experts_total, hidden))
     else:
         for role in matrices:
-            tensors.append((role, "dense_mlp", hidden * model.intermediate_size))
+            row = model.intermediate_size if role == "ffn_down" else hidden
+            tensors.append((role, "dense_mlp", hidden * model.intermediate_size, row))
     return tensors
 
 
-def _attention_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) -> int:
+def _attention_tensors(model: ModelSpec, tensors: list[tuple[str, str, int, int]]) -> int:
     """Append one layer's attention matrices; return its small F32 params (MLA's latent
     norms, q/k/v biases)."""
     hidden = model.hidden_size
     if model.uses_mla:
-        qk_dim = (model.qk_nope_head_dim or 0) + (model.qk_rope_head_dim or 0)
-        heads = model.attention_heads
-        q_rank = model.q_lora_rank or 0
-        q_params = (hidden * q_rank + q_rank * heads * qk_dim) if q_rank else hidden * heads * qk_dim
-        kv_rank = model.kv_lora_rank or 0
+        nope, rope = model.qk_nope_head_dim or 0, model.qk_rope_head_dim or 0
+        heads, v_dim = model.attention_heads, model.v_head_dim or 0
+        q_rank, kv_rank = model.q_lora_rank or 0, model.kv_lora_rank or 0
+        # llama.cpp names these attn_q_a / attn_q_b / attn_kv_a_mqa, outside its categories
+        # (role "other"), attn_q when there is no q LoRA, and attn_kv_b (counted with attn_v).
+        if q_rank:
+            tensors += [("attn_q_a", "attention", hidden * q_rank, hidden),
+                        ("attn_q_b", "attention", q_rank * heads * (nope + rope), q_rank)]
+        else:
+            tensors.append(("attn_q", "attention", hidden * heads * (nope + rope), hidden))
         tensors += [
-            ("attn_q", "attention", q_params),
-            # MLA's compressed K/V projections; llama.cpp's attn_v upgrades do not touch them.
-            ("attn_k", "attention", hidden * (kv_rank + (model.qk_rope_head_dim or 0))),
-            ("attn_k", "attention",
-             kv_rank * heads * ((model.qk_nope_head_dim or 0) + (model.v_head_dim or 0))),
-            ("attn_output", "attention", heads * (model.v_head_dim or 0) * hidden),
+            ("attn_kv_a", "attention", hidden * (kv_rank + rope), hidden),
+            ("attn_kv_b", "attention", kv_rank * heads * (nope + v_dim), kv_rank),
+            ("attn_output", "attention", heads * v_dim * hidden, heads * v_dim),
         ]
         return q_rank + kv_rank
     q_width = model.attention_heads * model.head_dim
     kv_width = model.kv_heads * model.head_dim
     q_rows = q_width * (2 if model.attention_output_gate else 1)
     if model.fused_qkv:
-        tensors.append(("attn_qkv", "attention", hidden * (q_rows + 2 * kv_width)))
+        tensors.append(("attn_qkv", "attention", hidden * (q_rows + 2 * kv_width), hidden))
     else:
         tensors += [
-            ("attn_q", "attention", hidden * q_rows),
-            ("attn_k", "attention", hidden * kv_width),
-            ("attn_v", "attention", hidden * kv_width),
+            ("attn_q", "attention", hidden * q_rows, hidden),
+            ("attn_k", "attention", hidden * kv_width, hidden),
+            ("attn_v", "attention", hidden * kv_width, hidden),
         ]
-    tensors.append(("attn_output", "attention", q_width * hidden))
+    tensors.append(("attn_output", "attention", q_width * hidden, q_width))
     return q_width + 2 * kv_width if model.attention_bias else 0
 
 
-def _recurrent_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) -> int:
+def _recurrent_tensors(model: ModelSpec, tensors: list[tuple[str, str, int, int]]) -> int:
     """Append one recurrent mixer's matrices (counted with attention: both mix tokens); return
     its F32 params (convolution, A, D, dt bias, norm), which llama.cpp never quantizes.
 
@@ -214,20 +198,20 @@ def _recurrent_tensors(model: ModelSpec, tensors: list[tuple[str, str, int]]) ->
     if model.recurrent_kind == "gated_deltanet":
         key_width = groups * state
         conv_channels = 2 * key_width + inner
-        tensors += [("ssm_in", "attention", hidden * (2 * key_width + 2 * inner)),
-                    ("ssm_in", "attention", hidden * 2 * heads),
-                    ("ssm_out", "attention", inner * hidden)]
+        tensors += [("ssm_in", "attention", hidden * (2 * key_width + 2 * inner), hidden),
+                    ("ssm_in", "attention", hidden * 2 * heads, hidden),
+                    ("ssm_out", "attention", inner * hidden, inner)]
         return conv_channels * kernel + 2 * heads + inner // heads
     if model.recurrent_kind == "mamba":
         dt_rank = -(-hidden // 16)
-        tensors += [("ssm_in", "attention", hidden * 2 * inner),
-                    ("ssm_x", "attention", inner * (dt_rank + 2 * state)),
-                    ("ssm_dt", "attention", dt_rank * inner),
-                    ("ssm_out", "attention", inner * hidden)]
+        tensors += [("ssm_in", "attention", hidden * 2 * inner, hidden),
+                    ("ssm_x", "attention", inner * (dt_rank + 2 * state), inner),
+                    ("ssm_dt", "attention", dt_rank * inner, dt_rank),
+                    ("ssm_out", "attention", inner * hidden, inner)]
         return inner * kernel + inner + inner + inner * state + inner
     conv_channels = inner + 2 * groups * state
-    tensors += [("ssm_in", "attention", hidden * (2 * inner + 2 * groups * state + heads)),
-                ("ssm_out", "attention", inner * hidden)]
+    tensors += [("ssm_in", "attention", hidden * (2 * inner + 2 * groups * state + heads), hidden),
+                ("ssm_out", "attention", inner * hidden, inner)]
     return conv_channels * kernel + conv_channels + 3 * heads + inner
 
 
@@ -245,18 +229,33 @@ def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[
     if file is not None:
         return tuple(tuple((group, float(size)) for group, size in layer)
                      for layer in file.layer_tensors)
-    rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
+    rules = model_rules(quant, model)
     bits = quant.block_bits
+    attention_index = _attention_positions(model)
     layers: list[tuple[tuple[str, float], ...]] = []
     for layer in range(model.layers):
         row: list[tuple[str, float]] = []
-        for role, group, params in layer_tensors(model, layer):
-            # Norms, biases and routers are F32 whatever the quant (as in _compute_breakdown).
-            storage = "F32" if role in ("norm", "router") else _storage_type(
-                role, layer, model, rules, quant.default_type)
-            row.append((group, params * bits[storage] / 8))
+        for role, group, params, length in layer_tensor_rows(model, layer):
+            place = _place(model, attention_index, layer, role, group, length)
+            row.append((group, params * bits[storage_type(quant, rules, place)] / 8))
         layers.append(tuple(row))
     return tuple(layers)
+
+
+def _attention_positions(model: ModelSpec) -> dict[int, int]:
+    """Layer → its index among the layers with attention (llama.cpp counts attn_v tensors)."""
+    attending = [layer for layer in range(model.layers) if model.has_attention(layer)]
+    return {layer: index for index, layer in enumerate(attending)}
+
+
+def _place(model: ModelSpec, attention_index: dict[int, int], layer: int, role: str, group: str,
+           row: int) -> TensorPlace:
+    """Where llama.cpp's counters put a layer tensor: attn_v-like tensors by their index among
+    attention layers (i_attention_wv of n_attention_wv), the rest by layer (i_layer of n_layer)."""
+    if role in ATTN_V_ROLES:
+        return TensorPlace(role, group, row, attention_index.get(layer, layer),
+                           len(attention_index))
+    return TensorPlace(role, group, row, layer, model.layers)
 
 
 _CACHE_LIMIT = 20_000
@@ -284,9 +283,8 @@ def weight_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
 
 
 def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
-    rules = tuple(rule for rule in quant.rules if _rule_applies(rule, model))
+    rules = model_rules(quant, model)
     bits = quant.block_bits
-    default = quant.default_type
     bytes_by_group = dict.fromkeys(GROUPS, 0.0)
     params_by_group = dict.fromkeys(GROUPS, 0)
     params_by_type: dict[str, int] = {}
@@ -299,37 +297,34 @@ def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
         return size
 
     embed_params = model.vocab_size * model.hidden_size
-    output_type = _storage_type("output", None, model, rules, default)
-    embed_type = output_type if model.tied_embeddings else _storage_type(
-        "token_embd", None, model, rules, default)
+    hidden = model.hidden_size
+    output_type = storage_type(quant, rules, TensorPlace("output", "output", hidden))
+    # A tied table is quantized as the output head (llama-quant.cpp: has_tied_embeddings).
+    embed_type = output_type if model.tied_embeddings else storage_type(
+        quant, rules, TensorPlace("token_embd", "embedding", hidden))
     add("embedding", embed_type, embed_params)
     if not model.tied_embeddings:
         add("output", output_type, embed_params)
     add("other", "F32", model.hidden_size)
 
-    # Layers differ only in being dense or MoE, and in the few tensors whose rules pick layers
-    # (attn_v, ffn_down): uniform tensors are sized once per kind, the rest layer by layer.
+    # Layers differ only in their kind (attention / recurrent / MoE) and in the few tensors
+    # whose rules pick layers (attn_v, ffn_*): uniform tensors are typed once per kind.
+    attention_index = _attention_positions(model)
     layer_bytes = [0.0] * model.layers
     kinds: dict[tuple[bool, bool, bool], list[int]] = {}
     for layer in range(model.layers):
         kinds.setdefault(_layer_kind(model, layer), []).append(layer)
     for members in kinds.values():
-        for role, group, params in layer_tensors(model, members[0]):
-            if role in ("norm", "router"):
-                role_rules: tuple[QuantRule, ...] = ()
-                storage_default = "F32"
-            else:
-                role_rules = tuple(rule for rule in rules if rule.role == role)
-                storage_default = default
-            if all(rule.layers == "all" for rule in role_rules):
-                storage = role_rules[-1].type if role_rules else storage_default
-                size = add(group, storage, params * len(members))
+        for role, group, params, row in layer_tensor_rows(model, members[0]):
+            if not position_dependent(rules, role):
+                place = _place(model, attention_index, members[0], role, group, row)
+                size = add(group, storage_type(quant, rules, place), params * len(members))
                 for layer in members:
                     layer_bytes[layer] += size / len(members)
                 continue
             for layer in members:
-                storage = _storage_type(role, layer, model, role_rules, storage_default)
-                layer_bytes[layer] += add(group, storage, params)
+                place = _place(model, attention_index, layer, role, group, row)
+                layer_bytes[layer] += add(group, storage_type(quant, rules, place), params)
 
     total_params = sum(params_by_group.values())
     expert_fraction = model.experts_active / model.experts_total if model.is_moe else 0.0
