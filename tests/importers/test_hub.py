@@ -22,9 +22,10 @@ from model_files import (
 
 from gpufit.core.catalog import Catalog
 from gpufit.core.specs import ModelSpec
-from gpufit.importers import hub
-from gpufit.importers.hub import gguf_label, hub_listing, hub_model, parse_hub_ref
+from gpufit.importers import hub_gguf
+from gpufit.importers.hub import hub_listing, hub_model, parse_hub_ref
 from gpufit.importers.hub_fetch import HubError
+from gpufit.importers.hub_gguf import gguf_label
 from gpufit.importers.model_import import ImportedModel, import_model
 
 SAFETENSORS_REPO = "acme/Tiny-Llama"
@@ -161,7 +162,7 @@ def test_the_chosen_gguf_reads_like_the_local_file(
         fake_hub: FakeHub, gguf_folder: Path, catalog: Catalog, quant: str, local_name: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # A small first read makes the lookup grow its range as it would for a real vocabulary.
-    monkeypatch.setattr(hub, "GGUF_FIRST_BYTES", 512)
+    monkeypatch.setattr(hub_gguf, "GGUF_FIRST_BYTES", 512)
     fake_hub.add(GGUF_REPO, _files(gguf_folder))
     found = hub_model(GGUF_REPO, catalog.quants, quant=quant)
     local = import_model(gguf_folder / local_name, catalog.quants)

@@ -3,7 +3,7 @@
 Only what an exact estimate needs is fetched: the repo's file list with sizes, then either
 `config.json`, the safetensors index and each shard's header (its 8-byte length, then the
 JSON header: every tensor's dtype and shape), or, for a GGUF repo, the header of the chosen
-file (each part of a split one), range by growing range until it parses. The bytes go to the
+file (each part of a split one), in growing ranges until it parses (`hub_gguf`). The bytes go to the
 same parsers a local file goes to, so FP8, packed GPTQ/AWQ, MXFP4 and `quantization_config`
 come out as they would from the downloaded folder. A GGUF repo's files are the quants it
 offers, each with its exact size (`hub_listing`).
@@ -35,6 +35,7 @@ from gpufit.importers.hub_fetch import (
     offline,
     offline_error,
 )
+from gpufit.importers.hub_gguf import GgufChoice, choose, gguf_choices, gguf_head, match_choice
 from gpufit.importers.model_import import ImportedModel, model_from_gguf, model_from_hf, slug
 
 Progress = Callable[[str, int, int], None]
@@ -43,19 +44,10 @@ Progress = Callable[[str, int, int], None]
 HUB_FAMILY = "Hugging Face Hub"
 ID_PREFIX = "hub-"
 DEFAULT_TIMEOUT_S = 10.0
-# A GGUF header is its metadata (a 150k-token vocabulary is ~3 MB) and tensor infos: the first
-# read takes 1 MiB and each retry doubles what was read, up to a limit no real header reaches.
-GGUF_FIRST_BYTES = 1 << 20
-MAX_GGUF_HEADER_BYTES = 256 << 20
 HEADER_WORKERS = 8
 INDEX_NAME = "model.safetensors.index.json"
 
 _REPO = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}"
-_SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
-_GGUF_LABEL = re.compile(
-    r"(?<![A-Za-z0-9])((?:UD-)?(?:IQ[1-4]_(?:XXS|XS|S|M|NL|K_S|K_M|K_L|K_XL)|IQ[1-4]_[01]"
-    r"|Q[1-8]_K(?:_(?:XXS|XS|S|M|L|XL))?|Q[4-8]_[01]|TQ[12]_0|BF16|F16|FP16|F32"
-    r"|MXFP4(?:_MOE)?))(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +73,6 @@ def parse_hub_ref(text: str) -> HubRef | None:
         else:
             return None
     return HubRef(match.group("repo"), quant, revision)
-
-
-@dataclass(frozen=True, slots=True)
-class GgufChoice:
-    """One quant a GGUF repo offers: its label (from the file name), files and exact size."""
-
-    label: str
-    files: tuple[str, ...]
-    size_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,14 +212,14 @@ def hub_model(repo_id: str, quants: Mapping[str, QuantSpec], *, quant: str | Non
     lookup = _Lookup(_checked(repo_id), revision, timeout_s, progress, refresh)
     manifest = lookup.listing()
     choices = gguf_choices(manifest.sizes)
-    wants_gguf = filename is not None or (quant is not None and _match(choices, quant, quants))
+    wants_gguf = filename is not None or (quant is not None and match_choice(choices, quant, quants))
     if _has_safetensors(manifest.sizes) and not wants_gguf:
         imported = _safetensors_model(lookup, quants)
         return _finish(lookup, imported, "safetensors", (), None)
     if not choices:
         raise _no_weights(repo_id, manifest.sizes)
-    chosen = _choose(repo_id, choices, quant, filename, quants)
-    heads = lookup.heads(list(chosen.files), _gguf_head)
+    chosen = choose(repo_id, choices, quant, filename, quants)
+    heads = lookup.heads(list(chosen.files), gguf_head)
     from gpufit.importers.gguf_file import parse_gguf_header
 
     headers = [parse_gguf_header(Path(repo_id) / name, heads[name], manifest.sizes[name])
@@ -263,86 +246,6 @@ def _no_weights(repo_id: str, sizes: Mapping[str, int]) -> HubError:
     has = f" (it has {', '.join(others[:3])}{' …' if len(others) > 3 else ''})" if others else ""
     return HubError(repo_id, "no_weights", f"the repo has no weights to read: no .gguf files and "
                     f"no config.json with .safetensors files{has}")
-
-
-def gguf_choices(sizes: Mapping[str, int]) -> tuple[GgufChoice, ...]:
-    """The GGUF models in a repo (a split model once, only when every part is there), by size.
-
-    Multimodal projectors (mmproj) are not models and are left out."""
-    groups: dict[str, list[str]] = {}
-    for name in sizes:
-        base = name.rsplit("/", 1)[-1].casefold()
-        if not name.casefold().endswith(".gguf") or "mmproj" in base:
-            continue
-        groups.setdefault(_SPLIT.sub(".gguf", name), []).append(name)
-    choices: list[GgufChoice] = []
-    labels: set[str] = set()
-    for key, names in sorted(groups.items()):
-        parts = sorted(names)
-        split = _SPLIT.search(parts[0])
-        if split is not None and len(parts) != int(split.group(2)):
-            continue  # an incomplete upload cannot be loaded
-        label = gguf_label(key)
-        if label in labels:
-            label = key.removesuffix(".gguf")
-        labels.add(label)
-        choices.append(GgufChoice(label, tuple(parts), sum(sizes[name] for name in parts)))
-    return tuple(sorted(choices, key=lambda choice: (choice.size_bytes, choice.label)))
-
-
-def gguf_label(name: str) -> str:
-    """The quant a GGUF file's name (or its folder's) says, upper-case: Q4_K_M, UD-Q4_K_XL."""
-    stem = _SPLIT.sub("", name).removesuffix(".gguf")
-    for part in reversed(stem.split("/")):
-        found = _GGUF_LABEL.findall(part)
-        if found:
-            return str(found[-1]).upper()
-    return stem.rsplit("/", 1)[-1]
-
-
-def _match(choices: tuple[GgufChoice, ...], wanted: str,
-           quants: Mapping[str, QuantSpec]) -> GgufChoice | None:
-    folded = wanted.casefold()
-    exact = [choice for choice in choices if choice.label.casefold() == folded]
-    if exact:
-        return exact[0]
-    target = _catalog_quant(wanted, quants)
-    same = [choice for choice in choices
-            if target is not None and _catalog_quant(choice.label, quants) == target]
-    return min(same, key=lambda choice: len(choice.label)) if same else None
-
-
-def _catalog_quant(name: str, quants: Mapping[str, QuantSpec]) -> str | None:
-    folded = {"FP16": "F16", "FP32": "F32"}.get(name.upper(), name.upper()).casefold()
-    for quant in quants.values():
-        if folded in {alias.casefold() for alias in (quant.id, *quant.aliases)}:
-            return quant.id
-    return None
-
-
-def _choose(repo_id: str, choices: tuple[GgufChoice, ...], quant: str | None,
-            filename: str | None, quants: Mapping[str, QuantSpec]) -> GgufChoice:
-    if filename is not None:
-        for choice in choices:
-            if filename in choice.files or any(name.rsplit("/", 1)[-1] == filename
-                                               for name in choice.files):
-                return choice
-        raise HubError(repo_id, "no_file", f"no GGUF file {filename!r} in the repo; it offers "
-                       f"{_offer(choices)}")
-    if quant is not None:
-        chosen = _match(choices, quant, quants)
-        if chosen is None:
-            raise HubError(repo_id, "no_quant", f"no {quant} GGUF in the repo; it offers "
-                           f"{_offer(choices)}")
-        return chosen
-    if len(choices) == 1:
-        return choices[0]
-    raise HubError(repo_id, "choose_quant", f"the repo offers {len(choices)} GGUF quants: "
-                   f"{_offer(choices)}; name one as {repo_id}:QUANT or with --quant")
-
-
-def _offer(choices: tuple[GgufChoice, ...]) -> str:
-    return ", ".join(f"{choice.label} ({choice.size_bytes / 1e9:.2f} GB)" for choice in choices)
 
 
 def _safetensors_model(lookup: _Lookup, quants: Mapping[str, QuantSpec]) -> ImportedModel:
@@ -391,29 +294,6 @@ def _safetensors_head(connection: HubConnection, commit: str, name: str, size: i
     prefix = connection.byte_range(commit, name, 0, 8)
     length = header_length(Path(connection.repo_id) / name, prefix, size)
     return prefix + connection.byte_range(commit, name, 8, length)
-
-
-def _gguf_head(connection: HubConnection, commit: str, name: str, size: int) -> bytes:
-    """The first bytes of a GGUF file, as many as its header takes (doubling until it parses)."""
-    from gpufit.importers.gguf_file import TruncatedHeader, parse_gguf_header
-
-    path = Path(connection.repo_id) / name
-    data = b""
-    wanted = min(GGUF_FIRST_BYTES, size)
-    while True:
-        data += connection.byte_range(commit, name, len(data), wanted - len(data))
-        try:
-            parse_gguf_header(path, data, size)
-        except TruncatedHeader:
-            if len(data) >= size:
-                raise
-            if wanted >= MAX_GGUF_HEADER_BYTES:
-                raise ModelImportError(path, f"the GGUF header runs past "
-                                       f"{MAX_GGUF_HEADER_BYTES:,} bytes (corrupt header?)") \
-                    from None
-            wanted = min(size, 2 * wanted, MAX_GGUF_HEADER_BYTES)
-            continue
-        return data
 
 
 def _finish(lookup: _Lookup, imported: ImportedModel, file_format: str,

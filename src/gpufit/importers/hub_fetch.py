@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,7 @@ class HubConnection:
         self.timeout_s = timeout_s
         self.endpoint = endpoint()
         self.bytes_received = 0
+        self._lock = threading.Lock()  # shard headers arrive on several threads at once
 
     def listing(self, revision: str | None) -> Listing:
         """The commit `revision` (None: the default branch) points at, and its files' sizes."""
@@ -137,7 +139,8 @@ class HubConnection:
                 received += len(chunk)
                 if received >= limit:
                     break  # a server that sent the whole file: read no further than asked
-            self.bytes_received += received
+            with self._lock:
+                self.bytes_received += received
         data = b"".join(chunks)[:limit]
         if span is None and len(data) >= limit:
             raise HubError(self.repo_id, "bad_answer", f"{filename} on the Hub is larger than "
