@@ -1,8 +1,11 @@
 """Compare gpufit's estimates with every public measurement in shared/reference.
 
-Prints per-row errors and the median absolute % error for weights (GGUF file sizes), llama.cpp
-buffer totals (load logs), decode and prefill speed (llama-bench). `--fit` re-fits the speed
-constants in gpufit.core.calibration by coordinate descent on the median error and prints them.
+Prints per-row errors and the median (and p90) absolute % error for weights (GGUF file sizes),
+llama.cpp buffer totals (load logs), decode and prefill speed (llama-bench), and the published
+files in benchmarks/reference_quant_rules.json that exercise llama.cpp's per-tensor rules
+(row-size fallback, native MXFP4 experts, publisher recipes); each of those must be within 2 %.
+`--fit` re-fits the speed constants in gpufit.core.calibration by coordinate descent on the
+median error and prints them.
 
 Run: python benchmarks/accuracy.py [--reference DIR] [--rows] [--fit]
 """
@@ -24,6 +27,9 @@ from gpufit.core.specs import GB, GIB, MIB, Hardware, Workload
 from gpufit.core.tensors import weight_breakdown
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+QUANT_RULE_FILES = Path(__file__).resolve().parent / "reference_quant_rules.json"
+QUANT_RULE_LIMIT_PCT = 2.0
+_UNITS = {"bytes": 1, "GB": GB, "GiB": GIB}
 
 # Reference model names → catalog architecture. Fine-tunes share their base's architecture.
 MODEL_FAMILIES: list[tuple[str, str]] = [
@@ -153,8 +159,27 @@ def speed_rows(catalog: Catalog, reference: Path) -> tuple[list[Row], list[Row],
     return decode, prefill, oom
 
 
+def quant_rule_rows(catalog: Catalog, path: Path = QUANT_RULE_FILES) -> list[Row]:
+    """Published files whose sizes depend on llama.cpp's per-tensor rules, against the weights."""
+    rows = []
+    for record in json.loads(path.read_text())["rows"]:
+        model, quant = catalog.models[record["model"]], catalog.quants[record["quant"]]
+        measured = float(record["size"]) * _UNITS[record["unit"]]
+        estimated = weight_breakdown(model, quant).total_bytes
+        rows.append(Row("quant rules", f"{record['file']} ({record['unit']})", measured, estimated))
+    return rows
+
+
 def median_abs(rows: list[Row]) -> float:
     return statistics.median(abs(row.error_pct) for row in rows) if rows else float("nan")
+
+
+def p90_abs(rows: list[Row]) -> float:
+    """The 90th percentile of |error| (nearest rank)."""
+    if not rows:
+        return float("nan")
+    errors = sorted(abs(row.error_pct) for row in rows)
+    return errors[max(0, -(-9 * len(errors) // 10) - 1)]
 
 
 def fit(catalog: Catalog, reference: Path) -> None:
@@ -199,7 +224,8 @@ def report(title: str, rows: list[Row], show_rows: bool, worst: int = 5) -> None
     if not rows:
         print(f"{title}: no comparable rows")
         return
-    print(f"{title}: {len(rows)} rows, median |error| {median_abs(rows):.1f} %")
+    print(f"{title}: {len(rows)} rows, median |error| {median_abs(rows):.1f} %, "
+          f"p90 {p90_abs(rows):.1f} %")
     ranked = sorted(rows, key=lambda row: -abs(row.error_pct))
     for row in (rows if show_rows else ranked[:worst]):
         print(f"   {row.error_pct:+7.1f} %  measured {row.measured:>14,.2f}  "
@@ -218,7 +244,11 @@ def main() -> None:
     weights = weights_rows(catalog, args.reference)
     buffers = vram_rows(catalog, args.reference)
     decode, prefill, oom = speed_rows(catalog, args.reference)
+    rules = quant_rule_rows(catalog)
     report("weights vs GGUF file sizes", weights, args.rows)
+    report("llama.cpp quant rules vs published files", rules, args.rows)
+    outside = [row for row in rules if abs(row.error_pct) > QUANT_RULE_LIMIT_PCT]
+    print(f"   quant-rule rows outside ±{QUANT_RULE_LIMIT_PCT:g} %: {len(outside)}")
     report("llama.cpp buffer totals", buffers, args.rows)
     report("decode tok/s", decode, args.rows)
     report("prefill tok/s", prefill, args.rows)
@@ -226,7 +256,8 @@ def main() -> None:
     for line in oom:
         print("  ", line)
     print("\nsummary (median |error|): "
-          f"weights {median_abs(weights):.1f} %  buffers {median_abs(buffers):.1f} %  "
+          f"weights {median_abs(weights):.1f} %  quant rules {median_abs(rules):.2f} % "
+          f"(p90 {p90_abs(rules):.2f} %)  buffers {median_abs(buffers):.1f} %  "
           f"decode {median_abs(decode):.1f} %  prefill {median_abs(prefill):.1f} %")
 
 
