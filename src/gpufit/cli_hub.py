@@ -84,22 +84,21 @@ def lookup(catalog: Catalog, model_name: str, quant_name: str | None,
            timeout_s: float) -> HubModel:
     """Run the Hub lookup for `model_name`, telling stderr when the network is used."""
     from gpufit.importers.errors import ModelImportError
-    from gpufit.importers.hub import hub_model, parse_hub_ref
+    from gpufit.importers.hub import hub_model_for
     from gpufit.importers.hub_fetch import endpoint
 
-    ref = parse_hub_ref(model_name)
-    assert ref is not None
     told = False
 
     def progress(_message: str, _done: int, _total: int) -> None:
         nonlocal told
         if not told:
             told = True
-            print(f"gpufit-tui: reading {ref.repo_id} from {endpoint()} (headers only) …",
+            repo = model_name.split(":", 1)[0].split("@", 1)[0]
+            print(f"gpufit-tui: reading {repo} from {endpoint()} (headers only) …",
                   file=sys.stderr)
 
     try:
-        return hub_model(ref.repo_id, catalog.quants, quant=ref.quant or quant_name,
-                         revision=ref.revision, timeout_s=timeout_s, progress=progress)
+        return hub_model_for(model_name, catalog.quants, quant=quant_name, timeout_s=timeout_s,
+                             progress=progress)
     except ModelImportError as error:
         raise HubLookupError(f"--model {error}") from None

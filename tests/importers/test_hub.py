@@ -361,3 +361,16 @@ def test_hf_token_opens_a_gated_repo(fake_hub: FakeHub, hf_folder: Path, catalog
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
     found = hub_model("acme/licensed", catalog.quants)
     _same_weights(found.imported, import_model(hf_folder, catalog.quants))
+
+
+def test_what_a_user_types_is_looked_up_at_its_revision_and_quant(
+        fake_hub: FakeHub, gguf_folder: Path, catalog: Catalog) -> None:
+    from gpufit.importers.hub import hub_model_for
+
+    repo = fake_hub.add(GGUF_REPO, _files(gguf_folder))
+    found = hub_model_for(f"{GGUF_REPO}@{repo.commit}:Q8_0", catalog.quants)
+    assert found.commit == repo.commit and found.imported.quant_id == "Q8_0"
+    assert any(item.path == f"/api/models/{GGUF_REPO}/revision/{repo.commit}"
+               for item in fake_hub.served)
+    with pytest.raises(HubError, match="not a Hub model"):
+        hub_model_for("just-a-name", catalog.quants)

@@ -228,6 +228,19 @@ def hub_model(repo_id: str, quants: Mapping[str, QuantSpec], *, quant: str | Non
     return _finish(lookup, imported, "gguf", choices, chosen)
 
 
+def hub_model_for(text: str, quants: Mapping[str, QuantSpec], *, quant: str | None = None,
+                  timeout_s: float = DEFAULT_TIMEOUT_S,
+                  progress: Progress | None = None) -> HubModel:
+    """`hub_model` for what a user typed: `org/name[:QUANT][@REVISION]` (the app's entry point;
+    `quant` applies when the text names none)."""
+    ref = parse_hub_ref(text)
+    if ref is None:
+        raise HubError(text, "bad_id", "not a Hub model (expected org/name, optionally :QUANT "
+                       "and @REVISION)")
+    return hub_model(ref.repo_id, quants, quant=ref.quant or quant, revision=ref.revision,
+                     timeout_s=timeout_s, progress=progress)
+
+
 def _checked(repo_id: str) -> str:
     if re.fullmatch(_REPO, repo_id) is None:
         raise HubError(repo_id, "bad_id", "not a Hub model id (expected org/name, letters, "
