@@ -136,8 +136,9 @@ class _Lookup:
 
     def listing(self) -> Manifest:
         if self.manifest is None:
+            connection = self.connection("file list")
             self.tell("file list", 0, 1)
-            listing = self.connection("file list").listing(self.revision)
+            listing = connection.listing(self.revision)
             manifest = self.cache.load(listing.commit) or Manifest(
                 self.repo_id, listing.commit, listing.sizes)
             manifest.sizes = listing.sizes
@@ -149,8 +150,9 @@ class _Lookup:
     def text(self, filename: str) -> str:
         manifest = self.listing()
         if filename not in manifest.texts:
+            connection = self.connection(filename)
             self.tell(filename, 0, 1)
-            manifest.texts[filename] = self.connection(filename).text(manifest.commit, filename)
+            manifest.texts[filename] = connection.text(manifest.commit, filename)
             self._save()
         return manifest.texts[filename]
 
@@ -313,7 +315,6 @@ def _finish(lookup: _Lookup, imported: ImportedModel, file_format: str,
             choices: tuple[GgufChoice, ...], chosen: GgufChoice | None) -> HubModel:
     manifest = lookup.listing()
     repo_id = lookup.repo_id
-    name = repo_id if chosen is None else f"{repo_id} {chosen.label}"
     alias = repo_id if chosen is None else f"{repo_id}:{chosen.label}"
     weights = imported.file_weights
     where = endpoint()
@@ -321,7 +322,7 @@ def _finish(lookup: _Lookup, imported: ImportedModel, file_format: str,
     how = f"{fetched:,} bytes of headers fetched" if fetched else "from the cache, no network"
     note = (f"Read from the Hugging Face Hub: {repo_id} at commit {manifest.commit[:12]} "
             f"({how}).")
-    spec = replace(imported.spec, id=ID_PREFIX + slug(alias), name=name, family=HUB_FAMILY,
+    spec = replace(imported.spec, id=ID_PREFIX + slug(alias), name=repo_id, family=HUB_FAMILY,
                    source=f"{where}/{repo_id}", aliases=(alias,),
                    file_weights=replace(weights, paths=()))
     imported = replace(imported, spec=spec, path=Path(repo_id), notes=(*imported.notes, note))
