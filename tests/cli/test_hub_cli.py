@@ -142,3 +142,13 @@ def test_the_timeout_comes_from_the_flag_or_settings(
     (config_dir() / "settings.toml").write_text("hub_timeout_s = 0.4\n")
     code, _, err = _report(capsys, "--model", "acme/slow")
     assert code == 2 and "did not answer within 0.4 s" in err
+
+
+def test_the_app_refuses_a_hub_model_it_cannot_read_before_it_starts(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # HF_ENDPOINT points at a closed port (conftest): the app must not open, and says why.
+    code = main(["--model", "acme/Tiny-Llama", "--hub-timeout", "2"])
+    assert code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("gpufit-tui: --model acme/Tiny-Llama: offline: cannot connect to "
+                           "http://127.0.0.1:9")
