@@ -1,4 +1,6 @@
-"""EXL2 (ExLlamaV2) at any chosen bits per weight: the QuantSpec, and reading "EXL2 4.65" as text.
+"""Quant names: EXL2 (ExLlamaV2) at any chosen bits per weight, and every quant name a user or a
+file name states ("q4_k_m", "Q4-K-M", "model-UD-Q4_K_XL.gguf"), resolved case- and
+separator-insensitively (gpufit.core.resolve.normalise).
 
 ExLlamaV2's converter takes a free target bitrate (`convert.py -b 4.65`), so EXL2 is a family,
 not a fixed list. The catalog holds the bitrates with published quality numbers (EXL2-3.0 …
@@ -133,3 +135,21 @@ def resolve_quant_text(quants: dict[str, QuantSpec], text: str) -> QuantSpec | N
         return None
     quant = exl2_quant(bits, quants)
     return quants.setdefault(quant.id, quant)
+
+
+def resolve_quant_file(quants: dict[str, QuantSpec], file_name: str) -> QuantSpec | None:
+    """The catalog quant a model file's name states ("model-UD-Q4_K_XL.gguf" → UD-Q4_K_XL),
+    or None when the name states none the catalog knows. A GGUF named "mxfp4" is llama.cpp's
+    MXFP4_MOE file type (ggml-org's gpt-oss-20b-mxfp4.gguf), not the safetensors MXFP4 layout."""
+    from gpufit.core.resolve import ResolveError
+    from gpufit.importers.names import quant_label_from_filename
+
+    label = quant_label_from_filename(file_name)
+    if label is None:
+        return None
+    if label == "MXFP4" and file_name.casefold().endswith(".gguf") and "MXFP4_MOE" in quants:
+        label = "MXFP4_MOE"
+    try:
+        return resolve_quant(quants, label)
+    except (ResolveError, QuantChoiceError):
+        return None

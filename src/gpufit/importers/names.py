@@ -66,3 +66,31 @@ def hf_tensor_role(name: str) -> tuple[str, int | None]:
     if "mlp" in rest or "ffn" in rest or "feed_forward" in rest:
         return "dense_mlp", layer
     return "other", layer
+
+
+# A quant label as publishers put it in a file name: llama.cpp's types (Q4_K_M, Q4_0_4_4, IQ2_XXS,
+# TQ1_0, Q2_K_S), their _L/_XL variants, unsloth's UD- prefix, and the float and MXFP4 types.
+_QUANT_LABEL = re.compile(
+    r"(?<![a-z0-9])((?:ud-)?(?:i?q\d(?:_(?:[0-9]+|k|xxs|xs|s|m|l|xl|nl|moe))*|tq\d_\d"
+    r"|bf16|fp16|f16|fp32|f32|mxfp4(?:_moe)?))(?![a-z0-9])",
+    re.IGNORECASE)
+_SHARD = re.compile(r"-\d{5}-of-\d{5}$", re.IGNORECASE)
+
+
+def quant_label_from_filename(name: str) -> str | None:
+    """The quant a model file's name states, upper-cased as llama.cpp writes it ("Q4_K_M",
+    "UD-Q4_K_XL", "BF16", "MXFP4_MOE"); None when the name states none.
+
+    Reads the usual publisher patterns: `Model-Q4_K_M.gguf`, `model.Q4_K_M.gguf`,
+    `model-UD-Q4_K_XL.gguf`, `model-q4_k_m-00001-of-00003.gguf`, `ggml-model-Q8_0.gguf`, a folder
+    named after the quant (`Q5_K_M/model.gguf`); the last label in the name wins, since model
+    names come first ("qwen2.5-0.5b-instruct-q4_k_m")."""
+    stem = name.replace("\\", "/")
+    parts = [part for part in stem.split("/") if part]
+    for part in reversed(parts):
+        base = re.sub(r"\.gguf$", "", part, flags=re.IGNORECASE)
+        base = _SHARD.sub("", base)
+        found = _QUANT_LABEL.findall(base)
+        if found:
+            return found[-1].upper()
+    return None
