@@ -36,3 +36,16 @@ def test_a_lookup_does_import_it() -> None:
             "from gpufit.importers.hub_fetch import HubConnection; "
             "exec('try:\\n HubConnection(\"a/b\", 1.0).listing(None)\\nexcept Exception: pass')")
     assert "huggingface_hub" in _loaded(code).split(",")
+
+
+def test_the_running_app_does_not_import_the_client() -> None:
+    # Start the app headless, let it paint and settle, then look at what it loaded.
+    code = ("import asyncio\n"
+            "from gpufit.ui.app import make_app\n"
+            "async def run():\n"
+            "    app = make_app()\n"
+            "    async with app.run_test(size=(80, 24)) as pilot:\n"
+            "        for _ in range(5):\n"
+            "            await pilot.pause()\n"
+            "asyncio.run(run())")
+    assert _loaded(f"exec({code!r})") == ""
