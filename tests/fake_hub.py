@@ -44,6 +44,8 @@ class FakeRepo:
     """The real Hub's gated repo: its model info is public, its files answer 401 GatedRepo."""
     token: str | None = None
     """Files answer only requests carrying `Authorization: Bearer <token>`."""
+    ignore_range: bool = False
+    """Answer every file request with the whole file (200), as a plain web server might."""
 
 
 @dataclass
@@ -140,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
                    "Content-Type": "application/octet-stream"}
         wanted = self.headers.get("Range")
         match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
-        if match is None:
+        if match is None or repo.ignore_range:
             self._send(200, data, headers, record, cut=repo.cut_resolve)
             return
         start = int(match.group(1))

@@ -374,3 +374,39 @@ def test_what_a_user_types_is_looked_up_at_its_revision_and_quant(
                for item in fake_hub.served)
     with pytest.raises(HubError, match="not a Hub model"):
         hub_model_for("just-a-name", catalog.quants)
+
+
+def test_an_fp8_repo_reads_like_its_folder(fake_hub: FakeHub, tmp_path: Path,
+                                           catalog: Catalog) -> None:
+    # DeepSeek-style FP8: e4m3 weights with an F32 scale per 128×128 block.
+    config = {**HF_LLAMA_CONFIG, "quantization_config": {
+        "quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]}}
+    folder = tmp_path / "fp8"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    write_safetensors(folder / "model.safetensors", [
+        ("model.embed_tokens.weight", "BF16", [512, 256]),
+        ("model.layers.0.mlp.up_proj.weight", "F8_E4M3", [512, 256]),
+        ("model.layers.0.mlp.up_proj.weight_scale_inv", "F32", [4, 2])])
+    fake_hub.add("acme/Tiny-FP8", _files(folder))
+    found = hub_model("acme/Tiny-FP8", catalog.quants)
+    _same_weights(found.imported, import_model(folder, catalog.quants))
+    assert found.imported.quant_id == "FP8"
+    assert found.imported.file_weights.bytes_by_type["F8_E4M3"] == 512 * 256
+
+
+def test_a_repo_with_one_gguf_needs_no_quant(fake_hub: FakeHub, gguf_folder: Path,
+                                             catalog: Catalog) -> None:
+    name = "Tiny-Llama-Q8_0.gguf"
+    fake_hub.add("acme/one-gguf", {name: (gguf_folder / name).read_bytes()})
+    found = hub_model("acme/one-gguf", catalog.quants)
+    _same_weights(found.imported, import_model(gguf_folder / name, catalog.quants))
+    assert found.chosen is not None and found.chosen.files == (name,)
+
+
+def test_a_server_that_ignores_ranges_is_refused(fake_hub: FakeHub, hf_folder: Path,
+                                                 catalog: Catalog) -> None:
+    fake_hub.add("acme/plain", _files(hf_folder), ignore_range=True)
+    with pytest.raises(HubError, match="ignores range requests") as error:
+        hub_model("acme/plain", catalog.quants)
+    assert error.value.kind == "bad_answer"
