@@ -48,6 +48,19 @@ def test_qwen25_05b_q4_k_m_falls_back_at_hidden_896(catalog):
     assert_matches_file(weights(catalog, "qwen2.5-0.5b", "Q4_K_M"), 397_808_192)
 
 
+def test_deepseek_v2_lite_expert_rows_of_1408_fall_back(catalog):
+    # https://huggingface.co/Jianping746/DeepSeek-V2-Lite-Chat-Q4_K_M-GGUF: 10,364,416,672 bytes.
+    # moe_intermediate_size 1408 is not a multiple of 256, so every routed expert's ffn_down
+    # (and Q6_K ones) fall back; the two shared experts are one 2816-wide tensor, which fits.
+    assert_matches_file(weights(catalog, "deepseek-v2-lite", "Q4_K_M"), 10_364_416_672)
+
+
+def test_smollm2_360m_q8_0(catalog):
+    # https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct-GGUF/blob/main/smollm2-360m-instruct-q8_0.gguf
+    # 386,404,992 bytes (hidden 960).
+    assert_matches_file(weights(catalog, "smollm2-360m", "Q8_0"), 386_404_992)
+
+
 def test_without_the_fallback_qwen25_05b_would_be_far_too_small(catalog):
     # The naive mix (every 256-block type kept) is what gpufit used to report: it misses the
     # published 397.8 MB by more than 10 %, so the fallback test above can fail.

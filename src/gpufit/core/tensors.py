@@ -136,7 +136,8 @@ def layer_tensor_rows(model: ModelSpec, layer: int) -> list[tuple[str, str, int,
         if model.shared_experts:
             shared_width = model.shared_expert_intermediate_size or expert_width
             for role in matrices:
-                row = shared_width if role == "ffn_down" else hidden
+                # llama.cpp stores the shared experts as one MLP of n_shared × width (ffn_*_shexp).
+                row = model.shared_experts * shared_width if role == "ffn_down" else hidden
                 tensors.append((role, "shared_experts",
                                 model.shared_experts * hidden * shared_width, row))
         tensors.append(("router", "other", hidden * model.experts_total, hidden))
