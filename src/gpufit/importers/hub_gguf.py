@@ -22,10 +22,6 @@ from gpufit.importers.hub_fetch import HubConnection, HubError
 GGUF_FIRST_BYTES = 1 << 20
 MAX_GGUF_HEADER_BYTES = 256 << 20
 _SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
-_GGUF_LABEL = re.compile(
-    r"(?<![A-Za-z0-9])((?:UD-)?(?:IQ[1-4]_(?:XXS|XS|S|M|NL|K_S|K_M|K_L|K_XL)|IQ[1-4]_[01]"
-    r"|Q[1-8]_K(?:_(?:XXS|XS|S|M|L|XL))?|Q[4-8]_[01]|TQ[12]_0|BF16|F16|FP16|F32"
-    r"|MXFP4(?:_MOE)?))(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +59,17 @@ def gguf_choices(sizes: Mapping[str, int]) -> tuple[GgufChoice, ...]:
 
 
 def gguf_label(name: str) -> str:
-    """The quant a GGUF file's name (or its folder's) says, upper-case: Q4_K_M, UD-Q4_K_XL."""
-    stem = _SPLIT.sub("", name).removesuffix(".gguf")
-    for part in reversed(stem.split("/")):
-        found = _GGUF_LABEL.findall(part)
-        if found:
-            return str(found[-1]).upper()
-    return stem.rsplit("/", 1)[-1]
+    """The quant a GGUF file's name (or its folder's) says, upper-case: Q4_K_M, UD-Q4_K_XL;
+    the file's stem when it says none."""
+    from gpufit.importers.names import quant_label_from_filename
+
+    label = quant_label_from_filename(name)
+    return label if label is not None else _SPLIT.sub("", name).removesuffix(".gguf").rsplit("/", 1)[-1]
 
 
 def match_choice(choices: tuple[GgufChoice, ...], wanted: str,
-           quants: Mapping[str, QuantSpec]) -> GgufChoice | None:
+                 quants: Mapping[str, QuantSpec]) -> GgufChoice | None:
+    """The choice labelled `wanted`, else the one whose label is the same catalog quant."""
     folded = wanted.casefold()
     exact = [choice for choice in choices if choice.label.casefold() == folded]
     if exact:
@@ -85,15 +81,18 @@ def match_choice(choices: tuple[GgufChoice, ...], wanted: str,
 
 
 def _catalog_quant(name: str, quants: Mapping[str, QuantSpec]) -> str | None:
-    folded = {"FP16": "F16", "FP32": "F32"}.get(name.upper(), name.upper()).casefold()
-    for quant in quants.values():
-        if folded in {alias.casefold() for alias in (quant.id, *quant.aliases)}:
-            return quant.id
-    return None
+    from gpufit.core.exl2 import QuantChoiceError, resolve_quant
+    from gpufit.core.resolve import ResolveError
+
+    try:  # a copy: resolving an EXL2 bitrate adds it to the mapping it is given
+        return resolve_quant(dict(quants), name).id
+    except (ResolveError, QuantChoiceError):
+        return None
 
 
 def choose(repo_id: str, choices: tuple[GgufChoice, ...], quant: str | None,
-            filename: str | None, quants: Mapping[str, QuantSpec]) -> GgufChoice:
+           filename: str | None, quants: Mapping[str, QuantSpec]) -> GgufChoice:
+    """The choice `filename` or `quant` names, or the only one; else a HubError listing all."""
     if filename is not None:
         for choice in choices:
             if filename in choice.files or any(name.rsplit("/", 1)[-1] == filename
