@@ -238,3 +238,77 @@ def test_unsloth_dynamic_quants_state_their_band(catalog):
     model = catalog.models["llama-3.1-8b"]
     assert weights(catalog, "llama-3.1-8b", "UD-Q4_K_XL") == weight_breakdown(
         model, catalog.quants["Q4_K_M"]).total_bytes
+
+
+# --- the table's schema --------------------------------------------------------------------
+
+def _load_quants(tmp_path, text: str):
+    from gpufit.core.catalog import builtin_catalog_dir, load_catalog_files
+
+    extra = tmp_path / "extra.toml"
+    extra.write_text(text, encoding="utf-8")
+    return load_catalog_files([builtin_catalog_dir() / "quants.toml", extra])
+
+
+def test_a_quant_with_base_inherits_the_rules_and_rule_sets(tmp_path):
+    catalog = _load_quants(tmp_path, """
+[[quant]]
+id = "MY_Q4"
+name = "my Q4_K_M with a Q8_0 head"
+base = "Q4_K_M"
+format = "gguf"
+nominal_bits = 4
+compute = "fp16"
+engines = ["llama.cpp"]
+rules = [{ role = "output", type = "Q8_0" }]
+source = "test"
+""")
+    assert catalog.issues == []
+    mine, base = catalog.quants["MY_Q4"], catalog.quants["Q4_K_M"]
+    assert mine.default_type == "Q4_K"
+    # The base's own 8 rules, then this quant's rule, then the base's 5 rule-set rules.
+    assert len(base.rules) == 13 and len(mine.rules) == 14
+    assert mine.rules[:8] == base.rules[:8]
+    assert (mine.rules[8].role, mine.rules[8].type) == ("output", "Q8_0")
+    assert mine.rules[9:] == base.rules[8:]
+
+
+@pytest.mark.parametrize(("rule", "problem"), [
+    ('{ role = "attn_z", type = "Q4_K" }', "role"),
+    ('{ role = "attn_v", type = "Q4_K", group = "dense" }', "group"),
+    ('{ role = "attn_v", type = "Q4_K", when = { colour = 1 } }', "when may only hold"),
+    ('{ role = "attn_v", type = "Q4_K", when = { type_in = ["Q9_K"] } }', "unknown storage type"),
+    ('{ role = "attn_v", type = "Q4_K", layers = "odd" }', "layers"),
+])
+def test_a_bad_rule_is_reported_and_skips_only_its_quant(tmp_path, rule, problem):
+    catalog = _load_quants(tmp_path, f"""
+[[quant]]
+id = "BAD"
+name = "bad"
+format = "gguf"
+default_type = "Q4_K"
+nominal_bits = 4
+compute = "fp16"
+engines = ["llama.cpp"]
+rules = [{rule}]
+source = "test"
+""")
+    assert "BAD" not in catalog.quants and "Q4_K_M" in catalog.quants
+    assert any(issue.entry == "BAD" and problem in issue.message for issue in catalog.issues)
+
+
+def test_an_unknown_rule_set_is_reported(tmp_path):
+    catalog = _load_quants(tmp_path, """
+[[quant]]
+id = "BAD"
+name = "bad"
+format = "gguf"
+default_type = "Q4_K"
+nominal_bits = 4
+compute = "fp16"
+engines = ["llama.cpp"]
+rule_sets = ["nowhere"]
+source = "test"
+""")
+    assert "BAD" not in catalog.quants
+    assert any(issue.field == "rule_sets" for issue in catalog.issues)
