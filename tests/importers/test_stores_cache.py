@@ -71,7 +71,7 @@ def test_a_changed_file_is_read_again(machine: Machine, catalog: Catalog,
     assert reads == [path]
 
 
-@pytest.mark.parametrize("content", [b"\x00\xff garbage", b"{\"layout\": 1, \"entries\": [",
+@pytest.mark.parametrize("content", [b"\x00\xff garbage", b"{\"layout\": 2, \"sha256\": \"x\"}\n{",
                                      b"[]", b"{\"layout\": 99, \"entries\": {}}"])
 def test_a_corrupt_or_foreign_cache_file_is_rebuilt(machine: Machine, catalog: Catalog,
                                                     reads: list[Path], content: bytes) -> None:
@@ -81,24 +81,32 @@ def test_a_corrupt_or_foreign_cache_file_is_rebuilt(machine: Machine, catalog: C
     again = scan_local_models(quants=catalog.quants)
     assert _snapshot(again) == expected
     assert reads  # it read the headers again
-    document = json.loads(_cache_file().read_text())
+    header, body = _cache_file().read_bytes().split(b"\n", 1)
     # One entry per model file read: the shared Ollama blob once, plus the junk file's failure.
-    assert document["layout"] == 1 and len(document["entries"]) == len(machine.expected) - 1 + 1
+    assert json.loads(header)["layout"] == 2 and len(json.loads(body)) == len(machine.expected)
     reads.clear()
     scan_local_models(quants=catalog.quants)
     assert reads == []
 
 
-def test_an_entry_that_does_not_validate_is_read_again(machine: Machine, catalog: Catalog,
-                                                       reads: list[Path]) -> None:
-    scan_local_models(quants=catalog.quants)
-    document = json.loads(_cache_file().read_text())
-    broken = next(key for key, entry in document["entries"].items() if "model" in entry)
-    document["entries"][broken]["model"]["layers"] = -1
-    _cache_file().write_text(json.dumps(document))
+def test_an_edited_cache_or_changed_readers_read_every_file_again(
+        machine: Machine, catalog: Catalog, reads: list[Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpufit.persist import scan_cache
+
+    expected = _snapshot(scan_local_models(quants=catalog.quants))
+    header, body = _cache_file().read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    key = next(key for key, entry in entries.items() if "model" in entry)
+    entries[key]["model"]["layers"] = 3  # a plausible edit: only the checksum tells
+    _cache_file().write_bytes(header + b"\n" + json.dumps(entries).encode())
+    reads.clear()
+    assert _snapshot(scan_local_models(quants=catalog.quants)) == expected
+    assert len(reads) == len(machine.expected) - 1 + 1
+    monkeypatch.setattr(scan_cache, "reader_fingerprint", lambda: "a newer reader")
     reads.clear()
     scan_local_models(quants=catalog.quants)
-    assert reads == [Path(json.loads(broken)[0])]
+    assert len(reads) == len(machine.expected) - 1 + 1
 
 
 def test_an_exl2_folder_keeps_its_own_quant_from_the_cache(tmp_path: Path, catalog: Catalog,
@@ -130,5 +138,5 @@ def test_scans_from_two_threads_at_once_agree(machine: Machine, catalog: Catalog
     for thread in threads:
         thread.join(timeout=60)
     assert len(results) == 2 and _snapshot(results[0]) == _snapshot(results[1])
-    entries = json.loads(_cache_file().read_text())["entries"]
+    entries = json.loads(_cache_file().read_bytes().split(b"\n", 1)[1])
     assert len(entries) == len(machine.expected) - 1 + 1  # shared blob once, junk failure once

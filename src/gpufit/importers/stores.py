@@ -53,6 +53,7 @@ class LocalModel:
     imported: ImportedModel
     """The model renamed to `name` (id `local-…`), ready to `join` a catalog."""
     paths: tuple[str, ...]
+    """The weight files, resolved (a hub-cache or Ollama blob), as the reader names them."""
     size_bytes: int
     """On disk: every file the model lives in (for Ollama, the model blob)."""
     mtime: float
@@ -148,16 +149,16 @@ def scan_local_models(settings_paths: Sequence[str] = (), extra_dirs: Sequence[s
     cache = ScanCache.load() if use_cache else None
     models: list[LocalModel] = []
     skipped = list(found.skipped)
-    claimed: dict[tuple[str, ...], str] = {}
+    claimed: dict[tuple[tuple[int, int], ...], str] = {}
     read: dict[str, ImportedModel | CachedFailure] = {}
     ids: set[str] = set()
     for candidate in found.candidates:
-        stamps = _stamps(candidate)
-        if isinstance(stamps, str):
-            skipped.append(Skipped(candidate.store, str(candidate.target), stamps))
+        stamped = _stamps(candidate)
+        if isinstance(stamped, str):
+            skipped.append(Skipped(candidate.store, str(candidate.target), stamped))
             continue
-        files = tuple(path for path, _size, _mtime in stamps)
-        owner = claimed.setdefault(files, candidate.store)
+        stamps, identity = stamped
+        owner = claimed.setdefault(identity, candidate.store)
         if owner != candidate.store:
             continue  # the same files, already listed by an earlier store
         key = cache_key(candidate.target, stamps)
@@ -208,15 +209,19 @@ def _walk(roots: list[StoreRoot], settings_paths: Sequence[str],
     return found, problems, looked
 
 
-def _stamps(candidate: Candidate) -> list[tuple[str, int, int]] | str:
-    stamps = []
+def _stamps(candidate: Candidate
+            ) -> tuple[list[tuple[str, int, int]], tuple[tuple[int, int], ...]] | str:
+    """(path, size, mtime) of each file (stat follows a symlink to its blob), and the files'
+    identities (device, inode), which tell the same file reached by two paths."""
+    stamps, identity = [], []
     for path in candidate.files:
         try:
             stat = path.stat()
         except OSError as error:
             return f"{candidate.full_name}: cannot read {path.name} ({error.strerror or error})"
-        stamps.append((os.path.realpath(path), stat.st_size, stat.st_mtime_ns))
-    return stamps
+        stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+        identity.append((stat.st_dev, stat.st_ino))
+    return stamps, tuple(identity)
 
 
 def _read(candidate: Candidate, quants: Mapping[str, QuantSpec]) -> ImportedModel | CachedFailure:
@@ -248,7 +253,7 @@ def _local(candidate: Candidate, imported: ImportedModel, stamps: list[tuple[str
                    aliases=(name, *imported.spec.aliases))
     notes = candidate.notes + imported.notes
     return LocalModel(store=candidate.store, name=name, imported=replace(imported, spec=spec),
-                      paths=tuple(path for path, _size, _mtime in stamps),
+                      paths=imported.file_weights.paths,
                       size_bytes=sum(size for _path, size, _mtime in stamps),
                       mtime=max(mtime for _path, _size, mtime in stamps) / 1e9, notes=notes)
 
@@ -281,8 +286,8 @@ def find_local(scan: LocalScan, query: str, quant: str | None = None) -> LocalMo
     if len(matches) == 1:
         return matches[0]
     if matches:
-        names = ", ".join(model.name for model in matches[:6])
-        raise LocalLookupError(f"--model {query} names {len(matches)} local models: {names}; "
+        listed = ", ".join(model.name for model in matches[:6])
+        raise LocalLookupError(f"--model {query} names {len(matches)} local models: {listed}; "
                                "name one (or give --quant)")
     names = {model.name.casefold(): model.name for model in scan.models}
     close = difflib.get_close_matches(folded, list(names), n=3, cutoff=0.6)

@@ -1,24 +1,29 @@
 """The local-model scan cache: what each model file's header said, keyed by path, size and mtime.
 
-One JSON file, `local-models.json` in the cache directory (`GPUFIT_CACHE_DIR` or platformdirs'
-user cache dir). An entry is keyed by the path `import_model` read plus every file the model
-lives in as (resolved path, size, mtime in ns): a file that changed in any way is read again.
-A model is stored as the same `[[model]]` table the user catalog writes (`model_entry`, with
-its `file_weights`) and rebuilt by the catalog's own validation and builder, so a cached model
-is the model the reader made. A bad header is cached as its one-line reason, so a warm scan
-does not re-read broken files either.
+`local-models.json` in the cache directory (`GPUFIT_CACHE_DIR` or platformdirs' user cache
+dir) holds two JSON lines: a header (layout, gpufit version, a fingerprint of the model readers'
+source, the sha256 of the second line) and the entries. An entry is keyed by the path
+`import_model` read plus every file the model lives in as (path, size, mtime in ns): a file that
+changed in any way is read again. A model is stored as the same `[[model]]` table the user
+catalog writes (`model_entry`, with its `file_weights`) and rebuilt by the catalog's own
+builder, so a cached model is the model the reader made. A bad header is cached as its one-line
+reason, so a warm scan does not re-read broken files either.
 
-The file is rebuilt, never trusted: one that is unreadable, not JSON, from another version of
-gpufit-tui or of this layout is ignored (and replaced on the next save); an entry that does not
-validate counts as a miss. Writes are atomic (`files.write_atomic`), so two scans at once (the
-app's worker and a CLI run) each leave a whole file.
+The file is rebuilt, never trusted: one that is unreadable, not JSON, edited or truncated (its
+checksum differs), from another version of gpufit-tui, of this layout or of the readers is
+ignored and replaced on the next save. The checksum is what lets a warm scan skip validating
+each entry. Writes are atomic (`files.write_atomic`), so two scans at once (the app's worker
+and a CLI run) each leave a whole file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +34,29 @@ from gpufit.persist import paths
 from gpufit.persist.files import write_atomic
 
 CACHE_FILE = "local-models.json"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 FileStamp = tuple[str, int, int]
-"""(resolved path, size in bytes, mtime in ns) of one file."""
+"""(path, size in bytes, mtime in ns) of one file (stat follows a symlink to its blob)."""
+# What a cached result depends on: a change to any of these modules' source reads every file
+# again, even between two builds that share a version number.
+_READERS = ("gpufit.importers.model_import", "gpufit.importers.gguf_file",
+            "gpufit.importers.gguf_arch", "gpufit.importers.safetensors_file",
+            "gpufit.importers.hf_config", "gpufit.importers.formats", "gpufit.importers.names",
+            "gpufit.core.tensors", "gpufit.core.specs", "gpufit.core.catalog")
+
+
+@cache
+def reader_fingerprint() -> str:
+    """sha256 over the model readers' source files (found, not imported)."""
+    digest = hashlib.sha256()
+    for name in _READERS:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            try:
+                digest.update(Path(spec.origin).read_bytes())
+            except OSError:
+                digest.update(name.encode())
+    return digest.hexdigest()
 
 
 def cache_key(target: Path, stamps: Sequence[FileStamp]) -> str:
@@ -67,20 +92,23 @@ class ScanCache:
         except OSError as error:
             cache.problem = f"cannot read the scan cache {cache.path}: {error.strerror or error}"
             return cache
+        head, _newline, body = raw.partition(b"\n")
         try:
-            document = json.loads(raw)
+            header = json.loads(head)
+            if not isinstance(header, dict) or header.get("sha256") != \
+                    hashlib.sha256(body).hexdigest():
+                raise ValueError("checksum")
+            entries = json.loads(body)
         except (UnicodeDecodeError, ValueError, RecursionError):
-            cache.problem = f"the scan cache {cache.path} was not valid JSON; rebuilt it"
+            cache.problem = f"the scan cache {cache.path} was damaged; rebuilt it"
             cache.dirty = True
             return cache
-        if not isinstance(document, dict) or document.get("layout") != LAYOUT_VERSION \
-                or document.get("gpufit") != __version__ \
-                or not isinstance(document.get("entries"), dict):
-            # Another version's readers may have said something else: read the files again.
+        if header.get("layout") != LAYOUT_VERSION or header.get("gpufit") != __version__ \
+                or header.get("readers") != reader_fingerprint() or not isinstance(entries, dict):
+            # Other readers may have said something else: read the files again.
             cache.dirty = True
             return cache
-        cache.entries = {key: value for key, value in document["entries"].items()
-                         if isinstance(value, dict)}
+        cache.entries = {key: value for key, value in entries.items() if isinstance(value, dict)}
         return cache
 
     def get(self, key: str, quants: Mapping[str, QuantSpec]) -> ImportedModel | CachedFailure | None:
@@ -106,11 +134,12 @@ class ScanCache:
         unused = set(self.entries) - self.used
         if not self.dirty and not unused:
             return
-        document = {"layout": LAYOUT_VERSION, "gpufit": __version__,
-                    "entries": {key: self.entries[key] for key in sorted(self.used)
-                                if key in self.entries}}
+        body = json.dumps({key: self.entries[key] for key in sorted(self.used)
+                           if key in self.entries}, separators=(",", ":")).encode("utf-8")
+        header = {"layout": LAYOUT_VERSION, "gpufit": __version__,
+                  "readers": reader_fingerprint(), "sha256": hashlib.sha256(body).hexdigest()}
         try:
-            write_atomic(self.path, json.dumps(document, separators=(",", ":")).encode("utf-8"))
+            write_atomic(self.path, json.dumps(header).encode("utf-8") + b"\n" + body)
         except OSError as error:
             self.problem = f"cannot write the scan cache {self.path}: {error.strerror or error}"
             return
@@ -134,14 +163,13 @@ def _rebuild(entry: dict[str, Any], quants: Mapping[str, QuantSpec]) -> Imported
     if not (isinstance(model, dict) and isinstance(quant_id, str) and isinstance(path, str)
             and isinstance(notes, list) and all(isinstance(note, str) for note in notes)):
         return None
-    # The catalog loader's own checks and builder: a cached model is exactly a saved one.
-    from gpufit.core.catalog import MODEL_FIELDS, _build_model, _model_consistency, _validate
+    # The catalog loader's own builder: a cached model is exactly a saved one. (The file's
+    # checksum stands for the loader's per-field validation, which would double a warm scan.)
+    from gpufit.core.catalog import _build_model
 
     try:
-        if _validate(model, MODEL_FIELDS) is not None or _model_consistency(model) is not None:
-            return None
         spec = _build_model(model)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
     if spec.file_weights is None:
         return None
