@@ -207,6 +207,13 @@ def test_new_file_types_match_llama_cpps_published_llama31_8b_sizes(catalog, qua
     assert abs(size / (published_gib * GIB) - 1) <= 0.01
 
 
+def test_falcon_7b_q4_0_published_size(catalog):
+    # ../shared/reference/gguf_sizes.json gguf-02746: nomic-ai/gpt4all models3.json lists
+    # gpt4all-falcon-newbpe-q4_0.gguf (a Falcon 7B fine-tune) at 4,210,994,112 bytes; its output
+    # head is Q8_0 (llama-quant.cpp: arch == LLM_ARCH_FALCON), the rest Q4_0.
+    assert_matches_file(weights(catalog, "falcon-7b", "Q4_0"), 4_210_994_112)
+
+
 def test_falcon_output_is_q8_0_whatever_the_file_type(catalog):
     quant = catalog.quants["Q4_K_M"]
     falcon = next((model for model in catalog.models.values() if model.architecture == "falcon"),
