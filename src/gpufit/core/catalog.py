@@ -200,6 +200,7 @@ MODEL_FIELDS: dict[str, _Field] = {
     "moe_layer_step": _Field(int, required=False, check=_positive),
     "recurrent_layers": _Field(list, required=False, check=_layer_indices),
     "attention_layers": _Field(list, required=False, check=_layer_indices),
+    "mlp_layers": _Field(list, required=False, check=_layer_indices),
     "recurrent_kind": _Field(str, required=False, check=_one_of(*RECURRENT_KINDS)),
     "ssm_inner_size": _Field(int, required=False, check=_positive),
     "ssm_state_size": _Field(int, required=False, check=_positive),
@@ -419,7 +420,7 @@ def _model_consistency(data: dict[str, Any]) -> tuple[str, str] | None:
                                   f"{experts_total} — entry skipped")
     if experts_total and not experts_active:
         return "experts_active", "required when experts_total is set — entry skipped"
-    for key in ("recurrent_layers", "attention_layers"):
+    for key in ("recurrent_layers", "attention_layers", "mlp_layers"):
         if any(index >= data["layers"] for index in data.get(key, ())):
             return key, "lists a layer at or past layers — entry skipped"
     if data.get("recurrent_layers"):
@@ -465,8 +466,9 @@ def _build_model(data: dict[str, Any]) -> ModelSpec:
     for key in ("recurrent_layers", "uses"):
         if key in values:
             values[key] = tuple(values[key])
-    if "attention_layers" in values:
-        values["attention_layers"] = tuple(values["attention_layers"])
+    for key in ("attention_layers", "mlp_layers"):
+        if key in values:
+            values[key] = tuple(values[key])
     if "file_weights" in values:
         values["file_weights"] = _build_file_weights(values["file_weights"])
     return ModelSpec(**values)

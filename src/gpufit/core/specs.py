@@ -134,6 +134,9 @@ class ModelSpec:
     attention_layers: tuple[int, ...] | None = None
     """Layers with attention (and so a KV cache); None = every layer that is not recurrent.
     Falcon-H1 runs attention and Mamba side by side, so it lists every layer in both."""
+    mlp_layers: tuple[int, ...] | None = None
+    """Layers with an MLP; None = every layer. Nemotron-H gives each layer one block: Mamba,
+    attention or an MLP."""
     recurrent_kind: str | None = None
     ssm_inner_size: int | None = None
     """Mamba d_inner; gated DeltaNet: value heads × value head dim."""
@@ -192,9 +195,13 @@ class ModelSpec:
 
     def is_moe_layer(self, layer_index: int) -> bool:
         """Whether a layer's MLP is a mixture of experts."""
-        if not self.is_moe or layer_index < self.dense_layers:
+        if not self.is_moe or layer_index < self.dense_layers or not self.has_mlp(layer_index):
             return False
         return (layer_index + 1) % self.moe_layer_step == 0
+
+    def has_mlp(self, layer_index: int) -> bool:
+        """Whether a layer has an MLP (dense or experts)."""
+        return self.mlp_layers is None or layer_index in self.mlp_layers
 
     def has_attention(self, layer_index: int) -> bool:
         """Whether a layer attends (and so keeps a KV cache)."""

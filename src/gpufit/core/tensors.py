@@ -120,14 +120,19 @@ def layer_tensor_rows(model: ModelSpec, layer: int) -> list[tuple[str, str, int,
     A layer has attention, a recurrent mixer (hybrid models), or both side by side (Falcon-H1),
     then a dense MLP or a mixture of experts."""
     tensors: list[tuple[str, str, int, int]] = []
-    norm_params = 2 * model.hidden_size  # the layer's input norm and its MLP's norm
-    if model.has_attention(layer):
+    attends, recurrent, has_mlp = (model.has_attention(layer), layer in model.recurrent_layers,
+                                   model.has_mlp(layer))
+    # One norm before the token mixer (shared by Falcon-H1's parallel pair), one before the MLP.
+    norm_params = model.hidden_size * ((attends or recurrent) + has_mlp)
+    if attends:
         norm_params += _attention_tensors(model, tensors)
-    if layer in model.recurrent_layers:
+    if recurrent:
         norm_params += _recurrent_tensors(model, tensors)
     tensors.append(("norm", "other", norm_params, 1))
     hidden = model.hidden_size
     matrices = ("ffn_gate", "ffn_up", "ffn_down") if model.mlp_gated else ("ffn_up", "ffn_down")
+    if not has_mlp:
+        return tensors
     if model.is_moe_layer(layer):
         expert_width = model.expert_intermediate_size or model.intermediate_size
         for role in matrices:
@@ -216,9 +221,10 @@ def _recurrent_tensors(model: ModelSpec, tensors: list[tuple[str, str, int, int]
     return conv_channels * kernel + conv_channels + 3 * heads + inner
 
 
-def _layer_kind(model: ModelSpec, layer: int) -> tuple[bool, bool, bool]:
+def _layer_kind(model: ModelSpec, layer: int) -> tuple[bool, bool, bool, bool]:
     """Layers with the same kind have the same tensors."""
-    return (model.has_attention(layer), layer in model.recurrent_layers, model.is_moe_layer(layer))
+    return (model.has_attention(layer), layer in model.recurrent_layers, model.has_mlp(layer),
+            model.is_moe_layer(layer))
 
 
 def layer_tensor_bytes(model: ModelSpec, quant: QuantSpec) -> tuple[tuple[tuple[str, float], ...], ...]:
