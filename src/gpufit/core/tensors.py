@@ -318,7 +318,7 @@ def _compute_breakdown(model: ModelSpec, quant: QuantSpec) -> WeightBreakdown:
     # whose rules pick layers (attn_v, ffn_*): uniform tensors are typed once per kind.
     attention_index = _attention_positions(model)
     layer_bytes = [0.0] * model.layers
-    kinds: dict[tuple[bool, bool, bool], list[int]] = {}
+    kinds: dict[tuple[bool, bool, bool, bool], list[int]] = {}
     for layer in range(model.layers):
         kinds.setdefault(_layer_kind(model, layer), []).append(layer)
     for members in kinds.values():
