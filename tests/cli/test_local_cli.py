@@ -70,6 +70,9 @@ def test_a_repo_with_several_quants_needs_one_named(machine: Machine) -> None:
     assert report["memory"]["weights_bytes"] == machine.weights["hf:acme/Tiny-GGUF:Q8_0"]
     missing = cli("report", "--gpu", "rtx-4090", "--model", "ollama:nothing-here:7b")
     assert missing.returncode == 2 and "no local model named" in missing.stderr
+    # The app's own --model says so before any screen is drawn.
+    app = cli("--model", "ollama:nothing-here:7b")
+    assert app.returncode == 2 and "no local model named" in app.stderr
 
 
 def test_sweep_local_ranks_the_models_on_this_machine(machine: Machine) -> None:

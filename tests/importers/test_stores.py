@@ -223,3 +223,22 @@ def test_config_and_weights_in_one_snapshot_and_no_weights(tmp_path: Path, catal
     assert {model.name for model in scan.models} == {"hf:acme/Both", "hf:acme/Both:Q4_K_M"}
     assert [item.reason for item in scan.skipped] == [
         "acme/ConfigOnly holds a config.json but no weights (only some files were downloaded?)"]
+
+
+def test_the_snapshot_refs_main_names_is_read_else_the_newest(
+        tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gguf import LlamaFileType
+
+    repo = tmp_path / "hub" / "models--acme--Revs"
+    old = tiny_gguf(repo / "snapshots" / "old" / "Revs.gguf")
+    new = tiny_gguf(repo / "snapshots" / "new" / "Revs.gguf", LlamaFileType.MOSTLY_Q8_0,
+                    main="Q8_0")
+    os.utime(repo / "snapshots" / "old", ns=(10**18, 10**18))
+    os.utime(repo / "snapshots" / "new", ns=(2 * 10**18, 2 * 10**18))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    (model,) = scan_local_models(quants=catalog.quants).models
+    assert (model.quant_id, model.weights_bytes) == ("Q8_0", new)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("old\n")
+    (model,) = scan_local_models(quants=catalog.quants).models
+    assert (model.quant_id, model.weights_bytes) == ("Q4_K_M", old)

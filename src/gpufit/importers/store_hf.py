@@ -10,6 +10,7 @@ names, else the newest. A snapshot with config.json and safetensors is one model
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gpufit.importers.store_base import (
@@ -73,9 +74,9 @@ def _snapshot(repo: Path, found: Found, store: str) -> Path | None:
     if named is not None:
         return Path(named.path)
 
-    def mtime(entry: object) -> float:
+    def mtime(entry: os.DirEntry[str]) -> float:
         try:
-            return Path(str(getattr(entry, "path", ""))).stat().st_mtime
+            return entry.stat().st_mtime
         except OSError:
             return 0.0
 
