@@ -194,7 +194,7 @@ def test_a_store_that_cannot_be_listed_is_named_in_the_status(
     scan = scan_local_models(quants=catalog.quants)
     assert not any(model.store == "ollama" for model in scan.models)
     assert any(model.store == "hf" for model in scan.models)
-    assert f"cannot read the Ollama at {machine.ollama}: Permission denied" in scan.status
+    assert f"cannot read the Ollama store at {machine.ollama}: Permission denied" in scan.status
 
 
 def test_lookup_by_store_name(machine: Machine, catalog: Catalog) -> None:

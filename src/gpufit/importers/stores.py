@@ -38,8 +38,8 @@ from gpufit.importers.store_base import MAX_ENTRIES, Candidate, Found, Skipped
 if TYPE_CHECKING:
     from gpufit.persist.scan_cache import CachedFailure
 
-STORE_LABELS = {"hf": "Hugging Face cache", "ollama": "Ollama", "lmstudio": "LM Studio",
-                "llamacpp": "llama.cpp cache", "folder": "your folders"}
+STORE_LABELS = {"hf": "Hugging Face cache", "ollama": "Ollama store", "lmstudio": "LM Studio folder",
+                "llamacpp": "llama.cpp cache", "folder": "model folder"}
 STORE_PREFIXES = tuple(f"{store}:" for store in STORE_LABELS)
 
 
