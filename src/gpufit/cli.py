@@ -11,7 +11,7 @@ import asyncio
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from gpufit.importers.stores import LocalLookupError, is_store_name
 if TYPE_CHECKING:
     from gpufit.detect.match import DetectedOption
     from gpufit.detect.snapshot import Snapshot
+    from gpufit.importers.stores import LocalScan
     from gpufit.persist.profiles import Profile
 
 DETECTED_NAMES = ("detected", "local")
@@ -287,8 +288,16 @@ def _run_app(profile_name: str | None = None, model_path: str | None = None,
 
     from gpufit.detect.host import system_ram_bytes
 
+    def scan_machine(quants: Mapping[str, QuantSpec]) -> LocalScan:
+        # Runs in a worker thread after the first frame: the stores are read only then.
+        from gpufit.importers.stores import scan_local_models
+        from gpufit.persist.settings import SettingsStore
+
+        return scan_local_models(SettingsStore().settings.model_paths,
+                                 tuple(models_dirs or ()), quants)
+
     make_app(detector=detect, profile_name=profile_name, ram_probe=system_ram_bytes,
-             imported_model=imported).run()
+             imported_model=imported, local_scanner=scan_machine).run()
     return 0
 
 

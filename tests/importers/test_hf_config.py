@@ -221,12 +221,22 @@ def test_irregular_layer_types_keep_at_least_as_many_global_layers():
     assert global_layers >= 2 and any("approximated" in note for note in notes)
 
 
-def test_interleaved_moe_layers_count_as_dense_layers_with_a_note():
+def test_interleaved_moe_layers_are_every_nth_layer():
     config = {**LLAMA_LIKE, "model_type": "qwen2_moe", "num_experts": 8, "num_experts_per_tok": 2,
               "moe_intermediate_size": 128, "decoder_sparse_step": 2}
     fields, notes = architecture_from_hf_config(config, CONFIG_PATH)
-    assert (fields["experts_total"], fields["experts_active"], fields["dense_layers"]) == (8, 2, 2)
-    assert any("interleaved" in note for note in notes)
+    # decoder_sparse_step 2: layer i has experts when (i + 1) is even, i.e. layers 1 and 3.
+    assert (fields["experts_total"], fields["experts_active"], fields["moe_layer_step"]) == (8, 2, 2)
+    assert "dense_layers" not in fields
+    assert not any("interleaved" in note for note in notes)
+
+
+def test_irregular_moe_layers_count_as_leading_dense_layers_with_a_note():
+    config = {**LLAMA_LIKE, "model_type": "qwen2_moe", "num_experts": 8, "num_experts_per_tok": 2,
+              "moe_intermediate_size": 128, "mlp_only_layers": [1]}
+    fields, notes = architecture_from_hf_config(config, CONFIG_PATH)
+    assert fields["dense_layers"] == 1
+    assert any("no regular pattern" in note for note in notes)
 
 
 @pytest.mark.parametrize(("change", "named"), [

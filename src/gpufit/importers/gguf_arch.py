@@ -120,6 +120,7 @@ def architecture_from_gguf(path: Path, metadata: Mapping[str, Any],
         "fused_qkv": "blk.0.attn_qkv.weight" in by_name,
     }
     fields.update(experts)
+    fields.update(_hybrid_layers(read, arch, by_name, layers))
     fields.update(_sliding_window(read, arch, layers))
     fields.update(_mla(read, key_length, value_length))
     if heads % fields["kv_heads"]:
@@ -155,6 +156,52 @@ def _experts(read: _Reader, by_name: Mapping[str, GgufTensor], layers: int) -> d
         1 if any("_shexp" in name for name in by_name) else 0)
     if shared:
         fields["shared_experts"] = shared
+    return fields
+
+
+_ATTENTION_TENSORS = ("attn_q.weight", "attn_qkv.weight", "attn_q_a.weight")
+_MLP_TENSORS = ("ffn_down.weight", "ffn_down_exps.weight", "ffn_up.weight", "ffn_up_exps.weight")
+
+
+def _hybrid_layers(read: _Reader, arch: str, by_name: Mapping[str, GgufTensor],
+                   layers: int) -> dict[str, Any]:
+    """Which layers attend, which keep a recurrent state and which have an MLP, read off the
+    tensors each `blk.N` holds (exact for any hybrid llama.cpp writes), with the state's sizes
+    from `<arch>.ssm.*` (the same values llama_hparams n_embd_r / n_embd_s use)."""
+    kinds: dict[str, set[int]] = {"attention": set(), "recurrent": set(), "mlp": set()}
+    for name in by_name:
+        parts = name.split(".", 2)
+        if len(parts) < 3 or parts[0] != "blk" or not parts[1].isdigit():
+            continue
+        layer, tensor = int(parts[1]), parts[2]
+        if tensor in _ATTENTION_TENSORS:
+            kinds["attention"].add(layer)
+        elif tensor.startswith("ssm_"):
+            kinds["recurrent"].add(layer)
+        elif tensor in _MLP_TENSORS:
+            kinds["mlp"].add(layer)
+    recurrent = sorted(index for index in kinds["recurrent"] if index < layers)
+    inner, state = read.number("ssm.inner_size"), read.number("ssm.state_size")
+    if not recurrent or not inner or not state:
+        return {}
+    groups = read.number("ssm.group_count") or 0
+    if arch.startswith("qwen3next") or arch.startswith("qwen35"):
+        kind = "gated_deltanet"
+    else:
+        kind = "mamba2" if groups else "mamba"
+    fields: dict[str, Any] = {
+        "recurrent_layers": recurrent, "recurrent_kind": kind, "ssm_inner_size": inner,
+        "ssm_state_size": state, "ssm_groups": groups,
+        "ssm_conv_kernel": read.number("ssm.conv_kernel") or 4,
+        "attention_layers": sorted(index for index in kinds["attention"] if index < layers)}
+    heads = read.number("ssm.time_step_rank")
+    if heads and kind != "mamba":
+        fields["ssm_heads"] = heads  # Mamba2 / DeltaNet: one time step per head
+    mlp = sorted(index for index in kinds["mlp"] if index < layers)
+    if mlp and len(mlp) < layers:
+        fields["mlp_layers"] = mlp
+    if kind == "gated_deltanet":
+        fields["attention_output_gate"] = True
     return fields
 
 

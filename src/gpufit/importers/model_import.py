@@ -217,7 +217,9 @@ def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: lis
     file_weights = FileWeights(quant_id=quant_id, format=file_format, label=label, paths=paths,
                                breakdown=breakdown, layer_tensors=layer_tensors,
                                bytes_by_type=bytes_by_type)
-    spec_fields = {key: value for key, value in fields.items() if key != "native_dtype"}
+    # Layer lists arrive as lists; the frozen spec keeps tuples.
+    spec_fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                   for key, value in fields.items() if key != "native_dtype"}
     if native_dtype in ("bf16", "fp16", "fp32", "fp8", "mxfp4"):
         spec_fields["native_dtype"] = native_dtype
     spec = ModelSpec(

@@ -165,10 +165,10 @@ def _rebuild(entry: dict[str, Any], quants: Mapping[str, QuantSpec]) -> Imported
         return None
     # The catalog loader's own builder: a cached model is exactly a saved one. (The file's
     # checksum stands for the loader's per-field validation, which would double a warm scan.)
-    from gpufit.core.catalog import _build_model
+    from gpufit.core.catalog_schema import build_model
 
     try:
-        spec = _build_model(model)
+        spec = build_model(model)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
     if spec.file_weights is None:

@@ -38,7 +38,10 @@ def model_entry(spec: ModelSpec) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     for item in fields(ModelSpec):
         value = getattr(spec, item.name)
-        if value is None or value == () or (item.name != "id" and value == item.default):
+        # An empty attention_layers (no layer attends) differs from None (every layer that is
+        # not recurrent), so () is dropped only where it is the default.
+        if value is None or (value == () and item.default == ()) \
+                or (item.name != "id" and value == item.default):
             continue
         if item.name == "file_weights":
             entry["file_weights"] = value.as_dict()

@@ -25,6 +25,7 @@ from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
 if TYPE_CHECKING:
     # Only a model opened from a file needs the readers; they load when one is opened.
     from gpufit.importers.model_import import ImportedModel
+    from gpufit.ui.model_sources import LocalScanner
 
 FALLBACK_THEME = "textual-dark"
 MAX_STARTUP_NOTES = 5
@@ -41,8 +42,10 @@ class GpufitApp(App[None]):
                  detector: Callable[[], Awaitable[Snapshot]] | None = None,
                  profiles: ProfileStore | None = None, profile_name: str | None = None,
                  ram_probe: Callable[[], int | None] | None = None,
-                 start: tuple[str, str] | None = None) -> None:
+                 start: tuple[str, str] | None = None,
+                 local_scanner: LocalScanner | None = None) -> None:
         super().__init__()
+        self._local_scanner = local_scanner
         self._start = start
         self._detector = detector
         self.ram_probe = ram_probe
@@ -66,7 +69,8 @@ class GpufitApp(App[None]):
                           detector=self._detector, profiles=self._profiles,
                           profile_name=self._profile_name,
                           restore_session=self.settings.settings.restore_last_session,
-                          start=self._start)
+                          start=self._start, local_scanner=self._local_scanner,
+                          hub_timeout_s=self.settings.settings.hub_timeout_s)
 
     def on_mount(self) -> None:
         if self.settings.settings.keymap:
@@ -140,7 +144,8 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
              detector: Callable[[], Awaitable[Snapshot]] | None = None,
              profiles: ProfileStore | None = None, profile_name: str | None = None,
              ram_probe: Callable[[], int | None] | None = None,
-             imported_model: ImportedModel | None = None) -> GpufitApp:
+             imported_model: ImportedModel | None = None,
+             local_scanner: LocalScanner | None = None) -> GpufitApp:
     """Build the app. With no arguments: the built-in catalog plus the user's additions, the
     shipped and user themes, and the settings file in the config directory. `detector` reads
     the installed GPUs (the CLI passes `gpufit.detect.detect`); None turns detection off, which
@@ -148,7 +153,8 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     (default: the config directory's); `profile_name` opens that profile at start. `ram_probe`
     reads the system RAM for offload plans (the CLI passes `gpufit.detect.host.system_ram_bytes`;
     None leaves it unknown, so screens do not depend on the machine). `imported_model` (read
-    from `--model PATH`) joins the catalog and is chosen at its file's quant."""
+    from `--model PATH`) joins the catalog and is chosen at its file's quant. `local_scanner`
+    finds the models on this machine in the background (the CLI passes one; None: no scan)."""
     if catalog is None:
         catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
     settings = SettingsStore(settings_path)
@@ -163,4 +169,4 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
         start = (imported_model.spec.id, imported_model.quant_id)
         notes += [f"{imported_model.path}: {note}" for note in imported_model.notes]
     return GpufitApp(catalog, service, settings, themes, notes, detector, profiles, profile_name,
-                     ram_probe, start)
+                     ram_probe, start, local_scanner)

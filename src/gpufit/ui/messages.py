@@ -12,6 +12,13 @@ from textual.message import Message
 
 
 @dataclass
+class HubLookupRequested(Message):
+    """The user typed `org/name` (no model answers to it) and pressed Enter."""
+
+    text: str
+
+
+@dataclass
 class GpuChosen(Message):
     """The user moved to a GPU in the hardware list."""
 

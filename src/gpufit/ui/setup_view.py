@@ -7,16 +7,25 @@ The screen holds a single `Setup`; `SetupField` lets code read and assign one fi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from gpufit.core.setup import Setup, SetupError, gpu_count_problem
+from gpufit.core.setup import (
+    DEFAULT_GPU,
+    DEFAULT_MODEL,
+    DEFAULT_QUANT,
+    Setup,
+    SetupError,
+    gpu_count_problem,
+)
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
 from gpufit.ui.widgets.quant import QuantPane
 from gpufit.ui.widgets.workload import WorkloadBar
 
 if TYPE_CHECKING:
+    from gpufit.core.catalog import Catalog
     from gpufit.ui.screens.main import MainScreen
 
 
@@ -74,3 +83,17 @@ def checked_setup(screen: MainScreen, setup: Setup, changes: dict[str, Any]) -> 
     except SetupError as error:
         screen.notify(str(error), title="Setup unchanged", severity="warning", timeout=8)
         return None
+
+
+def initial_setup(catalog: Catalog, start: tuple[str, str] | None) -> Setup:
+    """The setup the screen opens on: the defaults (where the catalog has them), or `start`, a
+    model opened with --model at its file's own quant."""
+    wanted_model, wanted_quant = start or (DEFAULT_MODEL, DEFAULT_QUANT)
+    return Setup(gpu_id=_preferred(catalog.gpus, DEFAULT_GPU),
+                 model_id=_preferred(catalog.models, wanted_model),
+                 quant_id=_preferred(catalog.quants, wanted_quant))
+
+
+def _preferred(ids: Iterable[str], wanted: str) -> str:
+    ids = list(ids)
+    return wanted if wanted in ids else (ids[0] if ids else "")

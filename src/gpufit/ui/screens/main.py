@@ -9,7 +9,7 @@ assigning one field.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
@@ -27,9 +27,6 @@ from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.setup import (
     DEFAULT_CONTEXT_TOKENS,
-    DEFAULT_GPU,
-    DEFAULT_MODEL,
-    DEFAULT_QUANT,
     MAX_GPUS,
     Setup,
 )
@@ -45,17 +42,19 @@ from gpufit.ui.imports import ImportController
 from gpufit.ui.messages import (
     GpuChosen,
     GpuCountChanged,
+    HubLookupRequested,
     MemoryOverrideChanged,
     ModelChosen,
     QuantChosen,
     WorkloadChanged,
 )
+from gpufit.ui.model_sources import LocalScanner, ModelSources
 from gpufit.ui.navigation import PICKERS, FocusController, picker_of
 from gpufit.ui.planning import PlanningController
 from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.session import ProfileController
-from gpufit.ui.setup_view import SetupField, checked_setup, show_setup
+from gpufit.ui.setup_view import SetupField, checked_setup, initial_setup, show_setup
 from gpufit.ui.widgets.footer import KeyFooter
 from gpufit.ui.widgets.hardware import HardwarePane
 from gpufit.ui.widgets.model import ModelPane
@@ -66,11 +65,11 @@ from gpufit.ui.widgets.workload import MIN_CONTEXT_TOKENS, WorkloadBar, cycle
 if TYPE_CHECKING:
     from gpufit.ui.app import GpufitApp
 
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "kv_cache_dtype": KV_CACHE_DTYPES, "engine": ENGINES,
+    "flash_attention": FLASH_ATTENTION_CHOICES, "include_vision": (False, True)}
+"""What `cycle` steps through, per setup field."""
 
-
-def _preferred(ids: Iterable[str], wanted: str) -> str:
-    ids = list(ids)
-    return wanted if wanted in ids else (ids[0] if ids else "")
 
 
 class MainScreen(Screen[None]):
@@ -109,7 +108,8 @@ class MainScreen(Screen[None]):
                  remember_units: Callable[[str], None] = lambda units: None,
                  detector: Callable[[], Awaitable[Snapshot]] | None = None,
                  profiles: ProfileStore | None = None, profile_name: str | None = None,
-                 restore_session: bool = False, start: tuple[str, str] | None = None) -> None:
+                 restore_session: bool = False, start: tuple[str, str] | None = None,
+                 local_scanner: LocalScanner | None = None, hub_timeout_s: float = 10.0) -> None:
         super().__init__()
         self._restore_session = restore_session
         self._catalog = catalog
@@ -121,14 +121,10 @@ class MainScreen(Screen[None]):
         self.planning = PlanningController(self)
         self.imports = ImportController(self)
         self.navigation = FocusController(self)
+        self.sources = ModelSources(self, local_scanner, hub_timeout_s)
         self.set_reactive(MainScreen.detection_status,
                           "Detecting GPUs…" if detector else "GPU detection off")
-        # `start`: a model opened with --model PATH, at its file's own quant.
-        wanted_model, wanted_quant = start or (DEFAULT_MODEL, DEFAULT_QUANT)
-        self.set_reactive(MainScreen.setup, Setup(
-            gpu_id=_preferred(catalog.gpus, DEFAULT_GPU),
-            model_id=_preferred(catalog.models, wanted_model),
-            quant_id=_preferred(catalog.quants, wanted_quant)))
+        self.set_reactive(MainScreen.setup, initial_setup(catalog, start))
         self.set_reactive(MainScreen.units, units if units in UNITS else "GB")
         model = catalog.models.get(self.setup.model_id)
         if model is not None:
@@ -142,7 +138,8 @@ class MainScreen(Screen[None]):
                 yield Static(id="pane-tabs")
                 yield HardwarePane(catalog, selected=self.gpu_id).data_bind(
                     MainScreen.detected, MainScreen.detection_status)
-                yield ModelPane(catalog, selected=self.model_id)
+                yield ModelPane(catalog, selected=self.model_id,
+                                fit_headroom=self.sources.headroom)
                 yield QuantPane(catalog, selected=self.quant_id).data_bind(MainScreen.result)
             yield ResultPanel().data_bind(MainScreen.result, MainScreen.units)
         yield WorkloadBar().data_bind(MainScreen.context_ceiling)
@@ -158,6 +155,8 @@ class MainScreen(Screen[None]):
             self.profiles.restore_last_session()
         if self.detection.enabled:
             self.detection.rescan()
+        if self.sources.scanning:
+            self.call_after_refresh(self.sources.scan)  # after the first frame, off the loop
 
     def on_unmount(self) -> None:
         if self.gpufit_app.settings.settings.restore_last_session:
@@ -272,6 +271,10 @@ class MainScreen(Screen[None]):
         if message.flash_attention in FLASH_ATTENTION_CHOICES:
             self.flash_attention = message.flash_attention
 
+    @on(HubLookupRequested)
+    def _hub_lookup(self, message: HubLookupRequested) -> None:
+        self.sources.lookup(message.text)
+
     @on(OptionList.OptionSelected)
     def _list_entered(self) -> None:
         """Enter in a list moves on to the next pane, so a setup is a few keys away."""
@@ -317,26 +320,9 @@ class MainScreen(Screen[None]):
         """One GPU more or fewer (1–16)."""
         self.gpu_count = max(1, min(MAX_GPUS, self.gpu_count + delta))
 
-    def action_cycle_kv_dtype(self) -> None:
-        """Next KV-cache type."""
-        self.kv_cache_dtype = cycle(KV_CACHE_DTYPES, self.kv_cache_dtype)
-
-    def action_toggle_engine(self) -> None:
-        """llama.cpp ↔ vLLM."""
-        self.engine = cycle(ENGINES, self.engine)
-
-    def action_cycle_flash_attention(self) -> None:
-        """Flash attention: auto (the engine's default) → on → off."""
-        self.flash_attention = cycle(FLASH_ATTENTION_CHOICES, self.flash_attention)
-
-    def action_toggle_vision(self) -> None:
-        """Count the vision encoder (mmproj) of a multimodal model, or leave it out."""
-        model = self._catalog.models.get(self.model_id)
-        self.include_vision = not self.include_vision
-        if model is not None and not model.mmproj_params:
-            self.notify(f"{model.name} has no vision encoder in the catalog; "
-                        f"vision is now {'on' if self.include_vision else 'off'} for "
-                        "models that do.", timeout=4)
+    def action_cycle(self, field: str) -> None:
+        """The next choice of a workload field (KV type, engine, flash attention, vision)."""
+        self.change_setup(**{field: cycle(CHOICES[field], getattr(self.setup, field))})
 
     def action_toggle_units(self) -> None:
         """GB ↔ GiB, remembered in the settings file."""
@@ -395,3 +381,11 @@ class MainScreen(Screen[None]):
     def action_save_imported_model(self) -> None:
         """Save the opened model into the user catalog."""
         self.imports.save()
+
+    def action_rescan_models(self) -> None:
+        """Look for models on this machine again."""
+        self.sources.scan()
+
+    def action_sort_models(self) -> None:
+        """Next model order: catalog, size, newest, fit."""
+        self.notify(f"Models sorted by {self.query_one(ModelPane).cycle_sort()}.", timeout=2)

@@ -138,7 +138,11 @@ class PickerPane(Vertical):
     @on(Input.Submitted, ".filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.filter_entered(event.value)
         self.focus_default()
+
+    def filter_entered(self, text: str) -> None:
+        """Enter in the filter box, before focus moves to the list (a hook; nothing here)."""
 
     @on(OptionList.OptionHighlighted)
     def _moved(self, event: OptionList.OptionHighlighted) -> None:

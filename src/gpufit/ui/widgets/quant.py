@@ -18,7 +18,7 @@ from gpufit.ui.format import rate
 from gpufit.ui.messages import QuantChosen
 from gpufit.ui.widgets.picker import PickerPane, Row
 
-ID_WIDTH = 9
+ID_WIDTH = 10
 # Word + mark + colour: the word alone must carry the meaning (NO_COLOR, colour blindness).
 FIT_MARKS: dict[str, tuple[str, str]] = {
     "fits": ("✓ fits", "$text-success"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -18,8 +19,10 @@ from gpufit.core.specs import KV_CACHE_DTYPES
 from gpufit.ui.messages import WorkloadChanged
 from gpufit.ui.widgets.typed import typed_value
 
+T = TypeVar("T")
 
-def cycle(values: Sequence[str], current: str) -> str:
+
+def cycle(values: Sequence[T], current: T) -> T:
     """The value after `current`, wrapping around (the first if `current` is unknown)."""
     if current not in values:
         return values[0]
