@@ -9,46 +9,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gpufit import __version__
 from gpufit.cli_hub import (
     HubLookupError,
-    add_hub_timeout_flag,
     hub_model_and_quant,
     hub_timeout_s,
     is_hub_name,
     lookup,
 )
-from gpufit.cli_local import add_models_dir_flag, list_local, local_model_and_quant
+from gpufit.cli_local import list_local, local_model_and_quant
+from gpufit.cli_parser import build_parser
 from gpufit.cli_profiles import (
     ProfileUsageError,
-    add_profiles_parser,
     check_profile_exists,
     load_profile,
     run_profiles,
 )
-from gpufit.cli_sweep import SweepUsageError, add_sweep_parser, run_sweep
+from gpufit.cli_sweep import SweepUsageError, run_sweep
 from gpufit.core.assess import HostInputs, assess
 from gpufit.core.catalog import Catalog, load_catalog
-from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.exl2 import QuantChoiceError, resolve_quant
 from gpufit.core.report import to_json, to_markdown, to_text
 from gpufit.core.resolve import ResolveError, resolve
 from gpufit.core.setup import (
-    DEFAULT_CONTEXT_TOKENS,
-    DEFAULT_OUTPUT_TOKENS,
-    DEFAULT_PROMPT_TOKENS,
-    DEFAULT_TPOT_LIMIT_S,
-    MAX_GPUS,
     Setup,
     SetupError,
 )
-from gpufit.core.specs import GB, KV_CACHE_DTYPES, MIB, ModelSpec, QuantSpec
+from gpufit.core.specs import GB, MIB, ModelSpec, QuantSpec
 from gpufit.importers.stores import LocalLookupError, is_store_name
 
 if TYPE_CHECKING:
@@ -66,138 +57,6 @@ class UsageError(Exception):
 
 class DetectionError(Exception):
     """Detection found nothing usable; exits with code 1."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _memory_gb(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of GB, got {text!r}") from None
-    if not math.isfinite(value) or value > 1e9:
-        raise argparse.ArgumentTypeError(f"expected a finite, plausible number, got {text!r}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
-    return value
-
-
-def _gpu_count(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_GPUS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_GPUS}, got {value}")
-    return value
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 60 seconds, got {value}")
-    return value
-
-
-def _add_detection_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nvidia-smi-output", type=Path, default=None, metavar="FILE",
-                        help="read a saved nvidia-smi output (any format) instead of running it")
-    parser.add_argument("--timeout", type=_timeout, default=2.0,
-                        help="seconds to wait for nvidia-smi (default 2)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command-line grammar."""
-    parser = argparse.ArgumentParser(
-        prog="gpufit-tui",
-        description="Will this LLM fit on this GPU, at which quantization, and how fast?",
-    )
-    parser.add_argument("--version", action="version", version=f"gpufit-tui {__version__}")
-    parser.add_argument("--profile", default=None, metavar="NAME", help="open the app on this saved profile")
-    parser.add_argument("--model", dest="app_model", default=None, metavar="PATH",
-                        help="open the app on a model file: a .gguf or a Hugging Face folder, "
-                             "or a model on this machine by store name (ollama:qwen3:32b, "
-                             "hf:org/name, lmstudio:publisher/repo/file)")
-    add_models_dir_flag(parser, "app_models_dir")
-    add_hub_timeout_flag(parser, "app_hub_timeout")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    report = commands.add_parser("report", help="estimate one setup and print it")
-    # SUPPRESS: argparse copies a subcommand's defaults over the top level's values, so a None
-    # default here would erase `gpufit-tui --profile NAME report`'s profile.
-    report.add_argument("--profile", default=argparse.SUPPRESS, metavar="NAME",
-                        help="start from this saved profile; the flags given here override it")
-    report.add_argument("--gpu",
-                        help="GPU id, name or alias (see `list gpus`); `detected` (or `local`) for "
-                             "this machine's GPUs, `detected:KEY` for one option of `detect`")
-    report.add_argument("--count", type=_gpu_count, default=None,
-                        help="number of GPUs (default 1, or as detected)")
-    report.add_argument("--model", help="model id, name or alias; or a path: a .gguf file (split "
-                                        "parts too) or a Hugging Face folder (config.json + "
-                                        "safetensors), read exactly; or a model on this machine "
-                                        "by store name (ollama:NAME, hf:org/name, lmstudio:…); "
-                                        "or a Hugging Face Hub repo, org/name[:QUANT][@REV], "
-                                        "read from its headers over the network")
-    report.add_argument("--quant", help="quantization, e.g. Q4_K_M, FP16, AWQ-INT4 (default for a "
-                                        "model file: the file's own)")
-    report.add_argument("--context", type=_positive_int, default=None,
-                        help=f"context tokens per sequence (default min({DEFAULT_CONTEXT_TOKENS}, "
-                             "model maximum))")
-    report.add_argument("--sequences", type=_positive_int, default=None,
-                        help="concurrent sequences (default 1)")
-    report.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default=None, help="(default f16)")
-    report.add_argument("--engine", choices=ENGINES, default=None, help="(default llama.cpp)")
-    report.add_argument("--memory-gb", type=_memory_gb, default=None,
-                        help="usable memory per GPU in GB, overriding the catalog")
-    report.add_argument("--flash-attention", nargs="?", const="on", default=None,
-                        choices=FLASH_ATTENTION_CHOICES,
-                        help="llama.cpp's -fa: auto (the default: on where supported), on, off "
-                             "(off keeps the attention-score buffer)")
-    report.add_argument("--vision", action="store_true", default=None,
-                        help="include a multimodal model's vision encoder (llama.cpp's --mmproj "
-                             "file) in memory; default: text only")
-    report.add_argument("--ram-gb", type=_memory_gb, default=None,
-                        help="system RAM for CPU offload in GB (default: read from the OS)")
-    report.add_argument("--ram-bandwidth", type=_memory_gb, default=None, metavar="GBPS",
-                        help="system RAM bandwidth in GB/s (default: typical for the platform)")
-    report.add_argument("--price-per-gpu-hour", type=_memory_gb, default=None, metavar="PRICE",
-                        help="what one GPU costs per hour, for cost per million tokens")
-    report.add_argument("--prompt-tokens", type=_positive_int, default=None,
-                        help=f"serving: prompt tokens per request (default {DEFAULT_PROMPT_TOKENS})")
-    report.add_argument("--output-tokens", type=_positive_int, default=None,
-                        help=f"serving: output tokens per request (default {DEFAULT_OUTPUT_TOKENS})")
-    report.add_argument("--tpot-limit-ms", type=_memory_gb, default=None,
-                        help="serving: slowest acceptable time per output token "
-                             f"(default {DEFAULT_TPOT_LIMIT_S * 1000:g} ms)")
-    report.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    _add_detection_flags(report)
-    add_models_dir_flag(report)
-    add_hub_timeout_flag(report)
-
-    detect = commands.add_parser("detect", help="read this machine's NVIDIA GPUs from nvidia-smi")
-    detect.add_argument("--format", choices=("text", "json"), default="text")
-    _add_detection_flags(detect)
-
-    listing = commands.add_parser("list", help="list catalog GPUs, models or quants")
-    listing.add_argument("kind", choices=("gpus", "models", "quants"))
-    listing.add_argument("--search", default=None, help="only entries whose names contain TEXT")
-    listing.add_argument("--format", choices=("text", "json"), default="text")
-    listing.add_argument("--local", action="store_true",
-                         help="with models: the models on this machine (Hugging Face cache, "
-                              "Ollama, LM Studio, llama.cpp cache, your folders), and what "
-                              "was skipped")
-    add_models_dir_flag(listing)
-    add_sweep_parser(commands, _positive_int, _memory_gb)
-    add_profiles_parser(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

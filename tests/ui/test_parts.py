@@ -155,16 +155,6 @@ def test_report_files_are_named_after_model_and_quant(catalog, tmp_path):
     assert report_path(odd, "json", tmp_path).name == "gpufit-report-org-model-name-Q4_K_M.json"
 
 
-def test_ui_modules_stay_small():
-    from pathlib import Path
-
-    import gpufit.ui
-
-    for path in Path(gpufit.ui.__file__).parent.rglob("*.py"):
-        lines = path.read_text(encoding="utf-8").count("\n")
-        assert lines <= 400, f"{path.name} has {lines} lines"
-
-
 def test_settings_keep_host_values_and_name_bad_ones(tmp_path):
     path = tmp_path / "settings.toml"
     store = SettingsStore(path)
