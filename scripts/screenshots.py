@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = Path(tempfile.gettempdir()) / "gpufit-screenshots" / "models"
 MODEL_FILE = MODELS / "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"
 SIZES = ((80, 24), (140, 45))
+HUB_REPO = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
 THEMES = {"dark": "gpufit-dark", "light": "gpufit-light"}
 
 
@@ -47,6 +48,11 @@ class Scenario:
     sizes: tuple[tuple[int, int], ...] = SIZES
     quiet: bool = False
     """Dismiss notifications before the shot (they would cover the result)."""
+    local: bool = False
+    """Give the app models on this machine (a fake Ollama store and Hugging Face cache holding
+    the Llama 3.1 8B file) and wait for the background scan."""
+    hub: bool = False
+    """Serve the Llama 3.1 8B file from a fake Hugging Face Hub on 127.0.0.1 (HF_ENDPOINT)."""
 
 
 SCENARIOS = (
@@ -64,6 +70,11 @@ SCENARIOS = (
              keys=("f", *str(MODEL_FILE), "enter"), themes=("gpufit-dark",), quiet=True),
     Scenario("compare-q4_k_m-q8_0-rtx-4090", "rtx-4090", "qwen3-32b", "Q4_K_M",
              keys=("p", "3", "k", "k", "k", "c"), themes=("gpufit-dark",), sizes=((140, 45),)),
+    Scenario("on-this-machine-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M", focus="model",
+             local=True, themes=("gpufit-dark",)),
+    Scenario("hub-lookup-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M", focus="model",
+             keys=("slash", *HUB_REPO, "enter"), hub=True, themes=("gpufit-dark",),
+             sizes=((140, 45),)),
 )
 
 
@@ -71,8 +82,15 @@ async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path
                 settings_dir: Path) -> Path:
     """Run the app at `size`, select the scenario, wait for its estimate, save the SVG."""
     # A GPU server with 512 GB of RAM, so offload advice does not depend on where this runs.
+    scanner = None
+    if scenario.local:
+        from gpufit.importers.stores import scan_local_models
+
+        def scanner(quants):  # type: ignore[no-untyped-def]
+            return scan_local_models((), (), quants, use_cache=False)
+
     app = make_app(catalog=load_catalog(), settings_path=settings_dir / "settings.toml",
-                   ram_probe=lambda: 512 * 10**9)
+                   ram_probe=lambda: 512 * 10**9, local_scanner=scanner)
     async with app.run_test(size=size) as pilot:
         app.theme = theme
         screen = app.screen
@@ -87,6 +105,15 @@ async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path
         for key in scenario.keys:
             await pilot.press(key)
             await drain(pilot)
+        if scenario.local or scenario.hub:
+            # The scan and the lookup run in worker threads: wait in real time.
+            for _ in range(200):
+                done = (screen.sources.last_scan is not None if scenario.local
+                        else screen.model_id.startswith("hub-"))
+                if done:
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
         if scenario.quiet:
             await settle(pilot)
             app.clear_notifications()
@@ -146,19 +173,78 @@ def write_model_file(path: Path) -> None:
     os.truncate(path, path.stat().st_size + total + 64)
 
 
+def machine_stores(root: Path) -> None:
+    """An Ollama store and a Hugging Face cache holding MODEL_FILE (hard links: no copy), as
+    the local scan finds them; the environment points the scan at them."""
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    digest = "5e5b" * 16
+    blobs = root / "ollama" / "blobs"
+    manifest = root / "ollama" / "manifests" / "registry.ollama.ai" / "library" / "llama3.1"
+    blobs.mkdir(parents=True)
+    manifest.mkdir(parents=True)
+    os.link(MODEL_FILE, blobs / f"sha256-{digest}")
+    (manifest / "8b").write_text(
+        '{"schemaVersion": 2, "layers": [{"mediaType": "application/vnd.ollama.image.model", '
+        f'"digest": "sha256:{digest}", "size": {MODEL_FILE.stat().st_size}}}]}}')
+    repo = root / "hf" / "hub" / "models--bartowski--Meta-Llama-3.1-8B-Instruct-GGUF"
+    snapshot = repo / "snapshots" / "a1b2c3"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a1b2c3")
+    os.link(MODEL_FILE, repo / "blobs" / "f00d")
+    (snapshot / MODEL_FILE.name).symlink_to(Path("../../blobs/f00d"))
+    os.environ.update(OLLAMA_MODELS=str(root / "ollama"), HF_HUB_CACHE=str(root / "hf" / "hub"),
+                      LLAMA_CACHE=str(root / "none"), HOME=str(root / "home"))
+
+
+def fake_hub(cache: Path):  # type: ignore[no-untyped-def]
+    """The tests' fake Hub, serving MODEL_FILE (mapped, so only the ranges asked for are read)."""
+    import hashlib
+    import mmap
+
+    sys.path.insert(0, str(REPO / "tests"))
+    import fake_hub as fake  # type: ignore[import-not-found]
+
+    class Digest:
+        def __init__(self, data: object = b"") -> None:
+            self.value = hashlib.sha1(str(len(data)).encode()).hexdigest()  # type: ignore[arg-type]
+
+        def hexdigest(self) -> str:
+            return self.value
+
+    # Hashing a 4.9 GB (sparse) file on every request would take minutes; any stable digest
+    # serves a fake.
+    fake.hashlib = type("Hashes", (), {"sha1": Digest, "sha256": Digest})
+    with MODEL_FILE.open("rb") as handle:
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    hub = fake.FakeHub()
+    hub.add(HUB_REPO, {MODEL_FILE.name: data})
+    os.environ.update(HF_ENDPOINT=hub.start(), GPUFIT_CACHE_DIR=str(cache))
+    return hub
+
+
 async def main(argv: list[str]) -> int:
     """Write every scenario × theme × size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "screenshots")
+    parser.add_argument("--only", default=None, help="only scenarios whose name contains TEXT")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     write_model_file(MODEL_FILE)
+    machine_stores(MODELS.parent / "machine")
+    hub = fake_hub(Path(tempfile.mkdtemp()) / "cache")
     with tempfile.TemporaryDirectory() as settings_dir:
         for scenario in SCENARIOS:
+            if args.only and args.only not in scenario.slug:
+                continue
             for theme in scenario.themes:
                 for size in scenario.sizes:
                     path = await shoot(scenario, theme, size, args.out, Path(settings_dir))
                     print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    hub.stop()
     return 0
 
 

@@ -100,9 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_catalog() -> Catalog:
+    from gpufit.persist.parsed_toml import cached_toml_reader
     from gpufit.persist.paths import user_catalog_dir
 
-    catalog = load_catalog(extra_dirs=[user_catalog_dir()])
+    catalog = load_catalog(extra_dirs=[user_catalog_dir()], read=cached_toml_reader())
     for issue in catalog.issues:
         print(f"gpufit-tui: catalog: {issue}", file=sys.stderr)
     return catalog

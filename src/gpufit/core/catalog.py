@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -52,7 +52,18 @@ def builtin_catalog_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "catalog"
 
 
-def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None) -> Catalog:
+ReadToml = Callable[[Path], dict[str, Any]]
+"""Reads one TOML file (raising what tomllib and open raise); the app passes one that keeps
+parsed files in its cache directory, since parsing the catalog's TOML is most of its load time."""
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file."""
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None,
+                 read: ReadToml = read_toml) -> Catalog:
     """Load the built-in catalog, then every `*.toml` in `extra_dirs` (later wins by id)."""
     base = base_dir or builtin_catalog_dir()
     paths = [base / name for name in CATALOG_FILES]
@@ -60,15 +71,15 @@ def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None) 
     for directory in extra_dirs:
         if directory.is_dir():
             paths.extend(sorted(directory.glob("*.toml")))
-    return load_catalog_files(paths)
+    return load_catalog_files(paths, read)
 
 
-def load_catalog_files(paths: Iterable[Path]) -> Catalog:
+def load_catalog_files(paths: Iterable[Path], read: ReadToml = read_toml) -> Catalog:
     """Load catalog TOML files in order; problems become issues, never exceptions."""
     issues: list[CatalogIssue] = []
     raw: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {table: {} for table in TABLES}
     for path in paths:
-        _read_file(path, raw, issues)
+        _read_file(path, raw, issues, read)
     catalog = Catalog(issues=issues)
     block_bits = {entry_id: float(data["bits_per_weight"]) for entry_id, (_, data)
                   in raw["block_type"].items()}
@@ -103,10 +114,11 @@ def _read_file(
     path: Path,
     raw: dict[str, dict[str, tuple[str, dict[str, Any]]]],
     issues: list[CatalogIssue],
+    read: ReadToml,
 ) -> None:
     name = path.name
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = read(path)
     except FileNotFoundError:
         issues.append(CatalogIssue(name, "-", "-", f"file not found: {path}"))
         return

@@ -355,11 +355,19 @@ def parameter_count(model: ModelSpec) -> tuple[int, int]:
     total = model.vocab_size * model.hidden_size * (1 if model.tied_embeddings else 2)
     total += model.hidden_size
     routed = 0
+    # Layers of one kind hold the same tensors: count each kind once (the picker lists every
+    # model's size at start-up).
+    kinds: dict[tuple[bool, bool, bool, bool], int] = {}
+    first_of: dict[tuple[bool, bool, bool, bool], int] = {}
     for layer in range(model.layers):
-        for _role, group, params in layer_tensors(model, layer):
-            total += params
+        kind = _layer_kind(model, layer)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        first_of.setdefault(kind, layer)
+    for kind, count in kinds.items():
+        for _role, group, params in layer_tensors(model, first_of[kind]):
+            total += params * count
             if group == "experts":
-                routed += params
+                routed += params * count
     if not model.is_moe:
         return total, total
     active = total - round(routed * (1 - model.experts_active / model.experts_total))

@@ -156,7 +156,9 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     from `--model PATH`) joins the catalog and is chosen at its file's quant. `local_scanner`
     finds the models on this machine in the background (the CLI passes one; None: no scan)."""
     if catalog is None:
-        catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()])
+        from gpufit.persist.parsed_toml import cached_toml_reader
+
+        catalog = load_catalog(extra_dirs=[paths.user_catalog_dir()], read=cached_toml_reader())
     settings = SettingsStore(settings_path)
     themes = load_themes(default_theme_dirs() if theme_dirs is None else theme_dirs)
     service = EstimateService(catalog) if estimate_worker is None \

@@ -128,20 +128,22 @@ class ModelPane(PickerPane):
         for source in GROUPS:
             members = [model for model in shown if facts[model.id].source == source]
             for model in self._ordered(members):
-                rows.append(self._row(model, GROUPS[source] if grouped else None))
+                rows.append(self._row(model, GROUPS[source] if grouped else None,
+                                      facts[model.id]))
         return rows
 
     def rows(self) -> Iterable[Row]:
         """Every row (unfiltered), in display order."""
-        return [self._row(model, None) for model in self._catalog.models.values()]
+        return [self._row(model, None, self._facts(model))
+                for model in self._catalog.models.values()]
 
-    def _row(self, model: ModelSpec, group: str | None) -> Row:
+    def _row(self, model: ModelSpec, group: str | None, facts: ModelFacts) -> Row:
         details = model_details(model)
         store = self._local.get(model.id)
         if store is not None:
             details = f"{store} · {details}"
         prompt = Content.assemble((model.name, "bold"), "\n", (details, "dim"))
-        return Row(model.id, prompt, self._facts(model).text, group)
+        return Row(model.id, prompt, facts.text, group)
 
     def chosen(self, row_id: str) -> Message:
         """Moving in the list chooses a model."""
