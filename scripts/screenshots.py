@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ SCENARIOS = (
     Scenario("compare-q4_k_m-q8_0-rtx-4090", "rtx-4090", "qwen3-32b", "Q4_K_M",
              keys=("p", "3", "k", "k", "k", "c"), themes=("gpufit-dark",), sizes=((140, 45),)),
     Scenario("on-this-machine-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M", focus="model",
-             local=True, themes=("gpufit-dark",)),
+             keys=("home",), local=True, themes=("gpufit-dark",), quiet=True),
     Scenario("hub-lookup-rtx-4090", "rtx-4090", "llama-3.1-8b", "Q4_K_M", focus="model",
              keys=("slash", *HUB_REPO, "enter"), hub=True, themes=("gpufit-dark",),
              sizes=((140, 45),)),
@@ -102,13 +103,19 @@ async def shoot(scenario: Scenario, theme: str, size: tuple[int, int], out: Path
         await settle(pilot)
         await pilot.press(str(1 + ("hardware", "model", "quant").index(scenario.focus)))
         await settle(pilot)
+        if scenario.local:
+            for _ in range(200):
+                if screen.sources.last_scan is not None:
+                    break
+                await pilot.pause(0.05)
+            await settle(pilot)
         for key in scenario.keys:
             await pilot.press(key)
             await drain(pilot)
         if scenario.local or scenario.hub:
             # The scan and the lookup run in worker threads: wait in real time.
             for _ in range(200):
-                done = (screen.sources.last_scan is not None if scenario.local
+                done = (screen.model_id.startswith("local-") if scenario.local
                         else screen.model_id.startswith("hub-"))
                 if done:
                     break
@@ -174,8 +181,8 @@ def write_model_file(path: Path) -> None:
 
 
 def machine_stores(root: Path) -> None:
-    """An Ollama store and a Hugging Face cache holding MODEL_FILE (hard links: no copy), as
-    the local scan finds them; the environment points the scan at them."""
+    """An Ollama store and a Hugging Face cache holding MODEL_FILE, as the local scan finds
+    them; the environment points the scan at them."""
     import shutil
 
     shutil.rmtree(root, ignore_errors=True)
@@ -184,7 +191,9 @@ def machine_stores(root: Path) -> None:
     manifest = root / "ollama" / "manifests" / "registry.ollama.ai" / "library" / "llama3.1"
     blobs.mkdir(parents=True)
     manifest.mkdir(parents=True)
-    os.link(MODEL_FILE, blobs / f"sha256-{digest}")
+    # A sparse copy: a hard link would be one file, which the scan lists once (by its first store).
+    subprocess.run(["cp", "--sparse=always", str(MODEL_FILE), str(blobs / f"sha256-{digest}")],
+                   check=True)
     (manifest / "8b").write_text(
         '{"schemaVersion": 2, "layers": [{"mediaType": "application/vnd.ollama.image.model", '
         f'"digest": "sha256:{digest}", "size": {MODEL_FILE.stat().st_size}}}]}}')

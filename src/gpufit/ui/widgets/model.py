@@ -140,7 +140,7 @@ class ModelPane(PickerPane):
     def _row(self, model: ModelSpec, group: str | None, facts: ModelFacts) -> Row:
         details = model_details(model)
         store = self._local.get(model.id)
-        if store is not None:
+        if store is not None and store != model.name:
             details = f"{store} · {details}"
         prompt = Content.assemble((model.name, "bold"), "\n", (details, "dim"))
         return Row(model.id, prompt, facts.text, group)
