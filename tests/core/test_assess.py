@@ -136,3 +136,15 @@ def test_no_engine_name_is_compared_outside_the_engine_profiles():
                  for number, line in enumerate(path.read_text().splitlines(), start=1)
                  if pattern.search(line)]
     assert offenders == []
+
+
+def test_a_publisher_mix_reports_its_band_and_an_exact_quant_does_not(catalog) -> None:
+    from gpufit.core.report import to_dict, to_text
+
+    ud = [quant for quant in catalog.quants.values() if quant.size_band_pct]
+    assert ud, "the catalog lists publisher mixes with a stated band"
+    banded = assess(Setup(gpu_id="rtx-4090", model_id="llama-3.1-8b", quant_id=ud[0].id), catalog)
+    exact = assess(Setup(gpu_id="rtx-4090", model_id="llama-3.1-8b", quant_id="Q4_K_M"), catalog)
+    assert to_dict(banded)["quant"]["size_band_pct"] == ud[0].size_band_pct
+    assert f"±{ud[0].size_band_pct:g} %" in to_text(banded)
+    assert to_dict(exact)["quant"]["size_band_pct"] is None and "±" not in to_text(exact)

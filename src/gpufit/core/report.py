@@ -34,6 +34,20 @@ def free_memory_dict(assessment: Assessment) -> dict[str, Any] | None:
             "short_gpus": list(free.short_gpus)}
 
 
+def weights_band_pct(result: Estimate) -> float | None:
+    """± % of the weights when they are a publisher recipe's estimate (unsloth's UD quants),
+    not llama.cpp's exact rules or the file's own bytes; None when exact."""
+    if exact_file_weights(result.model, result.quant) is not None:
+        return None
+    return result.quant.size_band_pct
+
+
+def band_text(result: Estimate) -> str:
+    """' ±10 % (publisher mix)' after the weights when they are a band, else ''."""
+    band = weights_band_pct(result)
+    return f" ±{band:g} % (publisher mix, estimated)" if band else ""
+
+
 def to_dict(assessment: Assessment) -> dict[str, Any]:
     """The JSON contract of `gpufit-tui report --format json` (keys are stable)."""
     result = assessment.estimate
@@ -60,6 +74,7 @@ def to_dict(assessment: Assessment) -> dict[str, Any]:
             "id": quant.id,
             "bits_per_weight": round(result.weights.bits_per_weight, 4),
             "nominal_bits": quant.nominal_bits,
+            "size_band_pct": weights_band_pct(result),
         },
         "workload": {
             "context_tokens": workload.context_tokens,
@@ -251,7 +266,7 @@ def to_text(assessment: Assessment) -> str:
         f"context      {workload.context_tokens:,} tokens × {workload.sequences} seq "
         f"(KV {workload.kv_cache_dtype}, {workload.engine}, fa {workload.flash_attention})",
         f"weights      {gb(memory.weights_bytes)}  ({result.weights.bits_per_weight:.2f} bpw; "
-        f"naive {gb(memory.naive_weights_bytes)})",
+        f"naive {gb(memory.naive_weights_bytes)})" + band_text(result),
         *([f"file         {file_line(result)}"] if file_line(result) else []),
         f"kv cache     {gb(memory.kv_cache_bytes)}",
         f"activations  {gb(memory.activations_bytes)}",

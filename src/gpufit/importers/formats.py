@@ -19,7 +19,7 @@ from gpufit.core.specs import QuantSpec
 _AUXILIARY = re.compile(r"(scales?|scale_inv|qzeros|g_idx|zero_point|weight_shape|absmax|"
                         r"quant_map|SCB|weight_format|input_scale|_amax)$")
 # The file's own words for its format → the catalog quant with the same kernels.
-_GGUF_FILE_TYPES = {"F32": "FP32", "F16": "FP16", "MXFP4_MOE": "MXFP4"}
+_GGUF_FILE_TYPES = {"F32": "FP32", "F16": "FP16"}
 _FLOAT_DTYPES = {"BF16": "BF16", "F16": "FP16", "F32": "FP32", "F8_E4M3": "FP8"}
 
 

@@ -14,7 +14,7 @@ from gpufit.core.assess import Assessment
 from gpufit.core.estimate import Estimate
 from gpufit.core.plans import energy_basis_text
 from gpufit.core.recommend import Recommendation
-from gpufit.core.report import VERDICT_WORDS
+from gpufit.core.report import VERDICT_WORDS, band_text
 from gpufit.core.tensors import exact_file_weights
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
 from gpufit.ui.widgets.memory_bar import MemoryBar, breakdown
@@ -70,7 +70,7 @@ def figures(assessment: Assessment, units: str) -> Content:
                          + (f"exact ({file.format.upper()})" if file
                             else f"naive {size(memory.naive_weights_bytes, units)}")),
         _line("", (f"{estimate.weights.bits_per_weight:.2f} bpw (nominal "
-                   f"{estimate.quant.nominal_bits:g})", MUTED)),
+                   f"{estimate.quant.nominal_bits:g})" + band_text(estimate), MUTED)),
     ]
     if file:
         # The real type mix behind the file's quant name (what "Q4_K_M" means in this file).
