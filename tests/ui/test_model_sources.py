@@ -155,3 +155,28 @@ def test_fuzzy_words_only_when_asked() -> None:
     assert compile_query("qwn3")(_facts()) is False
     assert compile_query("qwn3", fuzzy=True)(_facts()) is True
     assert compile_query("xyz", fuzzy=True)(_facts()) is False
+
+
+async def test_every_valid_model_of_a_full_machine_is_listed_with_its_exact_weights(
+        build_app, tmp_path: Path, monkeypatch) -> None:
+    from store_trees import build_machine, point_at
+
+    machine = build_machine(tmp_path / "machine")
+    point_at(machine, monkeypatch)
+    app = build_app(catalog=load_catalog(),
+                    local_scanner=lambda quants: scan_local_models((), (), quants))
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await wait_for_thread(pilot, lambda: screen.sources.last_scan is not None)
+        await pilot.pause()
+        pane = screen.query_one(ModelPane)
+        local = [row for row in option_ids(pane.option_list._options)
+                 if row and row.startswith("local-")]
+        assert len(local) == len(machine.expected) >= 10
+        # Each listed model carries the exact weights of its files (summed independently).
+        by_name = {model.name: model for model in screen.sources.last_scan.models}
+        for name, weights in machine.weights.items():
+            spec = screen.catalog.models[by_name[name].imported.spec.id]
+            assert spec.file_weights is not None
+            assert spec.file_weights.breakdown.total_bytes == weights, name
+        assert f"{len(machine.expected)} models on this machine" in str(pane.border_subtitle)
