@@ -65,8 +65,9 @@ def test_hardware_for_a_model_is_smallest_first_and_each_count_is_minimal(catalo
     model, quant = catalog.models["llama-3.1-70b"], catalog.quants["Q4_K_M"]
     workload = Workload(context_tokens=8192)
     fits = hardware_for(model, quant, catalog.gpus.values(), workload, max_count=8)
-    memory = [fit.total_memory_bytes for fit in fits]
-    assert memory == sorted(memory)
+    # Smallest memory as shown (0.1 GB) first, then the least power among equal-looking rows.
+    shown = [(round(fit.total_memory_bytes / 1e8), fit.power_watts) for fit in fits]
+    assert shown == sorted(shown)
     for fit in fits[:10]:
         hardware = fit.result.hardware
         assert fit.result.verdict == "fits"
@@ -89,3 +90,33 @@ def test_a_model_loses_nothing_in_the_precision_it_was_released_in(catalog):
     assert [item.quality_loss_pct for item in ranked] == [0.0]
     picked = weight_breakdown(gpt_oss, ranked[0].row.quant)
     assert picked.params_by_type.get("MXFP4", 0) > picked.total_params / 2
+
+
+def test_laptop_and_unified_memory_gpus_are_never_combined(catalog):
+    model, quant = catalog.models["llama-3.1-70b"], catalog.quants["Q4_K_M"]
+    fits = hardware_for(model, quant, catalog.gpus.values(), Workload(context_tokens=8192),
+                        max_count=8)
+    for fit in fits:
+        gpu = fit.result.hardware.gpu
+        if gpu.family == "Laptop" or gpu.interconnect == "unified" or gpu.mig_parent:
+            assert fit.result.hardware.count == 1, gpu.id
+    assert any(fit.result.hardware.count > 1 for fit in fits)  # data-centre cards still combine
+
+
+@pytest.mark.parametrize("order", ["capability", "speed", "quality", "size"])
+def test_best_for_hardware_keeps_to_the_order_it_states(catalog, order):
+    from gpufit.core.rank import BEST_ORDERS, best_for_hardware
+    from gpufit.core.setup import Setup
+    from gpufit.core.specs import Hardware
+
+    assert order in BEST_ORDERS
+    ranked = best_for_hardware(Hardware(catalog.gpus["rtx-4090"], 1), catalog.models.values(),
+                               catalog.quants.values(), Setup(), order=order)
+    assert len(ranked) > 10
+    values = {
+        "capability": [-item.capability_params for item in ranked],
+        "speed": [-item.row.decode_tokens_per_s for item in ranked],
+        "quality": [item.quality_loss_pct for item in ranked],
+        "size": [-item.row.model.params_total_published for item in ranked],
+    }[order]
+    assert values == sorted(values)

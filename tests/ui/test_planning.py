@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 from ui_helpers import NARROW, WIDE, main_screen
 
 from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
@@ -79,6 +79,29 @@ async def test_best_here_loads_the_chosen_row(build_app):
         assert screen.result.estimate.model.name == chosen[0]
         assert screen.quant_id == chosen[1]
         assert screen.result.estimate.verdict == "fits"
+
+
+async def test_best_here_says_its_order_and_o_switches_it(build_app):
+    app = build_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await setup(pilot, "rtx-4090", "llama-3.1-8b", "Q4_K_M")
+        await pilot.press("b")
+        await drain(pilot)
+        sweep = app.screen
+        assert isinstance(sweep, SweepScreen)
+        rule = str(sweep.query_one(".sweep-rule", Static).render())
+        assert "dense-equivalent" in rule
+        await pilot.press("o")
+        for _ in range(100):
+            if sweep.rows_ready:
+                break
+            await pilot.pause(0.02)
+        assert sweep.order == "speed"
+        assert "fastest decode first" in str(sweep.query_one(".sweep-rule", Static).render())
+        table = sweep.query_one(DataTable)
+        speeds = [float(str(table.get_row_at(row)[4]).replace(",", ""))
+                  for row in range(table.row_count)]
+        assert speeds == sorted(speeds, reverse=True) and len(speeds) >= 10
 
 
 async def test_hardware_for_model_loads_gpu_and_count(build_app):

@@ -5,13 +5,14 @@ The rules (docs/estimation.md, "Sweeps") are deliberately simple enough to state
 - **best for hardware**: keep setups that fit with margin (a "fits" verdict, not "tight"),
   decode at least `min_tokens_per_s`, and lose at most `max_quality_loss_pct` perplexity (the
   quant's published indicator, none for the precision the model was released in); per model
-  keep the quant with the smallest loss (then the fastest); rank models by capability,
-  estimated as parameter count (for a mixture of experts, the geometric mean of total and
-  active parameters, a common rule of thumb for its dense-equivalent size), bigger first,
-  then by decode speed.
+  keep the quant with the smallest loss (then the fastest); rank models by one of
+  `BEST_ORDERS`: by default capability, estimated as parameter count (for a mixture of experts,
+  the geometric mean of total and active parameters, a common rule of thumb for its
+  dense-equivalent size), bigger first, then by decode speed.
 - **hardware for a model**: for every catalog GPU (and MIG slice) the fewest cards that hold
-  it with margin; ranked by total memory, then total board power (smaller is cheaper to rent
-  and to run), then decode speed.
+  it with margin — several cards only of GPUs built to be combined (not laptop GPUs, not
+  unified-memory systems); ranked by total memory as shown (to 0.1 GB), then total board power
+  (smaller is cheaper to rent and to run), then decode speed.
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def capability_params(model: ModelSpec) -> float:
     return total
 
 
+BEST_ORDERS: dict[str, str] = {
+    "capability": "largest dense-equivalent model first (a MoE counts as √(total × active) "
+                  "parameters), then the fastest",
+    "speed": "fastest decode first",
+    "quality": "least perplexity loss first, then the largest model",
+    "size": "most total parameters first, then the fastest",
+}
+"""The orders `best_for_hardware` can rank by, each with the rule a screen states."""
+
+
 @dataclass(frozen=True, slots=True)
 class RankedModel:
     """One model at its best quant on the swept hardware."""
@@ -72,8 +83,10 @@ class RankedModel:
 def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: Iterable[QuantSpec],
                       setup: Setup,
                       min_tokens_per_s: float = DEFAULT_MIN_TOKENS_PER_S,
-                      max_quality_loss_pct: float = DEFAULT_MAX_QUALITY_LOSS_PCT) -> list[RankedModel]:
-    """Models that run well on `hardware`, best first, each at its best quant (rule above).
+                      max_quality_loss_pct: float = DEFAULT_MAX_QUALITY_LOSS_PCT,
+                      order: str = "capability") -> list[RankedModel]:
+    """Models that run well on `hardware`, best first by `order` (a BEST_ORDERS key), each at
+    its best quant (rule above).
 
     Each model runs at `setup`'s workload with the setup's context rule (its own default
     context unless the setup names one), so loading a row shows the same verdict."""
@@ -92,7 +105,16 @@ def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: I
             continue
         best = min(good, key=lambda row: (losses[row.quant.id], -row.decode_tokens_per_s))
         ranked.append(RankedModel(best, losses[best.quant.id], capability_params(model)))
-    ranked.sort(key=lambda item: (-item.capability_params, -item.row.decode_tokens_per_s))
+    if order not in BEST_ORDERS:
+        raise ValueError(f"order must be one of {', '.join(BEST_ORDERS)}, not {order!r}")
+    keys = {
+        "capability": lambda item: (-item.capability_params, -item.row.decode_tokens_per_s),
+        "speed": lambda item: (-item.row.decode_tokens_per_s, -item.capability_params),
+        "quality": lambda item: (item.quality_loss_pct, -item.capability_params),
+        "size": lambda item: (-item.row.model.params_total_published,
+                              -item.row.decode_tokens_per_s),
+    }
+    ranked.sort(key=keys[order])
     return ranked
 
 
@@ -118,13 +140,22 @@ def hardware_for(model: ModelSpec, quant: QuantSpec, gpus: Iterable[GpuSpec], wo
     """Every GPU that can hold `model` at `quant` with its fewest cards, smallest setup first."""
     fits: list[HardwareFit] = []
     for gpu in gpus:
-        if gpu.mig_parent is not None and max_count >= 1:
-            # A MIG slice is one instance: several slices do not pool memory for one model.
+        if not combinable(gpu) and max_count >= 1:
+            # A MIG slice is one instance (slices do not pool memory for one model); a laptop
+            # has one GPU; a unified-memory system is one machine.
             found = gpus_needed(model, quant, gpu, workload, limit=1, with_margin=True)
         else:
             found = gpus_needed(model, quant, gpu, workload, limit=max_count, with_margin=True)
         if found is not None:
             fits.append(HardwareFit(found))
-    fits.sort(key=lambda fit: (fit.total_memory_bytes, fit.power_watts,
+    # Memory as the table shows it (0.1 GB), so equal-looking rows are ordered by power.
+    fits.sort(key=lambda fit: (round(fit.total_memory_bytes / 1e8), fit.power_watts,
                                -fit.result.speed.decode_tokens_per_s))
     return fits
+
+
+def combinable(gpu: GpuSpec) -> bool:
+    """Whether several of this GPU make sense as one setup (not a MIG slice, a laptop GPU or a
+    unified-memory system)."""
+    return (gpu.mig_parent is None and gpu.family != "Laptop"
+            and gpu.interconnect != "unified")

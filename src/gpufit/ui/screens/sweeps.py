@@ -22,6 +22,7 @@ from textual.worker import Worker
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
 from gpufit.core.rank import (
+    BEST_ORDERS,
     DEFAULT_MAX_QUALITY_LOSS_PCT,
     DEFAULT_MIN_TOKENS_PER_S,
     best_for_hardware,
@@ -45,11 +46,12 @@ class SweepChoice:
 Row = tuple[SweepChoice, tuple[str, ...]]
 
 
-def best_rows(assessment: Assessment, catalog: Catalog, units: str) -> list[Row]:
-    """Models at their best quant on the assessed hardware, best first (each at the setup's
-    workload and context rule, so a loaded row shows the same verdict)."""
+def best_rows(assessment: Assessment, catalog: Catalog, units: str,
+              order: str = "capability") -> list[Row]:
+    """Models at their best quant on the assessed hardware, best first by `order` (each at the
+    setup's workload and context rule, so a loaded row shows the same verdict)."""
     ranked = best_for_hardware(assessment.estimate.hardware, catalog.models.values(),
-                               catalog.quants.values(), assessment.setup)
+                               catalog.quants.values(), assessment.setup, order=order)
     return [(SweepChoice(model_id=item.row.model.id, quant_id=item.row.quant.id),
              (item.row.model.name, item.row.quant.id, size(item.row.total_bytes, units),
               size(item.row.headroom_bytes, units), rate(item.row.decode_tokens_per_s),
@@ -87,6 +89,7 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
         Binding("escape", "dismiss(None)", "close", id="gpufit.sweep-close"),
         Binding("j", "cursor_down", "down", show=False, id="gpufit.sweep-down"),
         Binding("k", "cursor_up", "up", show=False, id="gpufit.sweep-up"),
+        Binding("o", "cycle_order", "order", id="gpufit.sweep-order"),
     ]
 
     def __init__(self, kind: str, request: Assessment, catalog: Catalog, units: str) -> None:
@@ -96,6 +99,8 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
         self._catalog = catalog
         self._units = units
         self._choices: list[SweepChoice] = []
+        self.order = "capability"
+        """How `best` ranks (gpufit.core.rank.BEST_ORDERS); `o` cycles it."""
 
     def compose(self) -> ComposeResult:
         """Title, rule, table, footer."""
@@ -105,9 +110,7 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
             if self._kind == "best":
                 setup = f"{hardware.count} × {short_gpu_name(hardware.gpu.name)}"
                 box.border_title = f"Best on {setup}"
-                rule = (f"Each model at its least lossy quant that fits and decodes ≥ "
-                        f"{DEFAULT_MIN_TOKENS_PER_S:g} tok/s (≤ {DEFAULT_MAX_QUALITY_LOSS_PCT:g} % "
-                        "perplexity loss); bigger models first.")
+                rule = self._best_rule()
             else:
                 box.border_title = f"Hardware for {request.model.name} · {request.quant.id}"
                 rule = ("The fewest cards of each GPU (or one MIG slice) that hold it; smallest "
@@ -126,10 +129,15 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
 
     @work(exclusive=True, group="sweep", name="sweep", exit_on_error=False)
     async def _fill(self) -> None:
-        build = best_rows if self._kind == "best" else hardware_rows
-        rows = await asyncio.to_thread(build, self._request, self._catalog, self._units)
+        if self._kind == "best":
+            rows = await asyncio.to_thread(best_rows, self._request, self._catalog, self._units,
+                                           self.order)
+        else:
+            rows = await asyncio.to_thread(hardware_rows, self._request, self._catalog,
+                                           self._units)
         table = self.query_one(DataTable)
         table.loading = False
+        table.clear()
         self._choices = [choice for choice, _cells in rows]
         for _choice, cells in rows:
             table.add_row(*cells)
@@ -146,6 +154,21 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
             table.loading = False
             self.query_one(".sweep-rule", Static).update(
                 f"The sweep failed: {event.worker.error}. Esc closes.")
+
+    def _best_rule(self) -> str:
+        return (f"Each model at its least lossy quant that fits and decodes ≥ "
+                f"{DEFAULT_MIN_TOKENS_PER_S:g} tok/s (≤ {DEFAULT_MAX_QUALITY_LOSS_PCT:g} % "
+                f"perplexity loss); {BEST_ORDERS[self.order]} (o: order).")
+
+    def action_cycle_order(self) -> None:
+        """Rank `best` by the next order (capability, speed, quality, size)."""
+        if self._kind != "best":
+            return
+        orders = list(BEST_ORDERS)
+        self.order = orders[(orders.index(self.order) + 1) % len(orders)]
+        self.query_one(".sweep-rule", Static).update(self._best_rule())
+        self.rows_ready = False
+        self._fill()
 
     def action_cursor_down(self) -> None:
         """Next row."""
