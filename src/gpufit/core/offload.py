@@ -358,7 +358,8 @@ def _layer_sizes(result: Estimate) -> _LayerSizes:
     tensors = layer_tensor_bytes(model, quant)
     expert_bytes = tuple(sum(size for group, size in layer if group == "experts")
                          for layer in tensors)
-    largest = tuple(max(size for _group, size in layer) for layer in tensors)
+    # A layer may hold no tensors (a file whose layer count runs past its checkpoint).
+    largest = tuple(max((size for _group, size in layer), default=0.0) for layer in tensors)
     largest_expert = tuple(max((size for group, size in layer if group == "experts"), default=0.0)
                            for layer in tensors)
     kv_bytes = layer_kv_bytes(model, workload.engine, workload.kv_cache_dtype,

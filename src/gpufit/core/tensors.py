@@ -39,8 +39,9 @@ class WeightBreakdown:
 
     @property
     def bits_per_weight(self) -> float:
-        """Effective bits per weight over the whole model (what a file's size implies)."""
-        return self.total_bytes * 8 / self.total_params
+        """Effective bits per weight over the whole model (what a file's size implies); 0.0
+        for weights without parameters (a saved file entry whose tensors are all empty)."""
+        return self.total_bytes * 8 / self.total_params if self.total_params else 0.0
 
     @property
     def head_bytes(self) -> int:

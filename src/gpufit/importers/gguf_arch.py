@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gpufit.importers.bounds import MAX_VALUE, check_fields, check_layer_count, check_layer_index
 from gpufit.importers.errors import ModelImportError
 from gpufit.importers.gguf_file import ArrayInfo, GgufTensor
 
@@ -40,11 +41,20 @@ class _Reader:
             numbers = [item for item in value if _whole(item) and item > 0]
             if not numbers:
                 return None
-            return max(numbers) if largest else numbers[0]
+            value = max(numbers) if largest else numbers[0]
         if not _whole(value) or value < 0:
-            raise ModelImportError(self.path, f"metadata {self.arch}.{key} is {value!r}, not a "
-                                   "whole number")
+            raise ModelImportError(self.path, f"metadata {self.arch}.{key} is {_shown(value)}, "
+                                   "not a whole number")
+        if value > MAX_VALUE:
+            # llama.cpp reads these into 32-bit fields; a larger one is a corrupt or crafted file.
+            raise ModelImportError(self.path, f"metadata {self.arch}.{key} is {value:,}, "
+                                   f"implausibly large (at most {MAX_VALUE:,})")
         return int(value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _whole(value: Any) -> bool:
@@ -75,9 +85,11 @@ def architecture_from_gguf(path: Path, metadata: Mapping[str, Any],
                                f"{arch}.{key} and no tensor to read it from")
 
     embedding = by_name.get("token_embd.weight")
-    layer_indexes = [int(name.split(".")[1]) for name in by_name
-                     if name.startswith("blk.") and name.split(".")[1].isdigit()]
+    layer_indexes = _layer_indexes(path, by_name)
     layers = pick("block_count", max(layer_indexes) + 1 if layer_indexes else None, "layer count")
+    # Bounded before anything is built per layer (a crafted block_count of 2^32 − 1 would).
+    check_layer_count(path, layers, "layer count" if "layer count" in from_tensors
+                      else f"{arch}.block_count")
     hidden = pick("embedding_length", embedding.shape[0] if embedding else None, "hidden size")
     attention_q = by_name.get("blk.0.attn_q.weight")
     attention_k = by_name.get("blk.0.attn_k.weight")
@@ -129,7 +141,23 @@ def architecture_from_gguf(path: Path, metadata: Mapping[str, Any],
     if from_tensors:
         notes.append(f"Architecture {arch!r}: {', '.join(from_tensors)} read from tensor shapes "
                      "(the metadata does not give them).")
+    check_fields(path, fields)
     return fields, notes
+
+
+def _layer_indexes(path: Path, by_name: Mapping[str, GgufTensor]) -> list[int]:
+    """The layer number of every `blk.N.…` tensor, each within the bounds a model can have."""
+    indexes = []
+    for name in by_name:
+        parts = name.split(".", 2)
+        # isdecimal, not isdigit: int() refuses superscript digits that isdigit accepts.
+        if len(parts) > 1 and parts[0] == "blk" and parts[1].isdecimal() and parts[1].isascii():
+            if len(parts[1]) > 9:  # int() of a 100,000-digit name is slow; no layer needs 10
+                check_layer_index(path, name, 10**9)
+            index = int(parts[1])
+            check_layer_index(path, name, index)
+            indexes.append(index)
+    return indexes
 
 
 def _experts(read: _Reader, by_name: Mapping[str, GgufTensor], layers: int) -> dict[str, Any]:
@@ -171,7 +199,8 @@ def _hybrid_layers(read: _Reader, arch: str, by_name: Mapping[str, GgufTensor],
     kinds: dict[str, set[int]] = {"attention": set(), "recurrent": set(), "mlp": set()}
     for name in by_name:
         parts = name.split(".", 2)
-        if len(parts) < 3 or parts[0] != "blk" or not parts[1].isdigit():
+        if len(parts) < 3 or parts[0] != "blk" or not parts[1].isdecimal() \
+                or not parts[1].isascii():
             continue
         layer, tensor = int(parts[1]), parts[2]
         if tensor in _ATTENTION_TENSORS:

@@ -16,6 +16,7 @@ out of them raises `TruncatedHeader`, so the caller can fetch more and try again
 from __future__ import annotations
 
 import mmap
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gpufit.importers.errors import ModelImportError, unreadable
+from gpufit.importers.errors import ModelImportError
+from gpufit.importers.files import open_regular
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -32,11 +34,19 @@ MAX_DIMS = 4
 # Numeric arrays up to this length are kept (per-layer head counts, sliding-window patterns);
 # longer ones (token types, scores) only by their length.
 KEPT_ARRAY_LENGTH = 4096
-# Far above any real model (vocabularies have < 1M tokens, models < 100k tensors), and low
-# enough that a corrupt count over a sparse, zero-filled region cannot spin for minutes.
-MAX_ARRAY_LENGTH = 16_000_000
-MAX_TENSORS = 1_000_000
+# Far above any real model (vocabularies have < 1M tokens; the largest GGUFs, with experts
+# stacked, hold a few thousand tensors), and low enough that a corrupt count over a sparse,
+# zero-filled region cannot spin for minutes: the array elements of the whole header together
+# (a real one holds a few hundred thousand: tokens, scores, types, merges) are capped, since
+# skipping a string costs ~0.1 µs each (benchmarks/hostile_input.py).
+MAX_ARRAY_LENGTH = 8_000_000
+MAX_HEADER_ELEMENTS = 8_000_000
+MAX_TENSORS = 100_000
 MAX_KEYS = 100_000
+# The smallest a tensor info can be: name length (8), dimension count (4), one dimension (8),
+# type (4), offset (8); a key/value: key length (8), value type (4), a one-byte value.
+MIN_TENSOR_INFO_BYTES = 32
+MIN_KEY_VALUE_BYTES = 13
 SPLIT_NAME = re.compile(r"^(?P<stem>.+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.gguf$")
 
 # GGUF value type id → struct format of one value (8 string, 9 array are read by hand).
@@ -113,6 +123,7 @@ class _Cursor:
         self.file_size = file_size
         self.endian = endian
         self.offset = 0
+        self.elements = 0
         self._u64 = struct.Struct(endian + "Q")
 
     def fail(self, problem: str) -> ModelImportError:
@@ -203,12 +214,13 @@ class _open_mapped:
     def __enter__(self) -> mmap.mmap:
         path = self.path
         try:
-            with path.open("rb") as handle:
-                if path.stat().st_size == 0:
+            with open_regular(path, "a GGUF file") as handle:
+                if os.fstat(handle.fileno()).st_size == 0:
                     raise ModelImportError(path, "the file is empty, not a GGUF model")
                 self.buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as error:
-            raise unreadable(path, error, "a GGUF file") from error
+            raise ModelImportError(path, f"cannot read the file: {error.strerror or error}") \
+                from error
         except ValueError as error:  # mmap refuses some special files
             raise ModelImportError(path, f"cannot map the file: {error}") from error
         return self.buffer
@@ -236,9 +248,9 @@ def _parse(path: Path, buffer: mmap.mmap | bytes, file_size: int) -> GgufHeader:
     cursor = _Cursor(path, buffer, endian, file_size)
     cursor.offset = 8
     tensor_count, kv_count = cursor.u64(), cursor.u64()
-    # Every key and tensor info takes at least 8 bytes, which bounds both counts by the size.
-    if tensor_count > min(MAX_TENSORS, cursor.file_size // 8) \
-            or kv_count > min(MAX_KEYS, cursor.file_size // 8):
+    # Every key and tensor info has a smallest size, which bounds both counts by the file's.
+    if tensor_count > min(MAX_TENSORS, cursor.file_size // MIN_TENSOR_INFO_BYTES) \
+            or kv_count > min(MAX_KEYS, cursor.file_size // MIN_KEY_VALUE_BYTES):
         raise ModelImportError(path, f"the GGUF header claims {tensor_count:,} tensors and "
                                f"{kv_count:,} metadata keys, more than the file can hold "
                                "(corrupt header)")
@@ -271,9 +283,16 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> Any:
         raise cursor.fail(f"metadata key {key!r} has unknown value type {value_type} "
                           "(corrupt header?)")
     element_type, length = cursor.value("I"), cursor.u64()
-    if length > min(MAX_ARRAY_LENGTH, cursor.file_size):
+    # A string takes at least its 8-byte length, any other element at least one byte.
+    smallest = 8 if element_type == _STRING else 1
+    if length > min(MAX_ARRAY_LENGTH, (cursor.file_size - cursor.offset) // smallest):
         raise cursor.fail(f"metadata array {key!r} claims {length:,} elements, more than the "
                           "file can hold (corrupt header)")
+    cursor.elements += length
+    if cursor.elements > MAX_HEADER_ELEMENTS:
+        raise cursor.fail(f"the metadata arrays hold more than {MAX_HEADER_ELEMENTS:,} elements "
+                          f"together (at {key!r}); no model's header has that many (corrupt "
+                          "header?)")
     if element_type == _STRING:
         cursor.skip_strings(length)
         return ArrayInfo(element_type, length)

@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gpufit.importers.bounds import MAX_LAYERS, MAX_VALUE
 from gpufit.importers.errors import ModelImportError
 
-# Larger values cannot be real (llama.cpp keeps hyperparameters in 32 bits); refusing them keeps
-# a junk config from reaching arithmetic that would take forever.
-MAX_VALUE = 2**31 - 1
-# No released model has more than a few hundred layers; per-layer loops must stay cheap.
-MAX_LAYERS = 10_000
+# The bounds are shared with the GGUF reader (importers/bounds.py); re-exported for hf_*.
+__all__ = ["MAX_LAYERS", "MAX_VALUE", "ConfigSource", "describe"]
 
 
 @dataclass(slots=True)

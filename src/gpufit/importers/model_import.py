@@ -18,7 +18,9 @@ from typing import Any
 from gpufit.core.catalog import Catalog
 from gpufit.core.specs import ModelSpec, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
-from gpufit.importers.errors import ModelImportError, unreadable
+from gpufit.importers.bounds import check_fields, check_layer_index
+from gpufit.importers.errors import ModelImportError
+from gpufit.importers.files import check_name, open_regular, read_capped
 from gpufit.importers.formats import exl2_params, gguf_quant, hf_quant, packed_params, quantization
 from gpufit.importers.gguf_arch import architecture_from_gguf
 from gpufit.importers.gguf_file import GGUF_MAGIC, GgufHeader, file_type_names, read_gguf
@@ -66,11 +68,13 @@ class ImportedModel:
 
 def import_model(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     """Read `path` (a .gguf file, a split part, a model folder, or a file inside one)."""
-    path = path.expanduser()
+    check_name(path)
     try:
+        path = path.expanduser()
+        check_name(path)
         is_dir = path.is_dir()
         exists = path.exists()
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # RuntimeError: ~user of no such user
         raise ModelImportError(path, f"cannot look at the path: {error}") from error
     if not exists:
         raise ModelImportError(path, "no such file or folder")
@@ -79,11 +83,12 @@ def import_model(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     if path.name == "config.json" or path.suffix == ".safetensors" \
             or path.name.endswith(".safetensors.index.json"):
         return _import_hf(path.parent, quants)
-    try:
-        with path.open("rb") as handle:
+    with open_regular(path, "a model file") as handle:
+        try:
             magic = handle.read(4)
-    except OSError as error:
-        raise unreadable(path, error, "a model file") from error
+        except OSError as error:
+            raise ModelImportError(path, f"cannot read the file: {error.strerror or error}") \
+                from error
     if magic == GGUF_MAGIC or path.suffix == ".gguf":
         return _import_gguf(path, quants)
     raise ModelImportError(path, "not a GGUF or safetensors model (expected a .gguf file, a "
@@ -130,6 +135,8 @@ def model_from_gguf(path: Path, headers: list[GgufHeader],
     records = []
     for tensor in tensors:
         group, layer = gguf_tensor_role(tensor.name)
+        if layer is not None:
+            check_layer_index(path, tensor.name, layer)
         records.append(TensorRecord(group, layer, tensor.type_name, tensor.n_elements,
                                     tensor.n_bytes))
     bytes_by_type = _bytes_by_type(records)
@@ -148,13 +155,11 @@ def model_from_gguf(path: Path, headers: list[GgufHeader],
 
 def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     config_path = folder / "config.json"
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
+    if not config_path.exists():
         raise ModelImportError(folder, "no config.json (a Hugging Face model folder has one "
-                               "next to its safetensors files)") from error
-    except OSError as error:
-        raise unreadable(config_path, error, "a JSON file") from error
+                               "next to its safetensors files)")
+    try:
+        config = json.loads(read_capped(config_path, "a JSON file").decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ModelImportError(config_path, f"not valid JSON: {str(error)[:80]}") from error
     if not isinstance(config, dict):
@@ -178,6 +183,8 @@ def model_from_hf(folder: Path, config: dict[str, Any], tensors: list[Safetensor
     records = []
     for tensor in tensors:
         group, layer = hf_tensor_role(tensor.name)
+        if layer is not None:
+            check_layer_index(folder, tensor.name, layer)
         # EXL2's q_* tensors (weights, permutations, scales, groups) hold one linear between them.
         params = exl2_weights.get(tensor.name, 0) if method == "exl2" and ".q_" in tensor.name \
             else packed_params(tensor.name, tensor.dtype, tensor.n_elements, method, bits)
@@ -204,7 +211,12 @@ def model_from_hf(folder: Path, config: dict[str, Any], tensors: list[Safetensor
 def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: list[TensorRecord],
               bytes_by_type: dict[str, int], quant_id: str, file_format: str, label: str,
               paths: tuple[str, ...], display: str, stem: str, native_dtype: str) -> ImportedModel:
+    # The readers bound these already; checked here too because the Hub's readers and any
+    # future one come through here, before the per-layer lists below are built.
+    check_fields(path, fields)
     layers = int(fields["layers"])
+    if not any(record.n_bytes for record in records) or not any(record.params for record in records):
+        raise ModelImportError(path, "holds no weights: every tensor is empty (0 elements)")
     beyond = [record for record in records if record.layer is not None and record.layer >= layers]
     if beyond:
         notes.append(f"{len(beyond)} tensors belong to layers past the model's {layers} "
@@ -214,6 +226,12 @@ def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: lis
     experts_total = int(fields.get("experts_total", 0))
     experts_active = int(fields.get("experts_active", 0))
     breakdown, layer_tensors = _breakdown(records, layers, experts_total, experts_active)
+    empty = [index for index, layer in enumerate(layer_tensors) if not any(size for _g, size in layer)]
+    if empty:
+        # A layer count above the checkpoint's layers, or a gap in their numbers: estimated as
+        # layers without weights (their KV cache still counts), and said.
+        notes.append(f"{len(empty)} of the {layers} layers have no weights in the file "
+                     f"({_ranges(empty)}); they are counted as empty.")
     file_weights = FileWeights(quant_id=quant_id, format=file_format, label=label, paths=paths,
                                breakdown=breakdown, layer_tensors=layer_tensors,
                                bytes_by_type=bytes_by_type)
@@ -229,6 +247,19 @@ def _assemble(path: Path, fields: dict[str, Any], notes: list[str], records: lis
         source=paths[0] if len(paths) == 1 else str(path.resolve()),
         aliases=(str(path),), file_weights=file_weights, **spec_fields)
     return ImportedModel(spec=spec, quant_id=quant_id, notes=tuple(notes), path=path)
+
+
+def _ranges(indexes: list[int]) -> str:
+    """"layer 3", "layers 2–5, 9" for sorted layer numbers."""
+    spans: list[list[int]] = []
+    for index in indexes:
+        if spans and spans[-1][1] == index - 1:
+            spans[-1][1] = index
+        else:
+            spans.append([index, index])
+    text = ", ".join(f"{start}" if start == end else f"{start}–{end}" for start, end in spans[:5])
+    more = " …" if len(spans) > 5 else ""
+    return f"layer{'s' if len(indexes) > 1 else ''} {text}{more}"
 
 
 def slug(text: str) -> str:

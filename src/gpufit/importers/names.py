@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 
-_GGUF_LAYER = re.compile(r"^blk\.(\d+)\.(.+)$")
-_HF_LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer)\.(\d+)\.(.+)$")
+_GGUF_LAYER = re.compile(r"^blk\.([0-9]+)\.(.+)$", re.DOTALL)
+_HF_LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer)\.([0-9]+)\.(.+)$", re.DOTALL)
+# Layer numbers longer than this are read as this (no model has a billion layers), so a crafted
+# 100,000-digit name neither slows int() down nor makes it fail; the readers then refuse it.
+_LAYER_DIGITS = 9
+UNREAL_LAYER = 10**_LAYER_DIGITS
 _HF_EMBEDDING = re.compile(
     r"(?:^|\.)(?:embed_tokens|embed_tokens_per_layer|wte|tok_embeddings|word_embeddings)\.weight$")
 _HF_OUTPUT = re.compile(r"(?:^|\.)lm_head\.|^output\.weight$")
@@ -29,7 +33,7 @@ def gguf_tensor_role(name: str) -> tuple[str, int | None]:
         if name.startswith("output."):
             return "output", None
         return "other", None
-    layer, rest = int(match.group(1)), match.group(2)
+    layer, rest = _layer_number(match.group(1)), match.group(2)
     if "norm" in rest or rest.startswith(("ffn_gate_inp", "exp_probs_b")):
         return "other", layer
     if "_shexp" in rest:
@@ -43,6 +47,10 @@ def gguf_tensor_role(name: str) -> tuple[str, int | None]:
     return "other", layer
 
 
+def _layer_number(digits: str) -> int:
+    return int(digits) if len(digits) <= _LAYER_DIGITS else UNREAL_LAYER
+
+
 def hf_tensor_role(name: str) -> tuple[str, int | None]:
     """(group, layer index or None) of a tensor named as Hugging Face checkpoints name them."""
     if any(tower in name for tower in _TOWERS):
@@ -54,7 +62,7 @@ def hf_tensor_role(name: str) -> tuple[str, int | None]:
         if _HF_OUTPUT.search(name):
             return "output", None
         return "other", None
-    layer, rest = int(match.group(1)), match.group(2)
+    layer, rest = _layer_number(match.group(1)), match.group(2)
     if "norm" in rest or rest.startswith(("ln_", "ln.")) or _HF_ROUTER.search(rest):
         return "other", layer
     if "shared_expert" in rest:

@@ -9,15 +9,20 @@ tensor name to `{dtype, shape, data_offsets}`, then the data
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpufit.importers.errors import ModelImportError, unreadable
+from gpufit.importers.errors import ModelImportError
+from gpufit.importers.files import open_regular, read_capped
 
 # The format caps the header at 100 MB, which also guards against a garbage length.
 MAX_HEADER_BYTES = 100_000_000
 INDEX_NAME = "model.safetensors.index.json"
+# A shard's name says which part it is and how many there are, as split GGUF names do.
+SHARD_NAME = re.compile(r"^(?P<stem>.+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.safetensors$")
 DTYPE_BITS = {"F64": 64, "I64": 64, "U64": 64, "F32": 32, "I32": 32, "U32": 32, "F16": 16,
               "BF16": 16, "I16": 16, "U16": 16, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
               "I8": 8, "U8": 8, "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
@@ -44,11 +49,12 @@ class SafetensorsTensor:
 def read_safetensors_header(path: Path) -> tuple[list[SafetensorsTensor], dict[str, str]]:
     """The tensors of one safetensors file and its `__metadata__` (string to string)."""
     try:
-        with path.open("rb") as handle:
-            file_size = path.stat().st_size
+        with open_regular(path, "a safetensors file") as handle:
+            file_size = os.fstat(handle.fileno()).st_size
             raw = handle.read(header_length(path, handle.read(8), file_size))
     except OSError as error:
-        raise unreadable(path, error, "a safetensors file") from error
+        raise ModelImportError(path, f"cannot read the file: {error.strerror or error}") \
+            from error
     return parse_safetensors_header(path, raw, file_size)
 
 
@@ -118,8 +124,8 @@ def shard_paths(folder: Path) -> list[Path]:
     index = folder / INDEX_NAME
     if index.exists():
         try:
-            data = json.loads(index.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as error:
+            data = json.loads(read_capped(index, "a shard index").decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise ModelImportError(index, f"cannot read the shard index: {str(error)[:80]}") \
                 from error
         weight_map = data.get("weight_map") if isinstance(data, dict) else None
@@ -136,4 +142,33 @@ def shard_paths(folder: Path) -> list[Path]:
                                    f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}"
                                    f" {'is' if len(missing) == 1 else 'are'} missing")
         return shards
-    return sorted(folder.glob("*.safetensors"))
+    files = sorted(folder.glob("*.safetensors"))
+    _check_shard_set(folder, files)
+    return files
+
+
+def _check_shard_set(folder: Path, files: list[Path]) -> None:
+    """Without an index, the shard names (`model-00001-of-00002.safetensors`) are what says
+    whether a part is missing: refuse an incomplete set rather than count half a model."""
+    sets: dict[tuple[str, int], set[int]] = {}
+    for file in files:
+        match = SHARD_NAME.match(file.name)
+        if match is not None:
+            key = (match.group("stem"), int(match.group("count")))
+            sets.setdefault(key, set()).add(int(match.group("number")))
+    if len(sets) > 1:
+        names = sorted(f"{stem}-*-of-{count:05d}" for stem, count in sets)
+        raise ModelImportError(folder, f"holds {len(sets)} different sets of safetensors shards "
+                               f"({', '.join(names[:3])}) and no {INDEX_NAME} to say which is "
+                               "the model")
+    for (stem, count), numbers in sets.items():
+        if count < 1 or max(numbers) > count or 0 in numbers:
+            raise ModelImportError(folder, f"shard names {stem}-…-of-{count:05d} number their "
+                                   f"parts outside 1 to {count} (renamed files?)")
+        missing = [f"{stem}-{number:05d}-of-{count:05d}.safetensors"
+                   for number in range(1, count + 1) if number not in numbers]
+        if missing:
+            raise ModelImportError(folder, f"holds part of a {count}-shard model, but "
+                                   f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} "
+                                   f"{'is' if len(missing) == 1 else 'are'} missing (and there is "
+                                   f"no {INDEX_NAME})")

@@ -1,0 +1,97 @@
+"""Opening a model's files safely: regular files only, names the OS can take, reads with a cap.
+
+A named pipe would block `open()` forever and a device (`/dev/zero`) never ends, so a path is
+opened without blocking and refused unless it is a regular file; a name too long for the file
+system, or a file larger than what is read from it, is a one-line `ModelImportError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+from gpufit.importers.errors import ModelImportError, unreadable
+
+# Linux's NAME_MAX and PATH_MAX (limits.h); macOS's are 255 and 1,024, so a name Linux refuses
+# is refused everywhere.
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
+# The largest JSON file read whole (config.json, the shard index): real ones are under 10 MB
+# (DeepSeek-V3's index of 91k tensors is about 9 MB).
+MAX_JSON_BYTES = 32 * 2**20
+
+
+def short_name(path: str | Path, limit_chars: int = 120) -> str:
+    """The path as an error shows it: whole, or its start and end when it is very long."""
+    text = str(path)
+    if len(text) <= limit_chars:
+        return text
+    half = (limit_chars - 3) // 2
+    return f"{text[:half]}...{text[-half:]}"
+
+
+def check_name(path: Path) -> None:
+    """Refuse a path the OS cannot take, before anything asks the OS about it."""
+    encoded = os.fsencode(str(path))
+    longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+    if len(encoded) > PATH_MAX_BYTES or longest > NAME_MAX_BYTES:
+        raise ModelImportError(short_name(path), f"the name is too long ({len(str(path)):,} "
+                               f"characters; a file name has at most {NAME_MAX_BYTES} bytes and a "
+                               f"path {PATH_MAX_BYTES:,})")
+
+
+def open_regular(path: Path, expected: str) -> BinaryIO:
+    """Open `path` for binary reading if it is a regular file; `expected` names what it should
+    be ("a GGUF file") in the error for anything else (a pipe, a device, a folder)."""
+    check_name(path)
+    try:
+        # Checked before opening: opening a named pipe blocks until a writer comes.
+        _refuse_special(path, os.stat(path).st_mode, expected)
+        handle = path.open("rb")
+    except OSError as error:
+        raise _unreadable(path, error, expected) from error
+    try:
+        # And again on what was opened, in case the path changed in between.
+        _refuse_special(path, os.fstat(handle.fileno()).st_mode, expected)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def read_capped(path: Path, expected: str, limit_bytes: int = MAX_JSON_BYTES) -> bytes:
+    """The whole of a small regular file, refused when it is larger than `limit_bytes`."""
+    try:
+        with open_regular(path, expected) as handle:
+            data = handle.read(limit_bytes + 1)
+    except OSError as error:
+        raise _unreadable(path, error, expected) from error
+    if len(data) > limit_bytes:
+        raise ModelImportError(path, f"is larger than {limit_bytes // 2**20} MiB, too large for "
+                               f"{expected}")
+    return data
+
+
+def _refuse_special(path: Path, mode: int, expected: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        kind = "a directory"
+    elif stat.S_ISFIFO(mode):
+        kind = "a named pipe"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "not a regular file"
+    raise ModelImportError(path, f"is {kind}, not {expected} (only regular files are read)")
+
+
+def _unreadable(path: Path, error: OSError, expected: str) -> ModelImportError:
+    if error.errno == errno.ENAMETOOLONG:
+        return ModelImportError(short_name(path), "the name is too long for the file system")
+    return unreadable(path, error, expected)
