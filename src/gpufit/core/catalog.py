@@ -26,6 +26,7 @@ from gpufit.core.catalog_schema import (
 )
 from gpufit.core.mig import catalog_slices
 from gpufit.core.specs import GpuSpec, ModelSpec, QuantSpec
+from gpufit.core.toml_file import TomlUnreadable, read_toml_file, toml_files_in
 
 __all__ = ["CATALOG_FILES", "MODEL_FILES_DIR", "Catalog", "CatalogIssue", "builtin_catalog_dir",
            "load_catalog", "load_catalog_files"]
@@ -53,13 +54,15 @@ def builtin_catalog_dir() -> Path:
 
 
 ReadToml = Callable[[Path], dict[str, Any]]
-"""Reads one TOML file (raising what tomllib and open raise); the app passes one that keeps
-parsed files in its cache directory, since parsing the catalog's TOML is most of its load time."""
+"""Reads one TOML file (raising OSError or tomllib.TOMLDecodeError, as `read_toml` does); the
+app passes one that keeps parsed files in its cache directory, since parsing the catalog's TOML
+is most of its load time."""
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file."""
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    """Parse a TOML file with the shared reader (`core.toml_file`): regular files only, a BOM
+    accepted, deep nesting and oversized files refused with the file named."""
+    return read_toml_file(path)
 
 
 def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None,
@@ -67,11 +70,16 @@ def load_catalog(extra_dirs: Sequence[Path] = (), base_dir: Path | None = None,
     """Load the built-in catalog, then every `*.toml` in `extra_dirs` (later wins by id)."""
     base = base_dir or builtin_catalog_dir()
     paths = [base / name for name in CATALOG_FILES]
-    paths.extend(sorted((base / MODEL_FILES_DIR).glob("*.toml")))
-    for directory in extra_dirs:
-        if directory.is_dir():
-            paths.extend(sorted(directory.glob("*.toml")))
-    return load_catalog_files(paths, read)
+    folder_issues: list[CatalogIssue] = []
+    for directory in (base / MODEL_FILES_DIR, *extra_dirs):
+        try:
+            paths.extend(toml_files_in(directory))
+        except TomlUnreadable as error:
+            # A folder we may not list would otherwise drop its models without a word.
+            folder_issues.append(CatalogIssue(directory.name, "-", "-", str(error)))
+    catalog = load_catalog_files(paths, read)
+    catalog.issues[:0] = folder_issues
+    return catalog
 
 
 def load_catalog_files(paths: Iterable[Path], read: ReadToml = read_toml) -> Catalog:
@@ -127,6 +135,9 @@ def _read_file(
         return
     except tomllib.TOMLDecodeError as error:
         issues.append(CatalogIssue(name, "-", "-", f"not valid TOML: {error}"))
+        return
+    except (RecursionError, ValueError) as error:  # a custom `read` without the shared guards
+        issues.append(CatalogIssue(name, "-", "-", f"not valid TOML: {path}: {error}"))
         return
     for table, entries in document.items():
         if table not in TABLES:

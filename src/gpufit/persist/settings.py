@@ -1,19 +1,24 @@
 """The user's remembered choices (theme, units) in `settings.toml` under the config directory.
 
-Read with tomllib, written with tomli-w through a temporary file and `os.replace`, so a crash
-mid-write never leaves half a file. A file that cannot be read is moved aside to
-`settings.toml.corrupt-<timestamp>` and defaults are used: settings must never stop the app.
+Read with the shared TOML reader (`core.toml_file`), written with tomli-w through a temporary
+file and `os.replace`, so a crash mid-write never leaves half a file. A file that cannot be
+parsed is moved aside to `settings.toml.corrupt-<timestamp>` and defaults are used: settings
+must never stop the app. The file is the user's: a write changes only the settings changed in
+this session, so unknown keys and tables, and values this version rejected (each reported once
+as a problem), are written back as they were.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from gpufit.core.toml_file import TomlUnreadable, read_toml_file
 from gpufit.persist import paths
 from gpufit.persist.files import move_aside, write_atomic
 
@@ -53,7 +58,9 @@ class Settings:
 
 RECENT_LIMIT = 8
 HOST_KEYS = ("price_per_gpu_hour", "ram_gb", "ram_bandwidth_gbps")
-"""Optional positive numbers: absent from the file when unset (TOML has no null)."""
+"""Optional positive finite numbers: absent from the file when unset (TOML has no null)."""
+_TABLE_KEYS = {"model_paths": "models", "models_extra": "models"}
+"""Settings fields stored inside a table rather than under their own name."""
 
 
 def default_path() -> Path:
@@ -63,58 +70,125 @@ def default_path() -> Path:
 
 def _from_document(document: dict[str, Any], problems: list[str] | None = None) -> Settings:
     settings = Settings()
+    problems = [] if problems is None else problems
     theme = document.get("theme")
     if isinstance(theme, str) and theme:
         settings = replace(settings, theme=theme)
+    elif theme is not None:
+        problems.append(f"settings.toml: theme = {theme!r} is not a theme name; "
+                        f"using {DEFAULT_THEME} (the file keeps it).")
     units = document.get("units")
     if units in UNITS:
         settings = replace(settings, units=units)
+    elif units is not None:
+        problems.append(f"settings.toml: units = {units!r} is not one of {', '.join(UNITS)} "
+                        "(case matters); using GB (the file keeps it).")
     restore = document.get("restore_last_session")
     if isinstance(restore, bool):
         settings = replace(settings, restore_last_session=restore)
+    elif restore is not None:
+        problems.append(f"settings.toml: restore_last_session = {restore!r} is not true or "
+                        "false; ignored it (the file keeps it).")
     for key in HOST_KEYS:
         value = document.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 \
+                and math.isfinite(value):
             settings = replace(settings, **{key: float(value)})  # type: ignore[arg-type]
-        elif value is not None and problems is not None:
-            problems.append(f"settings.toml: {key} = {value!r} is not a positive number; "
-                            "ignored it (unset).")
+        elif value is not None:
+            problems.append(f"settings.toml: {key} = {value!r} is not a positive finite "
+                            "number; ignored it (unset).")
     hub_timeout = document.get("hub_timeout_s")
     if isinstance(hub_timeout, int | float) and not isinstance(hub_timeout, bool) \
             and 0 < hub_timeout <= 600:
         settings = replace(settings, hub_timeout_s=float(hub_timeout))
-    elif hub_timeout is not None and problems is not None:
+    elif hub_timeout is not None:
         problems.append(f"settings.toml: hub_timeout_s = {hub_timeout!r} is not a number of "
                         "seconds between 0 and 600; ignored it.")
     recent = document.get("recent_model_files")
     if isinstance(recent, list) and all(isinstance(item, str) and item for item in recent):
         settings = replace(settings, recent_model_files=tuple(recent[:RECENT_LIMIT]))
-    elif recent is not None and problems is not None:
+    elif recent is not None:
         problems.append("settings.toml: recent_model_files is not a list of paths; ignored it.")
     settings = _models_table(settings, document.get("models"), problems)
-    keymap = document.get("keymap")
-    if isinstance(keymap, dict):
-        valid = {str(binding): keys for binding, keys in keymap.items()
-                 if isinstance(keys, str) and keys.strip()}
-        settings = replace(settings, keymap=valid)
-    return settings
+    return replace(settings, keymap=_keymap(document.get("keymap"), problems))
 
 
-def _models_table(settings: Settings, table: Any, problems: list[str] | None) -> Settings:
+def _keymap(table: Any, problems: list[str]) -> dict[str, str]:
+    """`[keymap]` binding id → keys; an entry that is not a key string is reported and left
+    in the file (a write keeps what this version could not use)."""
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        problems.append("settings.toml: [keymap] is not a table; ignored it (the file keeps it).")
+        return {}
+    valid = {str(binding): keys for binding, keys in table.items()
+             if isinstance(keys, str) and keys.strip()}
+    for binding in table.keys() - valid.keys():
+        problems.append(f"settings.toml: [keymap] {binding} = {table[binding]!r} is not a key "
+                        "string; ignored it (the file keeps it).")
+    return valid
+
+
+def _models_table(settings: Settings, table: Any, problems: list[str]) -> Settings:
     """`[models] paths = ["~/models", …]`: folders to scan; other keys are kept as they are."""
     if table is None:
         return settings
     if not isinstance(table, dict):
-        if problems is not None:
-            problems.append("settings.toml: [models] is not a table; ignored it.")
+        problems.append("settings.toml: [models] is not a table; ignored it.")
         return settings
     extra = {key: value for key, value in table.items() if key != "paths"}
     folders = table.get("paths", [])
     if isinstance(folders, list) and all(isinstance(item, str) and item for item in folders):
         return replace(settings, model_paths=tuple(folders), models_extra=extra)
-    if problems is not None:
-        problems.append("settings.toml: [models] paths is not a list of folders; ignored it.")
+    problems.append("settings.toml: [models] paths is not a list of folders; ignored it.")
     return replace(settings, models_extra={**extra, "paths": folders})
+
+
+def _encode(settings: Settings) -> dict[str, Any]:
+    """The TOML document for `settings` alone, leaving out what is at its default."""
+    document = asdict(settings)
+    if not document["keymap"]:
+        del document["keymap"]  # keep an untouched file to the two keys people expect
+    if not document["restore_last_session"]:
+        del document["restore_last_session"]
+    for key in HOST_KEYS:
+        if document[key] is None:
+            del document[key]
+    if document["hub_timeout_s"] == DEFAULT_HUB_TIMEOUT_S:
+        del document["hub_timeout_s"]
+    models = {**document.pop("models_extra")}
+    folders = document.pop("model_paths")
+    if folders:
+        models["paths"] = list(folders)
+    if models:
+        document["models"] = models
+    if document["recent_model_files"]:
+        document["recent_model_files"] = list(document["recent_model_files"])
+    else:
+        del document["recent_model_files"]
+    return document
+
+
+def merged_document(file_document: dict[str, Any], loaded: Settings,
+                    settings: Settings) -> dict[str, Any]:
+    """The file's own document with only the settings that changed since `loaded` rewritten:
+    unknown keys, unknown tables and values this version rejected stay as the user wrote them."""
+    document = dict(file_document)
+    encoded = _encode(settings)
+    for item in fields(Settings):
+        if getattr(settings, item.name) == getattr(loaded, item.name):
+            continue
+        key = _TABLE_KEYS.get(item.name, item.name)
+        if key == "keymap" and isinstance(file_document.get("keymap"), dict):
+            # Entries this version could not use are kept beside the changed ones.
+            kept = {binding: keys for binding, keys in file_document["keymap"].items()
+                    if binding not in loaded.keymap}
+            document["keymap"] = {**kept, **settings.keymap}
+        elif key in encoded:
+            document[key] = encoded[key]
+        else:
+            document.pop(key, None)
+    return document
 
 
 class SettingsStore:
@@ -124,22 +198,23 @@ class SettingsStore:
         self.path = path or default_path()
         self.problems: list[str] = []
         """What went wrong while loading (shown once as a notification)."""
+        self._document: dict[str, Any] = {}
+        """The file as read: what a write starts from, so nothing the user wrote is lost."""
         self.settings = self._load()
+        self._loaded = self.settings
 
     def _load(self) -> Settings:
         try:
-            document = tomllib.loads(self.path.read_text(encoding="utf-8"))
+            document = read_toml_file(self.path)
         except FileNotFoundError:
             return Settings()
-        except UnicodeDecodeError:
-            self._move_aside("not UTF-8 text")
-            return Settings()
         except tomllib.TOMLDecodeError as error:
-            self._move_aside(f"not valid TOML ({error})")
+            self._move_aside(f"not usable ({error})")
             return Settings()
-        except OSError as error:
+        except (TomlUnreadable, OSError) as error:
             self.problems.append(f"Cannot read {self.path}: {error}; using defaults.")
             return Settings()
+        self._document = document
         return _from_document(document, self.problems)
 
     def _move_aside(self, reason: str) -> None:
@@ -153,38 +228,33 @@ class SettingsStore:
                              "used defaults.")
 
     def update(self, **changes: Any) -> None:
-        """Change some settings and write the file if anything changed."""
+        """Change some settings and write the file if anything changed (OSError if it cannot be
+        written; the change is kept for this session either way)."""
+        for key in HOST_KEYS:
+            value = changes.get(key)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{key} must be a positive finite number, not {value!r}")
         updated = replace(self.settings, **changes)
         if updated == self.settings:
             return
         self.settings = updated
         self.save()
 
-    def remember_model_file(self, path: str) -> None:
-        """Put a model file first in the recent list (once), keeping the newest RECENT_LIMIT."""
+    def remember_model_file(self, path: str) -> str | None:
+        """Put a model file first in the recent list (once), keeping the newest RECENT_LIMIT.
+
+        Never raises: a config folder that is read-only or full must not stop a model from
+        opening, so the failure comes back as a warning to show (None when it was saved)."""
         recent = (path, *(item for item in self.settings.recent_model_files if item != path))
-        self.update(recent_model_files=recent[:RECENT_LIMIT])
+        try:
+            self.update(recent_model_files=recent[:RECENT_LIMIT])
+        except OSError as error:
+            return f"Could not remember {path} in {self.path}: {error.strerror or error}"
+        return None
 
     def save(self) -> None:
-        """Write the settings atomically (temporary file in the same directory, then replace)."""
-        document = asdict(self.settings)
-        if not document["keymap"]:
-            del document["keymap"]  # keep an untouched file to the two keys people expect
-        if not document["restore_last_session"]:
-            del document["restore_last_session"]
-        for key in HOST_KEYS:
-            if document[key] is None:
-                del document[key]
-        if document["hub_timeout_s"] == DEFAULT_HUB_TIMEOUT_S:
-            del document["hub_timeout_s"]
-        models = {**document.pop("models_extra")}
-        folders = document.pop("model_paths")
-        if folders:
-            models["paths"] = list(folders)
-        if models:
-            document["models"] = models
-        if document["recent_model_files"]:
-            document["recent_model_files"] = list(document["recent_model_files"])
-        else:
-            del document["recent_model_files"]
+        """Write the settings atomically (temporary file in the same directory, then replace),
+        keeping every key of the file that this session did not change."""
+        document = merged_document(self._document, self._loaded, self.settings)
         write_atomic(self.path, tomli_w.dumps(document).encode("utf-8"))
+        self._document, self._loaded = document, self.settings

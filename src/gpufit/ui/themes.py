@@ -1,7 +1,10 @@
 """Themes are data: every `*.toml` in the themes directories becomes a `textual.theme.Theme`.
 
-A file that cannot be read, is not valid TOML, misses `name` or `primary`, has an unknown key or
-a colour Textual cannot parse is skipped with a problem message; it never stops the app.
+A file that cannot be read (the shared TOML reader's cases: a pipe, deep nesting, not UTF-8),
+is not valid TOML, misses `name` or `primary`, has an unknown key, a colour Textual cannot parse
+or a CSS variable whose value Textual's stylesheet would reject is skipped with a problem
+message; it never stops the app. Variables are checked here because Textual only parses them
+when the theme is applied, and a parse error there ends the app.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from textual.color import Color, ColorParseError
+from textual.css.stylesheet import Stylesheet, StylesheetError
 from textual.theme import Theme
 
+from gpufit.core.toml_file import read_toml_file, toml_files_in
 from gpufit.persist import paths
 
 COLOUR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent",
@@ -62,6 +67,29 @@ def _check_colour(key: str, value: Any) -> None:
         raise ThemeError(f"'{key}' = {value!r} is not a colour") from None
 
 
+def _variable_property(name: str) -> str:
+    """The CSS property a theme variable is checked in: Textual's `*-style` variables are text
+    styles (links have their own properties), every other one is a colour."""
+    if name.startswith("link-style"):
+        return "link-style-hover" if name.endswith("hover") else "link-style"
+    return "text-style" if name.endswith("-style") else "color"
+
+
+def variable_problem(name: str, value: str, variables: dict[str, str]) -> str | None:
+    """Why Textual would reject `$name` = `value` where its widgets use it, or None."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        return f"variable name {name!r} is not a CSS variable name"
+    prop = _variable_property(name)
+    sheet = Stylesheet(variables={**variables, name: value})
+    sheet.add_source(f"GpufitThemeProbe {{ {prop}: ${name}; }}", read_from=("<theme>", name))
+    try:
+        sheet.parse()
+    except StylesheetError:
+        kind = "a colour" if prop == "color" else "a text style"
+        return f"'variables.{name}' = {value!r} is not {kind} Textual accepts"
+    return None
+
+
 def theme_from_document(document: dict[str, Any]) -> Theme:
     """Build a Theme from a parsed TOML document, checking every field first."""
     unknown = sorted(set(document) - THEME_FIELDS)
@@ -85,16 +113,20 @@ def theme_from_document(document: dict[str, Any]) -> Theme:
             raise ThemeError(f"'{key}' must be a number")
     theme = Theme(**document)
     try:
-        theme.to_color_system().generate()
+        generated = theme.to_color_system().generate()
     except Exception as error:  # Textual's own validation: report it, never crash on it.
         raise ThemeError(f"Textual rejected it: {error}") from None
+    for name, value in variables.items():
+        problem = variable_problem(str(name), value, generated)
+        if problem:
+            raise ThemeError(problem)
     return theme
 
 
 def load_theme_file(path: Path) -> Theme:
     """One theme file → a Theme, or ThemeError saying what is wrong."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = read_toml_file(path)
     except (OSError, UnicodeDecodeError) as error:
         raise ThemeError(f"cannot read it: {error}") from None
     except tomllib.TOMLDecodeError as error:
@@ -103,12 +135,16 @@ def load_theme_file(path: Path) -> Theme:
 
 
 def load_themes(directories: Iterable[Path]) -> ThemeSet:
-    """Every `*.toml` in `directories` (missing directories are fine), sorted by file name."""
+    """Every `*.toml` in `directories` (missing directories are fine; one that cannot be
+    listed is a problem), sorted by file name."""
     loaded = ThemeSet()
     for directory in directories:
-        if not directory.is_dir():
+        try:
+            files = toml_files_in(directory)
+        except OSError as error:
+            loaded.problems.append(f"Themes folder skipped: {error}")
             continue
-        for path in sorted(directory.glob("*.toml")):
+        for path in files:
             try:
                 loaded.themes.append(load_theme_file(path))
             except ThemeError as error:

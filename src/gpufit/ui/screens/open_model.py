@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from gpufit.core.specs import QuantSpec
 from gpufit.importers.errors import ModelImportError
 from gpufit.importers.model_import import ImportedModel, import_model
+from gpufit.persist.settings import SettingsStore
 
 MODEL_SUFFIXES = (".gguf", ".safetensors", ".json")
 
@@ -133,7 +134,17 @@ class OpenModelDialog(ModalScreen[ImportedModel | None]):
         except ModelImportError as error:
             self.app.call_from_thread(self._failed, str(error))
             return
-        self.app.call_from_thread(self.dismiss, imported)
+        self.app.call_from_thread(self._opened, imported)
+
+    def _opened(self, imported: ImportedModel) -> None:
+        # Remembered here so that a read-only or full config folder is a warning, never a crash
+        # (the store keeps the list for this session; the caller's own remember then no-ops).
+        settings = getattr(self.app, "settings", None)
+        if isinstance(settings, SettingsStore):
+            warning = settings.remember_model_file(str(imported.path.expanduser().resolve()))
+            if warning:
+                self.app.notify(warning, title="Recent files", severity="warning", timeout=10)
+        self.dismiss(imported)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A reader bug must not crash the app: show it like any unreadable file."""
