@@ -1,6 +1,6 @@
 """Catalog entries of catalog/models/more-families.toml (Code Llama, TinyLlama, Gemma 2B,
 StarCoder2, InternLM2.5, Qwen2, Aya 23, Phi-2, StableLM 2, Phi-3.5-MoE, ERNIE 4.5, Seed-OSS,
-Qwen2.5-VL …): their architecture adds up to the published size, their cache per token is what
+Qwen2.5-VL, DeepSeek Coder): their architecture adds up to the published size, their cache per token is what
 the architecture implies, and the names people type or find on disk resolve to them.
 
 Expected values are the publishers' figures (model cards, Hugging Face model sizes) or are worked
@@ -22,6 +22,8 @@ PUBLISHED = [
     ("codellama-34b", 33.7e9, None),             # Hugging Face model size 33.7B
     ("tinyllama-1.1b", 1.1e9, None),             # card: 1.1B
     ("gemma-2b", 2.51e9, None),                  # Hugging Face model size 2.51B
+    ("gemma-7b", 8.54e9, None),                  # Hugging Face model size 8.54B
+    ("deepseek-coder-1.3b", 1.35e9, None),       # Hugging Face model size 1.35B
     ("starcoder2-7b", 7.17e9, None),             # Hugging Face model size 7.17B
     ("internlm2.5-7b", 7.74e9, None),            # Hugging Face model size 7.74B
     ("qwen2-7b", 7.62e9, None),                  # Hugging Face model size 7.62B
@@ -108,6 +110,8 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("meta-llama/CodeLlama-7b-hf", "codellama-7b"),
         ("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "tinyllama-1.1b"),
         ("google/gemma-2b-it", "gemma-2b"),
+        ("google/gemma-1.1-7b-it", "gemma-7b"),
+        ("deepseek-ai/deepseek-coder-1.3b-instruct", "deepseek-coder-1.3b"),
         ("bigcode/starcoder2-7b", "starcoder2-7b"),
         ("internlm/internlm2_5-7b-chat", "internlm2.5-7b"),
         ("Qwen/Qwen2-7B-Instruct", "qwen2-7b"),
@@ -129,6 +133,8 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("codellama:34b", "codellama-34b"),
         ("tinyllama:1.1b", "tinyllama-1.1b"),
         ("gemma:2b", "gemma-2b"),
+        ("gemma:7b", "gemma-7b"),
+        ("deepseek-coder:1.3b", "deepseek-coder-1.3b"),
         ("starcoder2:7b", "starcoder2-7b"),
         ("qwen2:0.5b", "qwen2-0.5b"),
         ("aya:8b", "aya-23-8b"),
