@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
+from textual.css.stylesheet import StylesheetError
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -59,6 +60,7 @@ class GpufitApp(App[None]):
         self.settings = settings
         """Remembered theme and units."""
         self._notes = list(notes)
+        self._file_themes = {theme.name for theme in themes.themes}
         for theme in themes.themes:
             self.register_theme(theme)
 
@@ -108,11 +110,30 @@ class GpufitApp(App[None]):
     def _theme_changed(self, theme: Theme) -> None:
         self.remember(theme=theme.name)
 
+    def _validate_theme(self, theme_name: str) -> str:
+        """Textual's check that a theme exists, plus: a theme from a file must not break the
+        stylesheet (Textual ends the app on a CSS error), whether set at start or with `t`."""
+        name = super()._validate_theme(theme_name)
+        theme = self.get_theme(name)
+        if name not in getattr(self, "_file_themes", ()) or theme is None or not theme.variables:
+            return name  # colours alone were checked when the file was loaded
+        sheet = self.stylesheet.copy()
+        sheet.set_variables({**self.get_theme_variable_defaults(),
+                             **theme.to_color_system().generate(), **theme.variables})
+        try:
+            sheet.reparse()
+        except StylesheetError:
+            fallback = self.theme if self.theme != name else FALLBACK_THEME
+            self.notify(f"Theme {name!r} has a variable Textual cannot use; keeping {fallback}.",
+                        title="gpufit-tui", severity="warning", timeout=12)
+            return fallback
+        return name
+
     def remember(self, **changes: str | bool | float | None) -> None:
         """Store changed settings; a settings file we cannot write is a warning, not a crash."""
         try:
             self.settings.update(**changes)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             self.notify(f"Could not save settings: {error}", severity="warning")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -167,7 +188,9 @@ def make_app(catalog: Catalog | None = None, settings_path: Path | None = None,
     start: tuple[str, str] | None = None
     if imported_model is not None:
         imported_model.join(catalog)
-        settings.remember_model_file(str(imported_model.path.expanduser().resolve()))
+        # A read-only or full config folder must not stop the model from opening.
+        warning = settings.remember_model_file(str(imported_model.path.expanduser().resolve()))
+        notes += [warning] if warning else []
         start = (imported_model.spec.id, imported_model.quant_id)
         notes += [f"{imported_model.path}: {note}" for note in imported_model.notes]
     return GpufitApp(catalog, service, settings, themes, notes, detector, profiles, profile_name,
