@@ -1,7 +1,8 @@
-"""Catalog entries of catalog/models/more-families.toml (Code Llama, TinyLlama, Gemma 2B,
+"""Catalog entries of catalog/models/more-families.toml (Code Llama, TinyLlama, Gemma,
 StarCoder2, InternLM2.5, Qwen2, Aya 23, Phi-2, StableLM 2, Phi-3.5-MoE, ERNIE 4.5, Seed-OSS,
-Qwen2.5-VL, DeepSeek Coder): their architecture adds up to the published size, their cache per token is what
-the architecture implies, and the names people type or find on disk resolve to them.
+Qwen2.5-VL, DeepSeek Coder, Yi-1.5): their architecture adds up to the published size, their
+cache per token is what the architecture implies, and the names people type or find on disk
+resolve to them.
 
 Expected values are the publishers' figures (model cards, Hugging Face model sizes) or are worked
 out by hand from the published module shapes, never read back from the catalog.
@@ -33,6 +34,8 @@ PUBLISHED = [
     ("ernie-4.5-0.3b", 0.36e9, None),            # card: 0.36B
     ("ernie-4.5-300b-a47b", 300e9, 47e9),        # card: 300B total, 47B active
     ("seed-oss-36b", 36e9, None),                # card: 36B
+    ("yi-1.5-6b", 6.06e9, None),                 # Hugging Face model size 6.06B
+    ("yi-1.5-34b", 34.4e9, None),                # Hugging Face model size 34.4B
     # Hub total 8.29B minus the vision tower (676.6M, see the next test).
     ("qwen2.5-vl-7b", 8.29e9 - 676_550_144, None),
 ]
@@ -47,6 +50,13 @@ def test_computed_parameters_match_the_published_counts(catalog: Catalog, model_
     if active is not None:
         # Active counts are published to two digits.
         assert computed_active == pytest.approx(active, rel=0.06)
+
+
+def test_yi_15_9b_adds_up_to_its_stated_parameter_count(catalog: Catalog) -> None:
+    # A public notebook states 8,829,407,232 parameters for 01-ai/Yi-1.5-9B-Chat; the layer
+    # shapes (48 × Yi-6B's layer, untied 64,000-token vocabulary) must reproduce it exactly.
+    total, _active = parameter_count(catalog.models["yi-1.5-9b"])
+    assert total == 8_829_407_232
 
 
 def test_qwen25_vl_7b_vision_tower_is_the_module_sum() -> None:
@@ -122,6 +132,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("baidu/ERNIE-4.5-21B-A3B-Thinking", "ernie-4.5-21b-a3b"),
         ("ByteDance-Seed/Seed-OSS-36B-Instruct", "seed-oss-36b"),
         ("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b"),
+        ("01-ai/Yi-1.5-9B-Chat", "yi-1.5-9b"),
         # GGUF file stems (<RepoName>-<QUANT>.gguf without the quant)
         ("CodeLlama-34b-Instruct-hf", "codellama-34b"),
         ("Qwen2-1.5B-Instruct", "qwen2-1.5b"),
@@ -129,6 +140,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("ERNIE-4.5-300B-A47B-PT", "ernie-4.5-300b-a47b"),
         ("Seed-OSS-36B-Base", "seed-oss-36b"),
         ("Qwen2.5-VL-3B-Instruct", "qwen2.5-vl-3b"),
+        ("Yi-1.5-34B-Chat", "yi-1.5-34b"),
         # Ollama tags
         ("codellama:34b", "codellama-34b"),
         ("tinyllama:1.1b", "tinyllama-1.1b"),
@@ -151,7 +163,9 @@ def test_common_names_resolve_to_the_entry(catalog: Catalog, name: str, model_id
     ("name", "model_id"),
     [("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b"),    # the next generation keeps its own entry
      ("google/gemma-2-2b-it", "gemma-2-2b"),
-     ("Qwen/Qwen2.5-3B-Instruct", "qwen2.5-3b")],
+     ("Qwen/Qwen2.5-3B-Instruct", "qwen2.5-3b"),
+     ("01-ai/Yi-34B-Chat", "yi-34b"),                # the first Yi, not Yi-1.5
+     ("yi:34b", "yi-34b")],
 )
 def test_neighbouring_generations_keep_their_own_entries(catalog: Catalog, name: str,
                                                          model_id: str) -> None:
