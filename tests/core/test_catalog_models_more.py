@@ -1,6 +1,6 @@
 """Catalog entries of catalog/models/more-families.toml (Code Llama, TinyLlama, Gemma,
 StarCoder2, InternLM2.5, Qwen2, Aya 23, Phi-2, StableLM 2, Phi-3.5-MoE, ERNIE 4.5, Seed-OSS,
-Qwen2.5-VL, DeepSeek Coder, Yi-1.5): their architecture adds up to the published size, their
+Qwen2.5-VL, DeepSeek Coder, Yi-1.5, EXAONE): their architecture adds up to the published size, their
 cache per token is what the architecture implies, and the names people type or find on disk
 resolve to them.
 
@@ -35,6 +35,7 @@ PUBLISHED = [
     ("ernie-4.5-300b-a47b", 300e9, 47e9),        # card: 300B total, 47B active
     ("seed-oss-36b", 36e9, None),                # card: 36B
     ("yi-1.5-6b", 6.06e9, None),                 # Hugging Face model size 6.06B
+    ("exaone-4.0-32b", 32e9, None),              # card: 32B
     ("yi-1.5-34b", 34.4e9, None),                # Hugging Face model size 34.4B
     # Hub total 8.29B minus the vision tower (676.6M, see the next test).
     ("qwen2.5-vl-7b", 8.29e9 - 676_550_144, None),
@@ -57,6 +58,22 @@ def test_yi_15_9b_adds_up_to_its_stated_parameter_count(catalog: Catalog) -> Non
     # shapes (48 × Yi-6B's layer, untied 64,000-token vocabulary) must reproduce it exactly.
     total, _active = parameter_count(catalog.models["yi-1.5-9b"])
     assert total == 8_829_407_232
+
+
+def test_exaone_35_non_embedding_count_matches_the_card(catalog: Catalog) -> None:
+    # The EXAONE 3.5 card gives 6.98B parameters without embeddings for the 7.8B; the untied
+    # embedding and output head add 2 × 102,400 × 4096.
+    total, _active = parameter_count(catalog.models["exaone-3.5-7.8b"])
+    assert total - 2 * 102_400 * 4096 == pytest.approx(6.98e9, rel=0.005)
+
+
+def test_exaone_4_attends_globally_on_every_fourth_layer(catalog: Catalog) -> None:
+    # "LLLG": 48 sliding-window layers (4,096 tokens) and 16 global ones, layers 3, 7, …, 63.
+    model = catalog.models["exaone-4.0-32b"]
+    assert [layer for layer in range(64) if not model.is_sliding_layer(layer)] == list(
+        range(3, 64, 4))
+    shape = kv_shape(model, "vllm")
+    assert (shape.full_layers, shape.sliding_layers, shape.window_tokens) == (16, 48, 4096)
 
 
 def test_qwen25_vl_7b_vision_tower_is_the_module_sum() -> None:
@@ -133,6 +150,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("ByteDance-Seed/Seed-OSS-36B-Instruct", "seed-oss-36b"),
         ("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b"),
         ("01-ai/Yi-1.5-9B-Chat", "yi-1.5-9b"),
+        ("LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct", "exaone-3.5-7.8b"),
         # GGUF file stems (<RepoName>-<QUANT>.gguf without the quant)
         ("CodeLlama-34b-Instruct-hf", "codellama-34b"),
         ("Qwen2-1.5B-Instruct", "qwen2-1.5b"),
@@ -141,6 +159,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("Seed-OSS-36B-Base", "seed-oss-36b"),
         ("Qwen2.5-VL-3B-Instruct", "qwen2.5-vl-3b"),
         ("Yi-1.5-34B-Chat", "yi-1.5-34b"),
+        ("EXAONE-4.0-32B", "exaone-4.0-32b"),
         # Ollama tags
         ("codellama:34b", "codellama-34b"),
         ("tinyllama:1.1b", "tinyllama-1.1b"),
@@ -153,6 +172,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("phi:2.7b", "phi-2"),
         ("stablelm2:1.6b", "stablelm-2-1.6b"),
         ("qwen2.5vl:7b", "qwen2.5-vl-7b"),
+        ("exaone3.5:7.8b", "exaone-3.5-7.8b"),
     ],
 )
 def test_common_names_resolve_to_the_entry(catalog: Catalog, name: str, model_id: str) -> None:
