@@ -1,6 +1,6 @@
 """Catalog entries of catalog/models/more-families.toml (Code Llama, TinyLlama, Gemma,
-StarCoder2, InternLM2.5, Qwen2, Aya 23, Phi-2, StableLM 2, Phi-3.5-MoE, ERNIE 4.5, Seed-OSS,
-Qwen2.5-VL, DeepSeek Coder, Yi-1.5, EXAONE): their architecture adds up to the published size, their
+StarCoder2, InternLM2.5/3, Qwen2, Aya 23, Phi-2, StableLM 2, Phi-3.5-MoE, ERNIE 4.5, Seed-OSS,
+Qwen2.5-VL, DeepSeek Coder, Yi-1.5, EXAONE, Pixtral): their architecture adds up to the published size, their
 cache per token is what the architecture implies, and the names people type or find on disk
 resolve to them.
 
@@ -27,6 +27,7 @@ PUBLISHED = [
     ("deepseek-coder-1.3b", 1.35e9, None),       # Hugging Face model size 1.35B
     ("starcoder2-7b", 7.17e9, None),             # Hugging Face model size 7.17B
     ("internlm2.5-7b", 7.74e9, None),            # Hugging Face model size 7.74B
+    ("internlm3-8b", 8.8e9, None),               # Hugging Face model size 8.8B
     ("qwen2-7b", 7.62e9, None),                  # Hugging Face model size 7.62B
     ("aya-23-8b", 8.03e9, None),                 # Hugging Face model size 8.03B
     ("phi-2", 2.78e9, None),                     # Hugging Face model size 2.78B
@@ -88,9 +89,13 @@ def test_qwen25_vl_7b_vision_tower_is_the_module_sum() -> None:
     assert 32 * block + patch_embedding + merger_7b == 676_550_144
 
 
-def test_qwen25_vl_entries_carry_their_vision_tower(catalog: Catalog) -> None:
+def test_vision_models_carry_their_vision_tower(catalog: Catalog) -> None:
     assert catalog.models["qwen2.5-vl-7b"].mmproj_params == pytest.approx(676.6e6, rel=0.002)
     assert catalog.models["qwen2.5-vl-3b"].mmproj_params == pytest.approx(668.7e6, rel=0.002)
+    # Pixtral card: "12B parameter Multimodal Decoder + 400M parameter Vision Encoder".
+    pixtral = catalog.models["pixtral-12b"]
+    assert pixtral.mmproj_params == pytest.approx(0.4e9)
+    assert parameter_count(pixtral)[0] == pytest.approx(12e9, rel=0.025)
 
 
 @pytest.mark.parametrize(
@@ -149,6 +154,8 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("baidu/ERNIE-4.5-21B-A3B-Thinking", "ernie-4.5-21b-a3b"),
         ("ByteDance-Seed/Seed-OSS-36B-Instruct", "seed-oss-36b"),
         ("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b"),
+        ("internlm/internlm3-8b-instruct", "internlm3-8b"),
+        ("mistral-community/pixtral-12b", "pixtral-12b"),
         ("01-ai/Yi-1.5-9B-Chat", "yi-1.5-9b"),
         ("LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct", "exaone-3.5-7.8b"),
         # GGUF file stems (<RepoName>-<QUANT>.gguf without the quant)
@@ -160,6 +167,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("Qwen2.5-VL-3B-Instruct", "qwen2.5-vl-3b"),
         ("Yi-1.5-34B-Chat", "yi-1.5-34b"),
         ("EXAONE-4.0-32B", "exaone-4.0-32b"),
+        ("Pixtral-12B-2409", "pixtral-12b"),
         # Ollama tags
         ("codellama:34b", "codellama-34b"),
         ("tinyllama:1.1b", "tinyllama-1.1b"),
@@ -184,6 +192,7 @@ def test_common_names_resolve_to_the_entry(catalog: Catalog, name: str, model_id
     [("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b"),    # the next generation keeps its own entry
      ("google/gemma-2-2b-it", "gemma-2-2b"),
      ("Qwen/Qwen2.5-3B-Instruct", "qwen2.5-3b"),
+     ("mistralai/Mistral-Nemo-Instruct-2407", "mistral-nemo-12b"),  # Pixtral's text base
      ("01-ai/Yi-34B-Chat", "yi-34b"),                # the first Yi, not Yi-1.5
      ("yi:34b", "yi-34b")],
 )
