@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gpufit.importers.errors import ModelImportError, unreadable
+from gpufit.importers.locate import NAME_MAX_BYTES
 
-# Linux's NAME_MAX and PATH_MAX (limits.h); macOS's are 255 and 1,024, so a name Linux refuses
-# is refused everywhere.
-NAME_MAX_BYTES = 255
+# Linux's PATH_MAX (limits.h), with NAME_MAX (255) from locate; macOS's are 1,024 and 255, so a
+# name Linux refuses is refused everywhere.
 PATH_MAX_BYTES = 4096
 # The largest JSON file read whole (config.json, the shard index): real ones are under 10 MB
 # (DeepSeek-V3's index of 91k tensors is about 9 MB).
