@@ -25,6 +25,7 @@ PUBLISHED = [
     ("gemma-2b", 2.51e9, None),                  # Hugging Face model size 2.51B
     ("gemma-7b", 8.54e9, None),                  # Hugging Face model size 8.54B
     ("deepseek-coder-1.3b", 1.35e9, None),       # Hugging Face model size 1.35B
+    ("starcoder2-3b", 3.03e9, None),             # Hugging Face model size 3.03B
     ("starcoder2-7b", 7.17e9, None),             # Hugging Face model size 7.17B
     ("internlm2.5-7b", 7.74e9, None),            # Hugging Face model size 7.74B
     ("internlm3-8b", 8.8e9, None),               # Hugging Face model size 8.8B
@@ -175,6 +176,7 @@ def test_ernie_moe_keeps_its_leading_layers_dense(catalog: Catalog) -> None:
         ("gemma:7b", "gemma-7b"),
         ("deepseek-coder:1.3b", "deepseek-coder-1.3b"),
         ("starcoder2:7b", "starcoder2-7b"),
+        ("starcoder2:3b", "starcoder2-3b"),
         ("qwen2:0.5b", "qwen2-0.5b"),
         ("aya:8b", "aya-23-8b"),
         ("phi:2.7b", "phi-2"),
