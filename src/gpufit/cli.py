@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from gpufit.cli_hub import (
     lookup,
 )
 from gpufit.cli_local import list_local, local_model_and_quant
+from gpufit.cli_output import OutputError, print_json, silence_stdout
 from gpufit.cli_parser import build_parser
 from gpufit.cli_profiles import (
     ProfileUsageError,
@@ -61,6 +61,20 @@ class DetectionError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gpufit-tui` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
+    except BrokenPipeError:
+        # `list … | head`: the reader has what it wanted. Stop quietly, as `cat` does.
+        silence_stdout()
+        return 1
+    except OutputError as error:
+        print(f"gpufit-tui: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.app_model is not None and args.command is not None:
@@ -291,7 +305,11 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
     assessment = assess(setup, catalog, host=_host(args), price_per_gpu_hour=args.price_per_gpu_hour,
                         detected=detected)
     if args.format == "json":
-        print(to_json(assessment), end="")
+        try:
+            text = to_json(assessment)
+        except ValueError as error:  # to_json refuses NaN and infinity (allow_nan=False)
+            raise OutputError(f"the result holds a number JSON cannot express ({error})") from None
+        print(text, end="")
     elif args.format == "markdown":
         print(to_markdown(assessment), end="")
     else:
@@ -312,7 +330,7 @@ def _detect(catalog: Catalog, args: argparse.Namespace) -> int:
 
     snapshot = _snapshot(args)
     if args.format == "json":
-        print(json.dumps(to_dict(snapshot, catalog.gpus), indent=2))
+        print_json(to_dict(snapshot, catalog.gpus))
     else:
         print(to_text(snapshot, catalog.gpus), end="")
     return 0 if snapshot.found else 1
@@ -357,7 +375,7 @@ def _list(catalog: Catalog, args: argparse.Namespace) -> int:
         text_rows = [f"{row['id']:<10} {row['name']:<32} {row['bits_per_weight']:>7.4f} bpw  "
                      f"{', '.join(row['engines'])}" for row in rows]
     if args.format == "json":
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
     else:
         print("\n".join(text_rows))
     return 0

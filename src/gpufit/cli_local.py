@@ -7,12 +7,12 @@ uses the network.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from gpufit.cli_output import print_json
 from gpufit.core.catalog import Catalog
 from gpufit.core.exl2 import resolve_quant
 from gpufit.core.rank import RankedModel, best_for_hardware
@@ -80,13 +80,12 @@ def list_local(catalog: Catalog, args: argparse.Namespace) -> int:
     models = [model for model in found.models
               if search is None or search in model.name.casefold()]
     if args.format == "json":
-        print(json.dumps({
+        print_json({
             "status": found.status, "models": [model_row(model) for model in models],
             "skipped": [{"store": item.store, "path": item.path, "reason": item.reason}
                         for item in found.skipped],
             "problems": list(found.problems),
-            "searched": [{"store": store, "path": path} for store, path in found.roots]},
-            indent=2))
+            "searched": [{"store": store, "path": path} for store, path in found.roots]})
         return 0
     width = max((len(model.name) for model in models), default=10)
     for model in models:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from gpufit.cli_output import print_json
 from gpufit.core.specs import GB
 from gpufit.persist.profiles import (
     DETECTED_GPU,
@@ -42,7 +44,7 @@ class ProfileUsageError(Exception):
     """
 
 
-def add_profiles_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_profiles_parser(commands: argparse._SubParsersAction) -> None:
     """Add `profiles list|show NAME|delete NAME` to the top-level subcommands."""
     profiles = commands.add_parser("profiles", help="list, show or delete saved profiles")
     actions = profiles.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
@@ -54,7 +56,7 @@ def add_profiles_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     delete = actions.add_parser("delete", help="remove one profile's file")
     delete.add_argument("name", metavar="NAME")
     delete.add_argument("--yes", "-y", action="store_true",
-                        help="do not ask, even at a terminal (without a terminal it never asks)")
+                        help="delete without asking; required when stdin is not a terminal")
 
 
 def run_profiles(args: argparse.Namespace, catalog: Catalog) -> int:
@@ -105,7 +107,7 @@ def load_profile(name: str, catalog: Catalog) -> Profile:
 def _list(store: ProfileStore, catalog: Catalog, fmt: str) -> int:
     profiles = store.list()
     if fmt == "json":
-        print(json.dumps([_as_dict(profile, catalog) for profile in profiles], indent=2))
+        print_json([_as_dict(profile, catalog) for profile in profiles])
         return 0
     if not profiles:
         print(f"No saved profiles yet. Save one from the app; they are kept in {store.directory}.")
@@ -122,7 +124,7 @@ def _list(store: ProfileStore, catalog: Catalog, fmt: str) -> int:
 def _show(store: ProfileStore, catalog: Catalog, name: str, fmt: str) -> int:
     profile = _load(store, name)
     if fmt == "json":
-        print(json.dumps(_as_dict(profile, catalog), indent=2))
+        print_json(_as_dict(profile, catalog))
         return 0
     override = profile.memory_override_bytes
     memory = "catalog figure" if override is None else f"{override / GB:,.2f} GB per GPU ({override:,} bytes)"
@@ -152,8 +154,12 @@ def _show(store: ProfileStore, catalog: Catalog, name: str, fmt: str) -> int:
 
 def _delete(store: ProfileStore, name: str, yes: bool) -> int:
     profile = _load(store, name)
-    # Only a person at a terminal is asked: a script piping into us has no one to answer.
-    if not yes and sys.stdin.isatty():
+    if not yes and not sys.stdin.isatty():
+        # Nobody can answer the question, and a script that forgot --yes must not delete by
+        # accident: refuse, and say how to mean it.
+        raise ProfileUsageError(f"profiles delete asks before deleting and there is no terminal "
+                                f"to answer; pass --yes to delete '{profile.name}'")
+    if not yes:
         try:
             answer = input(f"Delete profile '{profile.name}'? [y/N] ")
         except EOFError:
@@ -161,8 +167,10 @@ def _delete(store: ProfileStore, name: str, yes: bool) -> int:
         if answer.strip().casefold() not in {"y", "yes"}:
             print(f"Kept profile '{profile.name}'.")
             return 1
-    store.delete(profile.name)
-    print(f"Deleted profile '{profile.name}'.")
+    removed = store.delete(profile.name)
+    extra = (f" ({len(removed)} files held that name: {', '.join(path.name for path in removed)})"
+             if len(removed) > 1 else "")
+    print(f"Deleted profile '{profile.name}'{extra}.")
     return 0
 
 
@@ -208,4 +216,6 @@ def _jsonable(value: Any) -> Any:
         return {str(key): _jsonable(inner) for key, inner in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(inner) for inner in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # TOML has nan and inf; JSON has neither, so say it as text
     return value

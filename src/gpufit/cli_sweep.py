@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import Any
 
 from gpufit.cli_local import add_models_dir_flag
+from gpufit.cli_output import print_json
 from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES
 from gpufit.core.exl2 import resolve_quant
@@ -34,13 +34,14 @@ class SweepUsageError(Exception):
 
 
 def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callable[[str], int],
-                     positive_float: Callable[[str], float]) -> None:
+                     positive_float: Callable[[str], float],
+                     gpu_count: Callable[[str], int]) -> None:
     """The `sweep` subcommand's grammar."""
     sweep = commands.add_parser(
         "sweep", help="rank what fits best on a GPU (--gpu), or the GPUs that fit a model "
                       "(--model and --quant)")
     sweep.add_argument("--gpu", help="rank every catalog model on this GPU (`detected` for this machine's)")
-    sweep.add_argument("--count", type=positive_int, default=None, help="GPUs (with --gpu; default 1)")
+    sweep.add_argument("--count", type=gpu_count, default=None, help="GPUs (with --gpu; default 1)")
     sweep.add_argument("--model", help="list the hardware that holds this model (needs --quant)")
     sweep.add_argument("--quant", help="the quant for --model")
     sweep.add_argument("--context", type=positive_int, default=None,
@@ -58,7 +59,7 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
                        default=DEFAULT_MAX_QUALITY_LOSS_PCT, metavar="PCT",
                        help="with --gpu: largest published perplexity increase to accept "
                             f"(default {DEFAULT_MAX_QUALITY_LOSS_PCT:g} %%)")
-    sweep.add_argument("--max-count", type=positive_int, default=8,
+    sweep.add_argument("--max-count", type=gpu_count, default=8,
                        help=f"with --model: most cards of one GPU (default 8, at most {MAX_GPUS})")
     sweep.add_argument("--limit", type=positive_int, default=20, help="rows to show (default 20)")
     sweep.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -160,7 +161,7 @@ HARDWARE_HEADINGS = ["setup", "memory", "needs", "headroom", "power", "decode", 
 
 def _print(title: str, rows: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps({"title": title, "rows": rows}, indent=2))
+        print_json({"title": title, "rows": rows})
         return
     headings = MODEL_HEADINGS if not rows or "model" in rows[0] else HARDWARE_HEADINGS
     table = [_cells(row) for row in rows]

@@ -121,11 +121,12 @@ def test_delete_with_yes_removes_the_file():
     assert names == ["4xA100 Llama 70B 32k"]
 
 
-def test_delete_without_a_terminal_does_not_ask():
+def test_delete_without_a_terminal_refuses_unless_yes():
     save(SMALL)
     done = cli_run("profiles", "delete", "Laptop 8B")  # stdin is /dev/null: a script
-    assert done.returncode == 0, done.stderr
-    assert not (profiles_dir() / "laptop-8b.toml").exists()
+    assert done.returncode == 2
+    assert "--yes" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert (profiles_dir() / "laptop-8b.toml").exists()
 
 
 class _Terminal(io.StringIO):

@@ -128,13 +128,22 @@ class ProfileStore:
             raise ProfileWriteError("remove the old file of renamed", old, current.path, error) from error
         return renamed
 
-    def delete(self, name: str) -> None:
-        """Remove a profile's file."""
-        stored = self._require(self._scan(), name)
-        try:
-            stored.path.unlink(missing_ok=True)  # gone already (another instance) is what we wanted
-        except OSError as error:
-            raise ProfileWriteError("delete", stored.profile.name, stored.path, error) from error
+    def delete(self, name: str) -> builtins.list[Path]:
+        """Remove the profile: every file that holds its name (ignoring case), so that a copy
+        left by two instances saving the same name at once cannot come back with stale data
+        once the other is gone. Returns the files removed."""
+        entries = self._read_all()
+        stored = self._require(self._dedupe(entries), name)
+        key = stored.profile.name.casefold()
+        holders = [entry.path for entry in entries if entry.profile.name.casefold() == key]
+        for path in holders:
+            try:
+                path.unlink(missing_ok=True)  # gone already (another instance) is what we wanted
+            except OSError as error:
+                raise ProfileWriteError("delete", stored.profile.name, path, error) from error
+        # The "same name as …" notes the scan made are about files that are gone now.
+        self.problems = [problem for problem in self.problems if problem.path not in holders]
+        return holders
 
     def save_last_session(self, profile: Profile) -> None:
         """Remember the current setup in a hidden file, written as safely as a profile."""
@@ -149,6 +158,10 @@ class ProfileStore:
     # Reading
 
     def _scan(self) -> builtins.list[_Stored]:
+        return self._dedupe(self._read_all())
+
+    def _read_all(self) -> builtins.list[_Stored]:
+        """Every readable profile file, duplicates of a name included, in file-name order."""
         if self.directory.exists() and not self.directory.is_dir():
             self._report(self.directory, "is not a directory, so no profiles can be listed")
             return []
@@ -158,13 +171,15 @@ class ProfileStore:
         except OSError as error:
             self._report(self.directory, f"cannot list profiles ({error.strerror or error})")
             return []
+        read = ((self._read(path), path) for path in files)
+        return [_Stored(profile, path) for profile, path in read if profile is not None]
+
+    def _dedupe(self, entries: builtins.list[_Stored]) -> builtins.list[_Stored]:
+        """One entry per name (ignoring case), sorted by name; each duplicate is reported."""
         found: dict[str, _Stored] = {}
-        for path in files:
-            profile = self._read(path)
-            if profile is None:
-                continue
+        for stored in entries:
+            profile, path = stored.profile, stored.path
             key = profile.name.casefold()
-            stored = _Stored(profile, path)
             if key in found:
                 # A hand-made copy usually keeps the name; the file the app would choose stays the profile.
                 kept, skipped = found[key], stored
@@ -275,6 +290,12 @@ class ProfileStore:
                 try:
                     publish_exclusive(temporary, target)
                 except FileExistsError:
+                    # Another instance may have saved this very name since our scan: then the
+                    # name is taken, exactly as if the scan had seen it, rather than a second
+                    # file holding it that `delete` and `load` would disagree about.
+                    holder = self._read(target)
+                    if holder is not None and holder.name.casefold() == profile.name.casefold():
+                        raise ProfileExists(holder.name, target) from None
                     continue
                 except OSError as error:
                     raise ProfileWriteError(action, profile.name, target, error) from error
