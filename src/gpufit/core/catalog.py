@@ -113,9 +113,22 @@ def load_catalog_files(paths: Iterable[Path], read: ReadToml = read_toml) -> Cat
             catalog.quants[entry_id] = built
     _add_file_quants(catalog)
     _check_aliases(catalog, raw, issues)
-    # Slices are derived, not listed: each MIG profile of a catalog GPU becomes hardware too.
-    catalog.gpus.update(catalog_slices(catalog.gpus))
+    _add_slices(catalog, raw, issues)
     return catalog
+
+
+def _add_slices(catalog: Catalog, raw: dict[str, dict[str, tuple[str, dict[str, Any]]]],
+                issues: list[CatalogIssue]) -> None:
+    """Slices are derived, not listed: each MIG profile of a catalog GPU becomes hardware too.
+    A listed GPU with a slice's id would be replaced unseen, so it is skipped and named."""
+    for slice_id, spec in catalog_slices(catalog.gpus).items():
+        listed = catalog.gpus.get(slice_id)
+        if listed is not None and listed.mig_parent is None:
+            issues.append(CatalogIssue(
+                raw["gpu"][slice_id][0], slice_id, "id",
+                f"is the id of a MIG slice of '{spec.mig_parent}' (from its mig_profiles) — "
+                "entry skipped; choose another id"))
+        catalog.gpus[slice_id] = spec
 
 
 def _read_file(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpufit.core.catalog_schema import CatalogIssue
+from gpufit.core.limits import MAX_HEADS
 from gpufit.core.quant_rules import LAYER_SELECTORS
 from gpufit.core.specs import QuantRule, QuantSpec
 
@@ -114,8 +115,9 @@ def _parse_rule(rule: Any, block_bits: dict[str, float]) -> QuantRule | str:
         return "when may only hold " + ", ".join(sorted(allowed))
     for key in _WHEN_INTS:
         value = when.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            return f"when.{key} must be an integer"
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value <= MAX_HEADS):
+            return f"when.{key} must be an integer from 0 to {MAX_HEADS}"
     texts: dict[str, tuple[str, ...]] = {}
     for key in _WHEN_STRINGS:
         value = when.get(key, [])

@@ -2,16 +2,21 @@
 each entry's consistency rules, and building the typed specs from checked entries.
 
 Problems are returned (field, message) for `gpufit.core.catalog` to turn into `CatalogIssue`s
-naming the file and entry: a bad entry never stops the rest.
+naming the file and entry: a bad entry never stops the rest. Every number is finite and within
+a plausible range (`core/limits.py`), so nothing downstream meets NaN, infinity or a count that
+would take minutes to loop over.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gpufit.core import limits
+from gpufit.core.mig import parse_profile
 from gpufit.core.specs import MODEL_USES, RECURRENT_KINDS, GpuSpec, ModelSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 
@@ -36,16 +41,44 @@ class Field:
     check: Callable[[Any], str | None] | None = None
 
 
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "must be greater than 0"
+def _within(low: float, high: float, *, above_low: bool = False) -> Callable[[Any], str | None]:
+    """A check that a number lies in [low, high] (or (low, high] with `above_low`)."""
+    def check(value: Any) -> str | None:
+        inside = (value > low if above_low else value >= low) and value <= high
+        if inside:
+            return None
+        if value <= 0 < low or (above_low and low == 0 and value <= 0):
+            return f"must be greater than 0 (from {low:g} to {high:g})"
+        return f"must be {'above' if above_low else 'at least'} {low:g} and at most {high:g}"
+
+    return check
 
 
-def _non_negative(value: Any) -> str | None:
-    return None if value >= 0 else "must not be negative"
+def _positive_up_to(high: float) -> Callable[[Any], str | None]:
+    return _within(1, high)
+
+
+def _count_up_to(high: float) -> Callable[[Any], str | None]:
+    return _within(0, high)
 
 
 def _fraction(value: Any) -> str | None:
     return None if 0 < value <= 1 else "must be in (0, 1]"
+
+
+def _mig_profiles(value: Any) -> str | None:
+    problem = _strings(value)
+    if problem:
+        return problem
+    if len(value) > limits.MAX_MIG_PROFILES:
+        return f"lists more than {limits.MAX_MIG_PROFILES} profiles"
+    for name in value:
+        parsed = parse_profile(name)
+        if parsed is None or not 1 <= parsed[0] <= limits.MAX_MIG_SLICES \
+                or not 1 <= parsed[1] <= limits.MAX_MEMORY_MIB // 1024:
+            return (f"{name!r} is not a MIG profile like 3g.40gb (1 to {limits.MAX_MIG_SLICES} "
+                    "compute slices, at least 1 GB)")
+    return None
 
 
 def _one_of(*allowed: str) -> Callable[[Any], str | None]:
@@ -60,6 +93,8 @@ def _strings(value: Any) -> str | None:
 
 
 def _layer_indices(value: Any) -> str | None:
+    if len(value) > limits.MAX_LAYERS:
+        return f"lists more than {limits.MAX_LAYERS} layers"
     if all(isinstance(item, int) and not isinstance(item, bool) and item >= 0 for item in value):
         return None if len(set(value)) == len(value) else "lists a layer twice"
     return "must be a list of layer indices (integers from 0)"
@@ -84,22 +119,32 @@ def _file_weights_problem(value: Any) -> str | None:
                       ("params_by_type", dict), ("bytes_by_type", dict), ("layer_tensors", list)):
         if not isinstance(value.get(key), kind) or isinstance(value.get(key), bool):
             return f"file_weights.{key} is missing or not {kind_name(kind)}"
+    for key in ("total_bytes", "total_params", "active_params"):
+        if not 0 <= value[key] <= limits.MAX_FILE_BYTES:
+            return f"file_weights.{key} must be from 0 to {limits.MAX_FILE_BYTES}"
     for key in ("bytes_by_group", "params_by_group"):
         if set(value[key]) != set(GROUPS) or not all(
-                isinstance(size, int) and size >= 0 for size in value[key].values()):
+                _whole(size) for size in value[key].values()):
             return f"file_weights.{key} must give a whole number for each of {', '.join(GROUPS)}"
     for key in ("params_by_type", "bytes_by_type"):
-        if not all(isinstance(size, int) and size >= 0 for size in value[key].values()):
+        if not all(_whole(size) for size in value[key].values()):
             return f"file_weights.{key} must map types to whole numbers"
+    if len(value["layer_tensors"]) > limits.MAX_LAYERS:
+        return f"file_weights.layer_tensors lists more than {limits.MAX_LAYERS} layers"
     for index, layer in enumerate(value["layer_tensors"]):
         if not isinstance(layer, list) or not all(
                 isinstance(pair, list) and len(pair) == 2 and pair[0] in GROUPS
-                and isinstance(pair[1], int) and not isinstance(pair[1], bool) and pair[1] >= 0
-                for pair in layer):
+                and _whole(pair[1]) for pair in layer):
             return f"file_weights.layer_tensors[{index}] must be a list of [group, bytes] pairs"
     if sum(value["bytes_by_group"].values()) != value["total_bytes"]:
         return "file_weights.bytes_by_group does not add up to total_bytes"
     return None
+
+
+def _whole(value: Any) -> bool:
+    """A byte or parameter count: an integer from 0 to MAX_FILE_BYTES."""
+    return isinstance(value, int) and not isinstance(value, bool) \
+        and 0 <= value <= limits.MAX_FILE_BYTES
 
 
 def _build_file_weights(data: dict[str, Any]) -> FileWeights:
@@ -116,6 +161,11 @@ def _build_file_weights(data: dict[str, Any]) -> FileWeights:
 
 
 NUMBER = (int, float)
+_TFLOPS = _within(limits.MIN_TFLOPS, limits.MAX_TFLOPS)
+_WIDTH = _positive_up_to(limits.MAX_WIDTH)
+_HEADS = _positive_up_to(limits.MAX_HEADS)
+_BITS = _within(0, limits.MAX_BITS_PER_WEIGHT, above_low=True)
+"""Bits per stored weight: above 0 and no wider than a double."""
 _COMMON: dict[str, Field] = {
     "id": Field(str),
     "name": Field(str),
@@ -128,19 +178,19 @@ GPU_FIELDS: dict[str, Field] = {
     "vendor": Field(str, check=_one_of("nvidia", "amd", "apple", "intel")),
     "family": Field(str),
     "architecture": Field(str),
-    "memory_mib": Field(int, check=_positive),
+    "memory_mib": Field(int, check=_positive_up_to(limits.MAX_MEMORY_MIB)),
     "memory_type": Field(str, required=False),
-    "bandwidth_gbps": Field(NUMBER, check=_positive),
-    "fp16_tflops": Field(NUMBER, check=_positive),
-    "bf16_tflops": Field(NUMBER, required=False, check=_positive),
-    "fp8_tflops": Field(NUMBER, required=False, check=_positive),
-    "int8_tops": Field(NUMBER, required=False, check=_positive),
-    "fp4_tflops": Field(NUMBER, required=False, check=_positive),
-    "tdp_watts": Field(NUMBER, check=_positive),
+    "bandwidth_gbps": Field(NUMBER, check=_within(limits.MIN_BANDWIDTH_GBPS, limits.MAX_BANDWIDTH_GBPS)),
+    "fp16_tflops": Field(NUMBER, check=_TFLOPS),
+    "bf16_tflops": Field(NUMBER, required=False, check=_TFLOPS),
+    "fp8_tflops": Field(NUMBER, required=False, check=_TFLOPS),
+    "int8_tops": Field(NUMBER, required=False, check=_TFLOPS),
+    "fp4_tflops": Field(NUMBER, required=False, check=_TFLOPS),
+    "tdp_watts": Field(NUMBER, check=_within(1, limits.MAX_WATTS)),
     "interconnect": Field(str, check=_one_of("nvlink", "pcie", "infinity-fabric", "unified")),
-    "interconnect_gbps": Field(NUMBER, check=_positive),
-    "pcie_generation": Field(int, required=False, check=_positive),
-    "mig_profiles": Field(list, required=False, check=_strings),
+    "interconnect_gbps": Field(NUMBER, check=_within(limits.MIN_LINK_GBPS, limits.MAX_LINK_GBPS)),
+    "pcie_generation": Field(int, required=False, check=_within(1, 9)),
+    "mig_profiles": Field(list, required=False, check=_mig_profiles),
     "gpu_usable_fraction": Field(NUMBER, required=False, check=_fraction),
 }
 
@@ -148,47 +198,47 @@ MODEL_FIELDS: dict[str, Field] = {
     **_COMMON,
     "family": Field(str),
     "architecture": Field(str),
-    "layers": Field(int, check=_positive),
-    "hidden_size": Field(int, check=_positive),
-    "attention_heads": Field(int, check=_positive),
-    "kv_heads": Field(int, check=_positive),
-    "head_dim": Field(int, check=_positive),
-    "intermediate_size": Field(int, check=_positive),
-    "vocab_size": Field(int, check=_positive),
+    "layers": Field(int, check=_positive_up_to(limits.MAX_LAYERS)),
+    "hidden_size": Field(int, check=_WIDTH),
+    "attention_heads": Field(int, check=_HEADS),
+    "kv_heads": Field(int, check=_HEADS),
+    "head_dim": Field(int, check=_HEADS),
+    "intermediate_size": Field(int, check=_WIDTH),
+    "vocab_size": Field(int, check=_positive_up_to(limits.MAX_VOCAB)),
     "tied_embeddings": Field(bool),
-    "max_context_tokens": Field(int, check=_positive),
+    "max_context_tokens": Field(int, check=_positive_up_to(limits.MAX_CONTEXT_TOKENS)),
     "mlp_gated": Field(bool, required=False),
     "attention_bias": Field(bool, required=False),
     "fused_qkv": Field(bool, required=False),
-    "experts_total": Field(int, required=False, check=_non_negative),
-    "experts_active": Field(int, required=False, check=_non_negative),
-    "expert_intermediate_size": Field(int, required=False, check=_positive),
-    "shared_experts": Field(int, required=False, check=_non_negative),
-    "shared_expert_intermediate_size": Field(int, required=False, check=_positive),
-    "dense_layers": Field(int, required=False, check=_non_negative),
-    "sliding_window_tokens": Field(int, required=False, check=_positive),
-    "sliding_window_pattern": Field(int, required=False, check=_positive),
-    "kv_lora_rank": Field(int, required=False, check=_positive),
-    "q_lora_rank": Field(int, required=False, check=_non_negative),
-    "qk_rope_head_dim": Field(int, required=False, check=_positive),
-    "qk_nope_head_dim": Field(int, required=False, check=_positive),
-    "v_head_dim": Field(int, required=False, check=_positive),
-    "params_total_published": Field(NUMBER, check=_positive),
-    "params_active_published": Field(NUMBER, required=False, check=_positive),
+    "experts_total": Field(int, required=False, check=_count_up_to(limits.MAX_HEADS)),
+    "experts_active": Field(int, required=False, check=_count_up_to(limits.MAX_HEADS)),
+    "expert_intermediate_size": Field(int, required=False, check=_WIDTH),
+    "shared_experts": Field(int, required=False, check=_count_up_to(limits.MAX_HEADS)),
+    "shared_expert_intermediate_size": Field(int, required=False, check=_WIDTH),
+    "dense_layers": Field(int, required=False, check=_count_up_to(limits.MAX_LAYERS)),
+    "sliding_window_tokens": Field(int, required=False, check=_positive_up_to(limits.MAX_CONTEXT_TOKENS)),
+    "sliding_window_pattern": Field(int, required=False, check=_positive_up_to(limits.MAX_LAYERS)),
+    "kv_lora_rank": Field(int, required=False, check=_WIDTH),
+    "q_lora_rank": Field(int, required=False, check=_count_up_to(limits.MAX_WIDTH)),
+    "qk_rope_head_dim": Field(int, required=False, check=_HEADS),
+    "qk_nope_head_dim": Field(int, required=False, check=_HEADS),
+    "v_head_dim": Field(int, required=False, check=_HEADS),
+    "params_total_published": Field(NUMBER, check=_positive_up_to(limits.MAX_PARAMS)),
+    "params_active_published": Field(NUMBER, required=False, check=_positive_up_to(limits.MAX_PARAMS)),
     "native_dtype": Field(str, required=False,
                            check=_one_of("bf16", "fp16", "fp32", "fp8", "mxfp4")),
     "attention_output_gate": Field(bool, required=False),
-    "moe_layer_step": Field(int, required=False, check=_positive),
+    "moe_layer_step": Field(int, required=False, check=_positive_up_to(limits.MAX_LAYERS)),
     "recurrent_layers": Field(list, required=False, check=_layer_indices),
     "attention_layers": Field(list, required=False, check=_layer_indices),
     "mlp_layers": Field(list, required=False, check=_layer_indices),
     "recurrent_kind": Field(str, required=False, check=_one_of(*RECURRENT_KINDS)),
-    "ssm_inner_size": Field(int, required=False, check=_positive),
-    "ssm_state_size": Field(int, required=False, check=_positive),
-    "ssm_groups": Field(int, required=False, check=_non_negative),
-    "ssm_heads": Field(int, required=False, check=_positive),
-    "ssm_conv_kernel": Field(int, required=False, check=_positive),
-    "mmproj_params": Field(NUMBER, required=False, check=_positive),
+    "ssm_inner_size": Field(int, required=False, check=_WIDTH),
+    "ssm_state_size": Field(int, required=False, check=_WIDTH),
+    "ssm_groups": Field(int, required=False, check=_count_up_to(limits.MAX_HEADS)),
+    "ssm_heads": Field(int, required=False, check=_HEADS),
+    "ssm_conv_kernel": Field(int, required=False, check=_HEADS),
+    "mmproj_params": Field(NUMBER, required=False, check=_positive_up_to(limits.MAX_PARAMS)),
     "released": Field(str, required=False, check=_month),
     "uses": Field(list, required=False, check=_uses),
     "file_weights": Field(dict, required=False, check=_file_weights_problem),
@@ -198,16 +248,16 @@ QUANT_FIELDS: dict[str, Field] = {
     **_COMMON,
     "format": Field(str, check=_one_of("any", "gguf", "safetensors")),
     "default_type": Field(str, required=False),
-    "nominal_bits": Field(NUMBER, check=_positive),
+    "nominal_bits": Field(NUMBER, check=_BITS),
     "compute": Field(str, check=_one_of("fp16", "fp8", "int8", "fp4")),
     "engines": Field(list, check=_strings),
     "rules": Field(list, required=False),
     "native_architectures": Field(list, required=False, check=_strings),
-    "quality_kld": Field(NUMBER, required=False, check=_non_negative),
-    "quality_ppl_delta_pct": Field(NUMBER, required=False, check=_non_negative),
+    "quality_kld": Field(NUMBER, required=False, check=_count_up_to(1000)),
+    "quality_ppl_delta_pct": Field(NUMBER, required=False, check=_count_up_to(1e6)),
     "base": Field(str, required=False),
     "rule_sets": Field(list, required=False, check=_strings),
-    "size_band_pct": Field(NUMBER, required=False, check=_positive),
+    "size_band_pct": Field(NUMBER, required=False, check=_within(0, 100, above_low=True)),
     "note": Field(str, required=False),
 }
 """`base` names a quant whose default type and rules this one starts from (its own rules come
@@ -215,8 +265,8 @@ after); `rule_sets` appends shared [[rule_set]] rules after the quant's own."""
 
 BLOCK_TYPE_FIELDS: dict[str, Field] = {
     "id": Field(str),
-    "bits_per_weight": Field(NUMBER, check=_positive),
-    "block_weights": Field(int, required=False, check=_positive),
+    "bits_per_weight": Field(NUMBER, check=_BITS),
+    "block_weights": Field(int, required=False, check=_positive_up_to(limits.MAX_BLOCK_WEIGHTS)),
     "fallback": Field(str, required=False),
 }
 
@@ -253,6 +303,8 @@ def validate(entry: dict[str, Any], schema: dict[str, Field]) -> tuple[str, str]
             return key, f"expected {kind_name(spec.kind)}, got {type(value).__name__} {value!r}"
         if isinstance(value, str) and not value.strip():
             return key, "must not be empty"
+        if isinstance(value, float) and not math.isfinite(value):
+            return key, f"must be a finite number (got {value!r})"
         if spec.check is not None:
             message = spec.check(value)
             if message:

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from gpufit.core.specs import MIB, GpuSpec
 
-PROFILE_PATTERN = re.compile(r"^(?:\d+c\.)?(\d+)g\.(\d+)gb(?:\+\w+)*$")
+PROFILE_PATTERN = re.compile(r"^(?:\d{1,3}c\.)?(\d{1,3})g\.(\d{1,6})gb(?:\+\w+)*$")
 """`3g.40gb`, `1g.10gb+me`, `1c.3g.40gb` (compute-instance profiles)."""
 DEFAULT_COMPUTE_SLICES = 7
 PCIE_GBPS = {3: 32.0, 4: 64.0, 5: 128.0, 6: 256.0}
@@ -50,7 +50,11 @@ def catalog_slices(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
 def parse_profile(profile: str) -> tuple[int, int] | None:
     """(compute slices, memory GB) of a profile name, or None if it is not one."""
     found = PROFILE_PATTERN.match(profile.strip())
-    return (int(found.group(1)), int(found.group(2))) if found else None
+    if not found:
+        return None
+    slices, memory_gb = int(found.group(1)), int(found.group(2))
+    # `1g.0gb` or `0g.10gb` would divide by zero below; no profile has either.
+    return (slices, memory_gb) if slices > 0 and memory_gb > 0 else None
 
 
 def compute_slices(parent: GpuSpec) -> int:
@@ -76,7 +80,7 @@ def mig_slice(parent: GpuSpec, profile: str | None, memory_mib: int | None) -> G
                           if (found := parse_profile(name))), default=0)
         memory_mib = round(parent.memory_mib * parsed[1] / largest_gb) if largest_gb >= parsed[1] \
             else round(parsed[1] * 1e9 / MIB)
-    memory_share = min(1.0, memory_mib / parent.memory_mib)
+    memory_share = min(1.0, memory_mib / max(1, parent.memory_mib))
     compute_share = memory_share if parsed is None else \
         min(1.0, parsed[0] / compute_slices(parent))
 
