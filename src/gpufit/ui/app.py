@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.css.stylesheet import StylesheetError
 from textual.screen import Screen
@@ -21,6 +23,7 @@ from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
 from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.screens.main import MainScreen
+from gpufit.ui.terminal import AsciiFilter, TerminalProfile, terminal_profile
 from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
 
 if TYPE_CHECKING:
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from gpufit.ui.model_sources import LocalScanner
 
 FALLBACK_THEME = "textual-dark"
+SMALL_WIDTH = 70
+"""Below this many columns the app gets the `-small` class (two-line workload bar, fewer keys)."""
 MAX_STARTUP_NOTES = 5
 
 
@@ -63,6 +68,9 @@ class GpufitApp(App[None]):
         self._file_themes = {theme.name for theme in themes.themes}
         for theme in themes.themes:
             self.register_theme(theme)
+        self.terminal = TerminalProfile()
+        """What the terminal draws: ASCII only (TERM=linux …) and/or 16 colours (set at mount,
+        once the driver says whether there is a terminal at all)."""
 
     def get_default_screen(self) -> Screen:
         """The four-pane main screen."""
@@ -75,6 +83,13 @@ class GpufitApp(App[None]):
                           hub_timeout_s=self.settings.settings.hub_timeout_s)
 
     def on_mount(self) -> None:
+        self.terminal = terminal_profile(os.environ, self.console.color_system,
+                                         headless=self.is_headless)
+        if self.terminal.ascii_only:
+            self._filters.append(AsciiFilter())
+        self.set_class(self.terminal.ascii_only, "-ascii")
+        self.set_class(self.terminal.colours16, "-colors16")
+        self.set_class(self.size.width < SMALL_WIDTH, "-small")
         if self.settings.settings.keymap:
             # Remapped keys from settings.toml [keymap]: binding id → keys.
             self.set_keymap(self.settings.settings.keymap)
@@ -88,8 +103,24 @@ class GpufitApp(App[None]):
         for note in self._notes:
             self.notify(note, title="gpufit-tui", severity="warning", timeout=12)
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < SMALL_WIDTH, "-small")
+
     def on_unmount(self) -> None:
         self.service.close()
+
+    def set_keymap(self, keymap: Mapping[str, str]) -> None:
+        """Apply the entries that name a real binding with keys that can be typed; say why
+        each other entry was ignored (silently ignored remaps look like a broken key)."""
+        usable, problems = commands.check_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, title="settings.toml", severity="warning", timeout=12)
+        super().set_keymap(usable)
+
+    def action_redraw(self) -> None:
+        """Paint every cell again, e.g. after a flaky SSH link left garbage on screen."""
+        self.screen.refresh(layout=True)
+        self.refresh(layout=True)
 
     def action_toggle_restore_session(self) -> None:
         """Turn restoring the last session at start on or off (remembered)."""

@@ -1,11 +1,12 @@
-"""The help screen: every key binding, generated from the bindings themselves (never hand-written)."""
+"""The help screen: every key binding, generated from the bindings themselves (never hand-written),
+with the keys the keymap gives them now, one line per action."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
@@ -14,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from gpufit.ui import commands
 from gpufit.ui.widgets.picker import NavList
 from gpufit.ui.widgets.result import ResultPanel
 
@@ -41,22 +43,55 @@ def binding_sections(main: Screen) -> list[tuple[str, list[Binding]]]:
     ]
 
 
-def help_rows(main: Screen) -> Iterable[Widget]:
-    """A heading per scope, then one row per binding: key on the left, what it does beside it."""
+ACTION_HELP = {
+    "help_quit": "Textual's quit hint (Ctrl+C never quits: it says which key does).",
+}
+"""Help lines for Textual's bindings that carry no description of their own."""
+
+
+def help_lines(app: App[Any], bindings: Iterable[Binding]) -> list[tuple[str, str, str]]:
+    """(keys, what it does, binding id) per action: keys that do the same thing share one line
+    ("home ^a"), keys read as the keymap has them now, and Textual's internal action names
+    never stand in for a description."""
+    lines: dict[str, tuple[list[str], str, str]] = {}
+    for binding in bindings:
+        description = binding.tooltip or binding.description or ACTION_HELP.get(binding.action)
+        if not description:
+            continue
+        keys = commands.binding_keys(app, binding)
+        if binding.action in lines:
+            known_keys = lines[binding.action][0]
+            known_keys.extend(key for key in keys.split() if key not in known_keys)
+            continue
+        lines[binding.action] = (keys.split(), description, binding.id or "")
+    return [(" ".join(keys), description, binding_id)
+            for keys, description, binding_id in lines.values()]
+
+
+def palette_only() -> list[tuple[str, str, str]]:
+    """Commands with no key: the palette (Ctrl+P) runs them."""
+    return [("Ctrl+P", f"{command.title}: {command.help}", command.binding_id)
+            for command in commands.COMMANDS if not command.key and command.title]
+
+
+def help_rows(main: Screen, units: str = "GB") -> Iterable[Widget]:
+    """A heading per scope, then one row per action: keys on the left, what it does beside."""
     yield Static(Content.styled(
-        "Keys act on the focused pane first, then everywhere. Sizes are GB (10^9 bytes) unless "
-        "the result pane says GiB. Remap a key in settings.toml: [keymap] \"<id>\" = \"<keys>\".",
+        f"Keys act on the focused pane first, then everywhere. Sizes are in {units} "
+        f"(GB = 10^9 bytes, GiB = 2^30 bytes; {commands.key_for(main.app, 'units') or 'palette'}"
+        " switches). Remap a key in settings.toml: [keymap] \"<id>\" = \"<keys>\".",
         "$foreground-muted"), classes="help-intro")
-    for scope, bindings in binding_sections(main):
+    sections = [(scope, help_lines(main.app, bindings))
+                for scope, bindings in binding_sections(main)]
+    sections.append(("Command palette only", palette_only()))
+    for scope, lines in sections:
         yield Static(Content.styled(scope, "bold $text-primary"), classes="help-scope")
-        for binding in bindings:
-            description = binding.tooltip or binding.description or binding.action
+        for keys, description, binding_id in lines:
             with Horizontal(classes="help-row"):
-                yield Static(Content.styled(main.app.get_key_display(binding),
-                                            "bold $text-accent"), classes="help-key")
+                yield Static(Content.styled(keys, "bold $text-accent"), classes="help-key")
                 label = Content(description)
-                if binding.id:
-                    label = label + Content.styled(f"  {binding.id}", "$foreground-muted")
+                if binding_id:
+                    label = label + Content.styled(f"  {binding_id}", "$foreground-muted")
                 yield Static(label, classes="help-description")
 
 
@@ -76,4 +111,4 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-panel") as panel:
             panel.border_title = "gpufit-tui keys"
             panel.border_subtitle = "Esc closes"
-            yield from help_rows(self._main)
+            yield from help_rows(self._main, str(getattr(self._main, "units", "GB")))
