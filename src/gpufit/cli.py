@@ -7,7 +7,6 @@ Exit codes: 0 success, 2 usage error (bad flag, unknown or ambiguous name), 1 ot
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -192,15 +191,16 @@ def _check_report_names(args: argparse.Namespace, profile: Profile | None) -> No
 
 def _snapshot(args: argparse.Namespace) -> Snapshot:
     """Run nvidia-smi, or read the saved output the user named."""
+    from gpufit.detect.limits import SavedOutputError, read_saved_output
     from gpufit.detect.parse import parse_any
-    from gpufit.detect.run import detect
+    from gpufit.detect.run import detect_sync
 
     if args.nvidia_smi_output is None:
-        return asyncio.run(detect(timeout_s=args.timeout))
+        return detect_sync(timeout_s=args.timeout)
     try:
-        text = args.nvidia_smi_output.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise UsageError(f"cannot read {args.nvidia_smi_output}: {error.strerror or error}") from None
+        text = read_saved_output(args.nvidia_smi_output)
+    except SavedOutputError as error:
+        raise UsageError(f"--nvidia-smi-output: {error}") from None
     return parse_any(text, source=str(args.nvidia_smi_output))
 
 

@@ -21,6 +21,11 @@ from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot
 
 MEMORY_TOLERANCE = 0.10
 DETECTED_PREFIX = "detected:"
+MIN_PLAUSIBLE_MEMORY_BYTES = 256 * MIB
+MAX_PLAUSIBLE_MEMORY_BYTES = 4 * 1024**4
+"""Deliberately loose bounds on one GPU's (or MIG slice's) memory: a reading outside them is a
+misread (a saved output with a thousands dot, "24.564"), a broken driver or a crafted file, and
+matching on it would pick the wrong card. Such figures are set aside and the reason says so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,32 @@ class Match:
 
     gpu: GpuSpec | None
     reason: str
+    named: GpuSpec | None = None
+    """With gpu None: the catalog GPU the name does match, refused because the memory differs."""
+
+
+def plausible(reading: GpuReading) -> tuple[GpuReading, str | None]:
+    """`reading` with memory figures no GPU can have set to unknown, and what was set aside."""
+    total, used, free = (reading.memory_total_bytes, reading.memory_used_bytes,
+                         reading.memory_free_bytes)
+    doubts = []
+    if total is not None and not MIN_PLAUSIBLE_MEMORY_BYTES <= total <= MAX_PLAUSIBLE_MEMORY_BYTES:
+        doubts.append(f"its reported memory ({_mib(total)}) is no GPU's (a thousands separator "
+                      "or a misread?), so it was ignored")
+        total = used = free = None
+    for label, value in (("used", used), ("free", free)):
+        if value is not None and (value > (total or MAX_PLAUSIBLE_MEMORY_BYTES) or value < 0):
+            doubts.append(f"its {label} memory ({_mib(value)}) exceeds "
+                          f"{'its total' if total else 'any GPU'}, so it was ignored")
+            used, free = (None, free) if label == "used" else (used, None)
+    if not doubts:
+        return reading, None
+    return replace(reading, memory_total_bytes=total, memory_used_bytes=used,
+                   memory_free_bytes=free), "; ".join(doubts)
+
+
+def _mib(value: int) -> str:
+    return f"{value / MIB:,.3f}".rstrip("0").rstrip(".") + " MiB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +117,16 @@ def _names(gpu: GpuSpec) -> tuple[str, ...]:
 
 
 def match_gpu(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
-    """Which catalog GPU `reading` is."""
+    """Which catalog GPU `reading` is; the reason also says what of the reading was set aside
+    as implausible, and, when the name matches but the memory does not, both."""
+    reading, doubt = plausible(reading)
+    match = _match(reading, gpus)
+    if doubt is None:
+        return match
+    return replace(match, reason=f"{match.reason}; {doubt}")
+
+
+def _match(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
     laptop = _is_laptop(reading.name)
     same_kind = [gpu for gpu in gpus.values()
                  if gpu.vendor == "nvidia" and _is_laptop(" ".join(_names(gpu))) == laptop]
@@ -99,10 +139,18 @@ def match_gpu(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
 
     folded = reading.name.casefold().strip()
     if not reading.name_truncated:
-        exact = [gpu for gpu in same_kind if folded in {name.casefold() for name in _names(gpu)}]
-        exact = [gpu for gpu in exact if _memory_close(gpu, memory)]
+        named = [gpu for gpu in same_kind if folded in {name.casefold() for name in _names(gpu)}]
+        exact = [gpu for gpu in named if _memory_close(gpu, memory)]
         if exact:
             return Match(closest(exact), f"nvidia-smi name {reading.name!r} is listed for it")
+        if named and memory is not None:
+            # The name is right and the memory is not: say both, rather than "not in the
+            # catalog", and let the named card lend its speed.
+            near = closest(named)
+            return Match(None, f"nvidia-smi name {reading.name!r} is listed for {near.name!r}, "
+                               f"but it reports {_mib(memory)} where that card has "
+                               f"{_mib(near.memory_bytes)} (more than "
+                               f"{MEMORY_TOLERANCE:.0%} apart)", named=near)
         key = normalise(reading.name)
         same = [gpu for gpu in same_kind if key in {normalise(name) for name in _names(gpu)}
                 and _memory_close(gpu, memory)]
@@ -133,7 +181,8 @@ def _stand_in(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> GpuSpec | Non
         return None
     laptop = _is_laptop(reading.name)
     pool = [gpu for gpu in gpus.values() if gpu.vendor == "nvidia" and gpu.gpu_usable_fraction
-            is None and _is_laptop(" ".join(_names(gpu))) == laptop] or list(gpus.values())
+            is None and gpu.mig_parent is None  # a slice's figures are not a card's
+            and _is_laptop(" ".join(_names(gpu))) == laptop] or list(gpus.values())
     if not pool:
         return None
     return min(pool, key=lambda gpu: (abs(gpu.memory_bytes - memory), gpu.id))
@@ -144,14 +193,16 @@ def _spec_for(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> tuple[GpuSpec
     match = match_gpu(reading, gpus)
     if match.gpu is not None:
         return match.gpu, match.reason, None
-    stand_in = _stand_in(reading, gpus)
+    reading = plausible(reading)[0]
+    stand_in = match.named or _stand_in(reading, gpus)
     if stand_in is None:
         return None, f"{match.reason}, and nvidia-smi does not report its memory", None
     memory_mib = (reading.memory_total_bytes or stand_in.memory_bytes) // MIB
     spec = replace(stand_in, id=f"detected-{normalise(reading.name)}", name=reading.name, aliases=(),
                    memory_mib=memory_mib, mig_profiles=(),
                    source=f"nvidia-smi; speed figures of {stand_in.name}")
-    return spec, f"{match.reason}; speed estimated as for {stand_in.name} (closest memory)", \
+    how = "the card its name names" if match.named else "closest memory"
+    return spec, f"{match.reason}; speed estimated as for {stand_in.name} ({how})", \
         stand_in.name
 
 
@@ -185,8 +236,9 @@ def hardware_options(snapshot: Snapshot, gpus: Mapping[str, GpuSpec]) -> list[De
     options: list[DetectedOption] = []
     groups: dict[tuple[str, int], list[tuple[GpuReading, GpuSpec, str, str | None]]] = {}
     notes: list[str] = []
-    for reading in snapshot.gpus:
-        spec, reason, speed_from = _spec_for(reading, gpus)
+    for raw in snapshot.gpus:
+        reading = plausible(raw)[0]  # the reason from _spec_for says what was set aside
+        spec, reason, speed_from = _spec_for(raw, gpus)
         if spec is None:
             notes.append(reason)
             continue

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from gpufit.core.specs import MIB
+from gpufit.detect.limits import MAX_READINGS, short_lines, too_long
 from gpufit.detect.parse_reports import parse_query, parse_xml
 from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot, failed
 from gpufit.detect.values import (
@@ -70,9 +71,14 @@ def _guess_columns(cells: list[str]) -> list[str]:
 def parse_csv(text: str, fields: Sequence[str] | None = None, source: str = "") -> Snapshot:
     """`--query-gpu=… --format=csv[,noheader][,nounits]`. Without a header, `fields` names the
     columns (default: QUERY_FIELDS)."""
-    lines = [line for line in text.splitlines() if line.strip()]
+    if why := too_long(text):
+        return garbage(text, f"the nvidia-smi CSV output ({why})")
+    lines = [line for line in short_lines(text) if line.strip()]
     if not lines:
         return garbage(text, "the nvidia-smi CSV output")
+    if len(lines) > MAX_READINGS + 1:
+        return garbage(text, f"the nvidia-smi CSV output ({len(lines):,} rows; no machine has "
+                             f"more than {MAX_READINGS} GPUs)")
     units: list[str | None]
     first = [cell.strip() for cell in lines[0].split(",")]
     if any(cell in ("index", "name", "memory.total", "gpu_name", "uuid")
@@ -126,23 +132,39 @@ def parse_csv(text: str, fields: Sequence[str] | None = None, source: str = "") 
 
 # -- nvidia-smi -L ------------------------------------------------------------------------
 
-_LIST_GPU = re.compile(r"^GPU (\d+): (.+?) \(UUID: ([^)]+)\)\s*$")
 _LIST_MIG = re.compile(r"^\s+MIG (\S+)\s+Device\s+(\d+): \(UUID: ([^)]+)\)\s*$")
+
+
+def _list_gpu(line: str) -> GpuReading | None:
+    """'GPU 0: NVIDIA A100-SXM4-80GB (UUID: GPU-…)', read by splitting, not by a backtracking
+    pattern (a lazy name group before ' (UUID: ' is quadratic on a crafted line)."""
+    if not line.startswith("GPU "):
+        return None
+    index, colon, rest = line[4:].partition(": ")
+    name, marker, uuid = rest.rpartition(" (UUID: ")
+    uuid = uuid.rstrip()
+    if not (colon and marker and index.isascii() and index.isdigit() and name.strip()
+            and uuid.endswith(")") and ")" not in uuid[:-1] and uuid[:-1].strip()):
+        return None
+    return GpuReading(index=int(index), name=name.strip(), uuid=uuid[:-1].strip())
 
 
 def parse_list(text: str, source: str = "") -> Snapshot:
     """`nvidia-smi -L`: names, UUIDs and MIG profiles (no memory figures)."""
     gpus: list[GpuReading] = []
     migs: list[MigReading] = []
-    for line in text.splitlines():
-        if found := _LIST_GPU.match(line):
-            gpus.append(GpuReading(index=int(found.group(1)), name=found.group(2).strip(),
-                                   uuid=found.group(3).strip()))
+    if why := too_long(text):
+        return garbage(text, f"the output of nvidia-smi -L ({why})")
+    for line in short_lines(text):
+        if listed := _list_gpu(line):
+            gpus.append(listed)
         elif (found := _LIST_MIG.match(line)) and gpus:
             migs.append(MigReading(gpu_index=gpus[-1].index, device_index=int(found.group(2)),
                                    profile=found.group(1), uuid=found.group(3).strip()))
     if not gpus:
         return failure(text) or garbage(text, "the output of nvidia-smi -L")
+    if len(gpus) > MAX_READINGS or len(migs) > MAX_READINGS:
+        return garbage(text, f"the output of nvidia-smi -L (more than {MAX_READINGS} devices)")
     if migs:
         gpus = [replace(gpu, mig_enabled=True) if any(mig.gpu_index == gpu.index for mig in migs)
                 else gpu for gpu in gpus]
@@ -153,15 +175,33 @@ def parse_list(text: str, source: str = "") -> Snapshot:
 
 _TABLE_DRIVER = re.compile(r"(?:Driver|KMD) Version:\s*(\S+)")
 _TABLE_CUDA = re.compile(r"CUDA (?:UMD )?Version:\s*(\S+)")
-_TABLE_GPU = re.compile(r"^\|\s+(\d+)\s+(.+?)\s+(On|Off|N/A)\s*\|\s*(\S+)\s+(?:On|Off|N/A)\s*\|")
-_TABLE_MEMORY = re.compile(r"(\d+)\s*MiB\s*/\s*(\d+)\s*MiB")
+_TABLE_MEMORY = re.compile(r"(?<!\d)(\d+)\s*MiB\s*/\s*(\d+)\s*MiB")
+# The look-behind starts a match only at the first digit of a run: without it a long run of
+# digits is tried from every position, which is quadratic.
+_SWITCH = ("On", "Off", "N/A")
 _TABLE_POWER_CAP = re.compile(r"/\s*(\d+)W")
 _TABLE_MIG = re.compile(r"^\|\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+\|\s+(\d+)\s*MiB\s*/\s*(\d+)\s*MiB")
 
 
+def _table_gpu_row(line: str) -> tuple[int, str, str] | None:
+    """'|   0  NVIDIA A100-SXM4-80GB   On  | 00000000:00:04.0 Off |' → (0, name, bus id), read
+    by splitting the cells (a pattern with a lazy name before the On/Off column is quadratic on
+    a long line of spaces)."""
+    cells = line.split("|", 3)
+    if len(cells) < 4 or cells[0] or not cells[1][:1].isspace():
+        return None
+    first, second = cells[1].split(), cells[2].split()
+    if len(first) < 3 or not (first[0].isascii() and first[0].isdigit()) \
+            or first[-1] not in _SWITCH or len(second) < 2 or second[1] not in _SWITCH:
+        return None
+    return int(first[0]), " ".join(first[1:-1]), second[0]
+
+
 def parse_table(text: str, source: str = "") -> Snapshot:
     """The default `nvidia-smi` table (old two-line and new three-line GPU rows, MIG section)."""
-    lines = text.splitlines()
+    if why := too_long(text):
+        return garbage(text, f"the nvidia-smi table ({why})")
+    lines = short_lines(text)
     driver = cuda = None
     gpus: list[GpuReading] = []
     migs: list[MigReading] = []
@@ -189,9 +229,9 @@ def parse_table(text: str, source: str = "") -> Snapshot:
                     memory_total_bytes=total, memory_used_bytes=used,
                     memory_free_bytes=total - used))
             continue
-        if not (found := _TABLE_GPU.match(line)):
+        if not (row := _table_gpu_row(line)):
             continue
-        name = found.group(2).strip()
+        index, name, bus_id = row
         truncated = name.endswith("...")
         if truncated:
             name = name[:-3].rstrip()
@@ -206,15 +246,16 @@ def parse_table(text: str, source: str = "") -> Snapshot:
             mig_enabled = True
         elif re.search(r"\|\s*Disabled\s*\|", following):
             mig_enabled = False
-        bus_id = found.group(4)
         gpus.append(GpuReading(
-            index=int(found.group(1)), name=name, bus_id=None if unknown(bus_id) else bus_id,
+            index=index, name=name, bus_id=None if unknown(bus_id) else bus_id,
             memory_total_bytes=total, memory_used_bytes=used,
             memory_free_bytes=None if total is None or used is None else total - used,
             power_limit_watts=number(cap.group(1)) if cap else None,
             mig_enabled=mig_enabled, name_truncated=truncated))
     if not gpus:
         return failure(text) or garbage(text, "the nvidia-smi table")
+    if len(gpus) > MAX_READINGS or len(migs) > MAX_READINGS:
+        return garbage(text, f"the nvidia-smi table (more than {MAX_READINGS} devices)")
     return Snapshot(gpus=tuple(gpus), mig_devices=tuple(migs), driver_version=driver,
                     cuda_version=cuda, source=source or "nvidia-smi")
 
@@ -223,6 +264,8 @@ def parse_table(text: str, source: str = "") -> Snapshot:
 
 def parse_any(text: str, source: str = "") -> Snapshot:
     """Whatever nvidia-smi output `text` is (a saved file, for planning another machine)."""
+    if why := too_long(text):
+        return failed("garbage", f"The nvidia-smi output is {why}; not read.", source)
     stripped = text.lstrip()
     if stripped.startswith("<?xml") or "<nvidia_smi_log" in text[:2000]:
         return parse_xml(text, source)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 
+from gpufit.detect.limits import MAX_READINGS, short_lines, too_long
 from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot, failed
 from gpufit.detect.values import failure, garbage, integer, mig_mode, number, size_bytes, text_value
 
@@ -23,6 +24,8 @@ def _find(element: ElementTree.Element | None, path: str) -> str | None:
 def parse_xml(text: str, source: str = "") -> Snapshot:
     """`nvidia-smi -q -x`. The index is the position in the file (nvidia-smi lists GPUs in PCI
     bus order, which is its index order); `minor_number` is a device-node number, not the index."""
+    if why := too_long(text):
+        return garbage(text, f"nvidia-smi XML ({why})")
     try:
         root = ElementTree.fromstring(text.strip())
     except ElementTree.ParseError as error:
@@ -31,7 +34,10 @@ def parse_xml(text: str, source: str = "") -> Snapshot:
         return garbage(text, f"nvidia-smi XML (root element <{root.tag}>)")
     gpus: list[GpuReading] = []
     migs: list[MigReading] = []
-    for index, gpu in enumerate(root.findall("gpu")):
+    found = root.findall("gpu")
+    if len(found) > MAX_READINGS or len(root.findall("gpu/mig_devices/mig_device")) > MAX_READINGS:
+        return garbage(text, f"nvidia-smi XML (more than {MAX_READINGS} devices)")
+    for index, gpu in enumerate(found):
         name = text_value(_find(gpu, "product_name"))
         if name is None:
             continue
@@ -68,8 +74,25 @@ def parse_xml(text: str, source: str = "") -> Snapshot:
 
 # -- nvidia-smi -q (text) -----------------------------------------------------------------
 
-_Q_LINE = re.compile(r"^( *)(.+?)(?:\s+:\s?(.*))?$")
+_Q_SEPARATOR = re.compile(r"\s:")
 # "Key<spaces>: value"; a line without " :" opens a section ("GPU 00000000:00:09.0", "MIG Mode").
+# Found with one search for whitespace-then-colon and split there: the old single pattern (a
+# lazy key, then spaces, then the colon) was quadratic on a long line of spaces.
+
+
+def _q_line(line: str) -> tuple[int, str, str | None] | None:
+    """(indent, key, value or None for a section heading) of one `-q` line."""
+    stripped = line.lstrip(" ")
+    if not stripped:
+        return None
+    indent = len(line) - len(stripped)
+    separator = _Q_SEPARATOR.search(stripped)
+    if separator is None:
+        return indent, stripped.strip(), None
+    key, value = stripped[:separator.start()].strip(), stripped[separator.end():]
+    if not key:
+        return None
+    return indent, key, value[1:] if value[:1].isspace() else value
 
 
 def parse_query(text: str, source: str = "") -> Snapshot:
@@ -78,13 +101,15 @@ def parse_query(text: str, source: str = "") -> Snapshot:
     migs: list[dict[str, str]] = []
     top: dict[str, str] = {}
     stack: list[tuple[int, str]] = []
-    for line in text.splitlines():
+    if why := too_long(text):
+        return garbage(text, f"the output of nvidia-smi -q ({why})")
+    for line in short_lines(text):
         if not line.strip() or line.startswith("="):
             continue
-        found = _Q_LINE.match(line.rstrip())
-        if not found:
+        parsed = _q_line(line.rstrip())
+        if parsed is None:
             continue
-        indent, key, value = len(found.group(1)), found.group(2).strip(), found.group(3)
+        indent, key, value = parsed
         while stack and stack[-1][0] >= indent:
             stack.pop()
         if value is None:
@@ -106,16 +131,18 @@ def parse_query(text: str, source: str = "") -> Snapshot:
             gpus[-1][qualified] = value
     if not gpus:
         return failure(text) or garbage(text, "the output of nvidia-smi -q")
+    if len(gpus) > MAX_READINGS or len(migs) > MAX_READINGS:
+        return garbage(text, f"the output of nvidia-smi -q (more than {MAX_READINGS} devices)")
     readings = tuple(GpuReading(
         index=index, name=gpu.get("Product Name", "unknown GPU").strip(),
         uuid=text_value(gpu.get("GPU UUID")), bus_id=gpu["bus_id"],
         memory_total_bytes=size_bytes(gpu.get("FB Memory Usage/Total")),
         memory_used_bytes=size_bytes(gpu.get("FB Memory Usage/Used")),
         memory_free_bytes=size_bytes(gpu.get("FB Memory Usage/Free")),
-        power_limit_watts=next((value for key in ("GPU Power Readings/Current Power Limit",
+        power_limit_watts=next((watts for key in ("GPU Power Readings/Current Power Limit",
                                                   "Power Readings/Power Limit",
                                                   "GPU Power Readings/Power Limit")
-                                if (value := number(gpu.get(key))) is not None), None),
+                                if (watts := number(gpu.get(key))) is not None), None),
         mig_enabled=mig_mode(gpu.get("MIG Mode/Current")),
     ) for index, gpu in enumerate(gpus))
     mig_readings = []

@@ -79,8 +79,13 @@ FAILURES = (
 )
 
 
+FAILURE_HEAD_CHARS = 8192
+
+
 def failure(text: str, returncode: int | None = None) -> Snapshot | None:
-    """The failure nvidia-smi reports in `text`, if it reports one."""
+    """The failure nvidia-smi reports in `text`, if it reports one (it says so first, so only
+    the first FAILURE_HEAD_CHARS are searched: the patterns' `.*` is quadratic on a long line)."""
+    text = text[:FAILURE_HEAD_CHARS]
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     for kind, pattern, message in FAILURES:
         if pattern.search(text):
@@ -93,6 +98,6 @@ def failure(text: str, returncode: int | None = None) -> Snapshot | None:
 
 def garbage(text: str, what: str) -> Snapshot:
     """A failed snapshot for output that is none of nvidia-smi's formats."""
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    line = next((line.strip() for line in text[:FAILURE_HEAD_CHARS].splitlines() if line.strip()), "")
     shown = f": {line[:80]!r}" if line else " (it was empty)"
     return failed("garbage", f"Could not read {what}{shown}")
