@@ -9,13 +9,13 @@ from ui_helpers import WIDE, main_screen, wait_until
 
 from gpufit.persist.profiles import ProfileStore, profiles_dir
 from gpufit.ui.pilot import settle
-from gpufit.ui.screens.profiles import Confirm, NamePrompt, ProfilesScreen
+from gpufit.ui.screens.profiles import Confirm, NamePrompt, ProfilesScreen, SavePrompt
 
 
 async def save_as(pilot, name: str) -> None:
     await pilot.press("s")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, NamePrompt))
-    box = pilot.app.screen.query_one(Input)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SavePrompt))
+    box = pilot.app.screen.query_one("#name", Input)
     box.value = name
     await pilot.press("enter")
     await settle(pilot)
@@ -30,7 +30,7 @@ async def test_save_quit_reopen_load(build_app):
         await settle(pilot)
         wanted = (screen.model_id, screen.context_tokens, screen.gpu_count)
         await save_as(pilot, "big box")
-        assert not isinstance(app.screen, NamePrompt)
+        assert not isinstance(app.screen, SavePrompt)
     stored = tomllib.loads(next(profiles_dir().glob("*.toml")).read_text())
     assert stored["name"] == "big box" and stored["model"]["id"] == wanted[0]
     assert stored["workload"]["context_tokens"] == wanted[1]

@@ -24,6 +24,8 @@ class DetectionController:
         self._detector = detector
         self.hardware_touched = False
         """The user (or a profile, or a sweep row) chose the hardware: detection keeps off it."""
+        self._scans = 0
+        """Detections started; from the second (`r`) on, each outcome is also a notification."""
 
     @property
     def enabled(self) -> bool:
@@ -37,6 +39,7 @@ class DetectionController:
             screen.notify("GPU detection is off in this session.", severity="warning")
             return
         screen.detection_status = "Detecting GPUs…"
+        self._scans += 1
         screen.run_worker(self._detect(self._detector), exclusive=True, group="detect",
                           name="detect GPUs", exit_on_error=False)
 
@@ -53,7 +56,6 @@ class DetectionController:
             screen.notify(status, title="GPU detection failed; kept the earlier result",
                           severity="warning", timeout=10)
             return
-        screen.detection_status = status
         screen.detected = options
         if chosen is not None:  # a rescan: keep the same card, with fresh free memory
             if self.option(screen.gpu_id) is None and options:
@@ -61,6 +63,14 @@ class DetectionController:
             screen.refresh_estimate()
         elif options and not self.hardware_touched:
             screen.change_setup(gpu_id=options[0].key, gpu_count=options[0].count)
+        elif options:
+            # The user's (or a profile's) choice stands; say so, or the detected card seems
+            # ignored.
+            status += " Not selected: you chose other hardware first (pick the detected row)."
+        screen.detection_status = status
+        if self._scans > 1:  # `r`: the outcome is news even when it is the same failure
+            screen.notify(status, title="GPU detection",
+                          severity="information" if options else "warning", timeout=10)
 
     def option(self, gpu_id: str) -> DetectedOption | None:
         """The detected option `gpu_id` names, if it names one."""

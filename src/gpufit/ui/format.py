@@ -24,13 +24,20 @@ def rate(tokens_per_s: float) -> str:
 
 
 def params(count: float) -> str:
-    """A parameter count as 8.0B / 141B / 560M."""
+    """A parameter count as 8.0B / 141B / 560M / 4.6M / 260K / 512: a tiny test model never
+    shows as "0M"."""
     # Thresholds sit where rounding would print "100.0B" or "1,000M" (Gemma 3 1B has 999.9M).
     if count >= 99.95e9:
         return f"{count / 1e9:,.0f}B"
     if count >= 999.5e6:
         return f"{count / 1e9:.1f}B"
-    return f"{count / 1e6:,.0f}M"
+    if count >= 9.95e6:
+        return f"{count / 1e6:,.0f}M"
+    if count >= 999.5e3:
+        return f"{count / 1e6:.1f}M"
+    if count >= 999.5:
+        return f"{count / 1e3:.0f}K"
+    return f"{count:.0f}"
 
 
 def tokens(count: int) -> str:

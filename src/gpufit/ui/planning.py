@@ -9,16 +9,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gpufit.core.assess import HostInputs
+from gpufit.core.assess import Assessment, HostInputs
 from gpufit.core.specs import GB
+from gpufit.ui.format import short_gpu_name
 from gpufit.ui.screens.compare import CompareScreen, RunHintsScreen
 from gpufit.ui.screens.host import HostDialog, HostValues
 from gpufit.ui.screens.serving import ServingInputs, ServingScreen
 from gpufit.ui.screens.sweeps import SweepChoice, SweepScreen
+from gpufit.ui.widgets.result import ResultPanel
 
 if TYPE_CHECKING:
-    from gpufit.core.assess import Assessment
     from gpufit.ui.screens.main import MainScreen
+
+
+def pinned_label(result: Assessment) -> str:
+    """'Llama 3.1 8B · Q4_K_M on 2 × RTX 4090': what a pin names."""
+    estimate = result.estimate
+    hardware = estimate.hardware
+    gpu = short_gpu_name(hardware.gpu.name)
+    gpus = f"{hardware.count} × {gpu}" if hardware.count > 1 else gpu
+    return f"{estimate.model.name} · {estimate.quant.id} on {gpus}"
 
 
 class PlanningController:
@@ -87,17 +97,19 @@ class PlanningController:
                               memory_override_bytes=None)
 
     def pin(self) -> None:
-        """Pin the current setup (or unpin it) for `c` to compare against."""
+        """Pin the current setup (or, pressed again on it, unpin it) for `c` to compare
+        against; the result pane's border says what is pinned until it is unpinned."""
         if (result := self._ready()) is None:
             return
+        panel = self._screen.query_one(ResultPanel)
         if self.pinned is not None and self.pinned.setup == result.setup:
-            self.pinned = None
-            self._screen.notify("Unpinned.", title="Compare")
+            self.pinned, panel.pinned = None, ""
+            self._screen.notify(f"Unpinned {pinned_label(result)}.", title="Compare")
             return
-        self.pinned = result
-        estimate = result.estimate
-        self._screen.notify(f"Pinned {estimate.model.name} · {estimate.quant.id}. Change "
-                    "anything, then press c to compare.", title="Compare")
+        replaced = "" if self.pinned is None else f" (instead of {pinned_label(self.pinned)})"
+        self.pinned, panel.pinned = result, pinned_label(result)
+        self._screen.notify(f"Pinned {pinned_label(result)}{replaced}. Change anything, then "
+                            "press c to compare; p again here unpins.", title="Compare")
 
     def compare(self) -> None:
         """The pinned setup beside the current one."""

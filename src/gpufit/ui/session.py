@@ -21,7 +21,7 @@ from gpufit.persist.profiles import (
     profile_of_setup,
     profile_setup,
 )
-from gpufit.ui.screens.profiles import Confirm, NamePrompt, ProfilesScreen
+from gpufit.ui.screens.profiles import Confirm, ProfilesScreen, SavePrompt
 
 if TYPE_CHECKING:
     from gpufit.ui.screens.main import MainScreen
@@ -74,17 +74,22 @@ class ProfileController:
         """Name the current setup and save it; an existing name asks before overwriting."""
         screen = self._screen
         default = self.name or f"{screen.model_id} on {screen.gpu_id}"
-        screen.app.push_screen(NamePrompt("Save profile", default), self._save_named)
+        note = ""
+        if self.name is not None:
+            with contextlib.suppress(ProfileError, ValueError):
+                note = self.store.load(self.name).note
+        screen.app.push_screen(SavePrompt(default, note), self._save_named)
 
-    def _save_named(self, name: str | None, overwrite: bool = False) -> None:
-        if not name:
+    def _save_named(self, answer: tuple[str, str] | None, overwrite: bool = False) -> None:
+        if not answer or not answer[0]:
             return
+        name, note = answer
         screen = self._screen
         try:
-            self.store.save(profile_of(screen, name), overwrite=overwrite)
+            self.store.save(profile_of(screen, name, note), overwrite=overwrite)
         except ProfileExists:
             screen.app.push_screen(Confirm(f"A profile named {name!r} exists. Overwrite it?"),
-                                   lambda yes: self._save_named(name, True) if yes else None)
+                                   lambda yes: self._save_named(answer, True) if yes else None)
             return
         except (ProfileError, ValueError) as error:
             screen.notify(f"{error} (the setup on screen is unchanged)",

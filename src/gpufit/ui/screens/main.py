@@ -140,7 +140,8 @@ class MainScreen(Screen[None]):
                     MainScreen.detected, MainScreen.detection_status)
                 yield ModelPane(catalog, selected=self.model_id,
                                 fit_headroom=self.sources.headroom)
-                yield QuantPane(catalog, selected=self.quant_id).data_bind(MainScreen.result)
+                yield QuantPane(catalog, selected=self.quant_id).data_bind(
+                    MainScreen.result, MainScreen.units)
             yield ResultPanel().data_bind(MainScreen.result, MainScreen.units)
         yield WorkloadBar().data_bind(MainScreen.context_ceiling)
         yield KeyFooter(commands.wide_only_actions())

@@ -1,4 +1,5 @@
-"""Profile dialogs: a name prompt, a yes/no confirmation, and the filterable list of profiles.
+"""Profile dialogs: a name prompt, the save prompt (name and note), a yes/no confirmation,
+and the filterable list of profiles.
 
 The list screen opens, renames or deletes (Enter does what it was opened for; `n` renames and
 `d` deletes from any mode). It talks to the `ProfileStore` itself and reports every outcome;
@@ -58,6 +59,38 @@ class NamePrompt(ModalScreen[str | None]):
         self.dismiss(name)
 
 
+class SavePrompt(ModalScreen[tuple[str, str] | None]):
+    """Ask for a profile's name and a note (Enter in either box saves, Escape cancels);
+    dismisses with (name, note)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "cancel", id="gpufit.save-cancel"),
+    ]
+
+    def __init__(self, name: str = "", note: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self._name = name
+        self._note = note
+
+    def compose(self) -> ComposeResult:
+        """A titled box: the name, then the note."""
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Save profile"
+            box.border_subtitle = "Enter saves · Tab moves · Esc cancels"
+            yield Input(self._name, placeholder="profile name", id="name")
+            yield Input(self._note, placeholder="note (optional): what this setup is for",
+                        id="note")
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        if not name:
+            self.notify("A profile needs a name.", severity="warning")
+            self.query_one("#name", Input).focus()
+            return
+        self.dismiss((name, self.query_one("#note", Input).value.strip()))
+
+
 class Confirm(ModalScreen[bool]):
     """A yes/no question; `y` or Enter says yes, `n` or Escape no."""
 
@@ -108,16 +141,19 @@ class ProfilesScreen(ModalScreen[Profile | None]):
         self.reload()
         self.query_one(NavList).focus()
 
-    def reload(self) -> None:
-        """Read the profiles again (the store moves unreadable files aside and says so)."""
+    def reload(self, keep: str | None = None) -> None:
+        """Read the profiles again (the store moves unreadable files aside and says so); the
+        cursor goes to `keep` when given, so the next key acts on the profile just changed."""
         self._profiles = self._store.list()
         for problem in self._store.problems:
             self.notify(str(problem), title="Profile file problem", severity="warning",
                         timeout=12)
         self._store.problems.clear()
-        self._fill()
+        self._fill(keep)
 
-    def _fill(self) -> None:
+    def _fill(self, keep: str | None = None) -> None:
+        """Fill the list from the filter; the cursor goes to `keep` (a profile's name) if it is
+        listed, else the first row."""
         words = self.query_one("#profile-filter", Input).value.casefold().split()
         options = [Option(Content.assemble((profile.name, "bold"), "\n",
                                            (preview(profile), "$foreground-muted")),
@@ -130,7 +166,8 @@ class ProfilesScreen(ModalScreen[Profile | None]):
             listing.set_options([Option("No saved profiles yet: press s on the main screen.",
                                         disabled=True)])
         elif options:
-            listing.highlighted = 0
+            names = [option.id for option in options]
+            listing.highlighted = names.index(keep) if keep in names else 0
 
     def _highlighted(self) -> Profile | None:
         listing = self.query_one(NavList)
@@ -178,7 +215,7 @@ class ProfilesScreen(ModalScreen[Profile | None]):
                 self.notify(str(error), title="Could not rename", severity="error")
                 return
             self.notify(f"{profile.name!r} is now {new_name!r}.", title="Profile renamed")
-            self.reload()
+            self.reload(keep=new_name)
 
         self.app.push_screen(NamePrompt(f"Rename {profile.name!r}", profile.name), renamed)
 
@@ -187,6 +224,12 @@ class ProfilesScreen(ModalScreen[Profile | None]):
         profile = self._highlighted()
         if profile is None:
             return
+
+        listing = self.query_one(NavList)
+        ids = [option.id for option in listing.options]
+        position = ids.index(profile.name)
+        others = ids[position + 1:] + ids[:position][::-1]
+        neighbour = others[0] if others else None
 
         def confirmed(yes: bool | None) -> None:
             if not yes:
@@ -197,7 +240,8 @@ class ProfilesScreen(ModalScreen[Profile | None]):
                 self.notify(str(error), title="Could not delete", severity="error")
                 return
             self.notify(f"Deleted {profile.name!r}.", title="Profile deleted")
-            self.reload()
+            # The cursor stays where it was (on the next profile), not back at the top.
+            self.reload(keep=neighbour)
 
         self.app.push_screen(Confirm(f"Delete profile {profile.name!r}? This cannot be undone."),
                              confirmed)

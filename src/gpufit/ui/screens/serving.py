@@ -51,6 +51,13 @@ def summary(assessment: Assessment) -> Content:
     if profile.max_concurrency == 0:
         return Content.styled(f"Not one request of {context:,} tokens fits in memory.",
                               "bold $text-error")
+    if assessment.verdict == "does-not-fit":
+        # The view's requests fit, the main screen's workload does not: say whose speeds
+        # these are, so they are not read as the main setup's.
+        workload = assessment.estimate.workload
+        lines.append(Content.styled(
+            f"The main setup ({workload.context_tokens:,} tokens × {workload.sequences}) does "
+            f"not fit; these {context:,}-token requests do.", "bold $text-warning"))
     lines.append(Content.assemble(
         ("KV limit  ", MUTED), f"{profile.max_concurrency:,} concurrent requests of "
                                f"{context:,} tokens"))
@@ -182,4 +189,6 @@ class ServingScreen(ModalScreen[ServingInputs | None]):
                              for point in profile.points if point.fits_kv)
         chart.tpot_limit_s = profile.tpot_limit_s
         chart.best = profile.best.concurrency if profile.best else None
+        chart.empty_text = (f"Nothing to chart: not one request of "
+                            f"{profile.prompt_tokens + profile.output_tokens:,} tokens fits.")
         self.query_one("#serving-summary", Static).update(summary(assessment))

@@ -148,6 +148,8 @@ class ServingChart(Widget):
     """The dashed line."""
     best: var[int | None] = var(None, init=False)
     """Concurrency of the best level (its label is framed), or None."""
+    empty_text: var[str] = var("Computing…", init=False)
+    """What the chart says when it has no level to plot (set by its screen once it knows)."""
 
     def watch_points(self) -> None:
         self.refresh()
@@ -158,11 +160,14 @@ class ServingChart(Widget):
     def watch_best(self) -> None:
         self.refresh()
 
+    def watch_empty_text(self) -> None:
+        self.refresh()
+
     def render(self) -> Content:
         """Draw for the current size."""
         width, height = self.content_region.width, self.content_region.height
         if not self.points:
-            return Content("No serving profile yet.")
+            return Content(self.empty_text)
         rows = chart_cells(self.points, self.tpot_limit_s, self.best, width, height)
         return Content("\n").join(
             Content.assemble(*((cell.text, cell.style) if cell.style else cell.text for cell in row))

@@ -1,11 +1,16 @@
-"""Hardware pane: catalog GPUs grouped by family, a filter, the GPU count and a memory override."""
+"""Hardware pane: catalog GPUs grouped by family, a filter, the GPU count and a memory override.
+
+The override is bounded by what hardware exists: at most `OVERRIDE_MARGIN` × the largest card
+in the catalog (room for a card newer than the catalog, never a typo's 999,999 GB).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -21,7 +26,17 @@ from gpufit.detect.match import DetectedOption
 from gpufit.ui.format import short_gpu_name
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
-from gpufit.ui.widgets.typed import typed_value
+from gpufit.ui.widgets.typed import settle, typed_value
+
+OVERRIDE_MARGIN = 1.5
+"""How far a typed GB/GPU may exceed the largest catalog card's memory."""
+MIN_OVERRIDE_GB = 0.1
+
+
+def max_override_gb(catalog: Catalog) -> float:
+    """The largest GB/GPU the box accepts: `OVERRIDE_MARGIN` × the largest catalog card."""
+    largest_bytes = max((gpu.memory_bytes for gpu in catalog.gpus.values()), default=0)
+    return round(OVERRIDE_MARGIN * largest_bytes / GB) or 1000
 
 
 class HardwarePane(PickerPane):
@@ -42,10 +57,18 @@ class HardwarePane(PickerPane):
     def __init__(self, catalog: Catalog, *, id: str = "hardware", selected: str = "") -> None:
         super().__init__("1 Hardware", "/ filter GPUs", id=id, selected=selected)
         self._catalog = catalog
+        self.max_override_gb = max_override_gb(catalog)
+        self._before: tuple[int, int | None] = (self.gpu_count, self.memory_override_bytes)
 
     def compose_above_list(self) -> ComposeResult:
-        """The detection status line."""
-        yield Static(self.detection_status, id="detect-status", classes="status-line")
+        """The detection status: wrapped (up to three lines), the whole text in its tooltip,
+        so a hung nvidia-smi reads differently from a missing one at any width."""
+        status = Static(self.detection_status, id="detect-status", classes="status-line")
+        status.styles.text_wrap = "wrap"
+        status.styles.height = "auto"
+        status.styles.max_height = 3
+        status.tooltip = self.detection_status or None
+        yield status
 
     def compose(self) -> ComposeResult:
         """Filter, status, list, then the count and memory row."""
@@ -56,9 +79,14 @@ class HardwarePane(PickerPane):
                         validators=[Integer(minimum=1, maximum=MAX_GPUS)],
                         tooltip=f"How many GPUs, 1–{MAX_GPUS} (also + and -)")
             yield Label("GB/GPU")
+            limit = f"{MIN_OVERRIDE_GB:g}–{self.max_override_gb:,.0f}"
             yield Input(type="number", compact=True, id="memory-override",
-                        validators=[Number(minimum=0.1)], valid_empty=True,
-                        tooltip="Usable memory per GPU in GB (10^9); empty = catalog")
+                        validators=[Number(minimum=MIN_OVERRIDE_GB, maximum=self.max_override_gb,
+                                           failure_description=(
+                                               f"GB/GPU must be {limit} ({OVERRIDE_MARGIN:g} × "
+                                               "the largest card in the catalog)."))],
+                        valid_empty=True,
+                        tooltip=f"Usable memory per GPU in GB (10^9), {limit}; empty = catalog")
 
     def rows(self) -> Iterable[Row]:
         """Detected hardware first, then GPUs grouped by family (known families first),
@@ -115,7 +143,9 @@ class HardwarePane(PickerPane):
 
     def watch_detection_status(self, status: str) -> None:
         if self.is_mounted:
-            self.query_one("#detect-status", Static).update(status)
+            line = self.query_one("#detect-status", Static)
+            line.update(status)
+            line.tooltip = status or None
 
     def watch_gpu_count(self) -> None:
         self._show_count()
@@ -137,12 +167,28 @@ class HardwarePane(PickerPane):
             box.value = "" if self.memory_override_bytes is None else \
                 f"{self.memory_override_bytes / GB:g}"
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Entering a box: remember the value in use, for a refused entry to return to."""
+        if event.widget.id in ("gpu-count", "memory-override"):
+            self._before = (self.gpu_count, self.memory_override_bytes)
+
     @on(Input.Blurred, "#gpu-count, #memory-override")
     def _left_box(self, event: Input.Blurred) -> None:
-        """Leaving a box shows the value in force (an invalid entry is dropped)."""
+        """Leaving a box shows the value in force; a refused entry is named in a notification."""
         event.stop()
+        self._settle(event.input)
         self._show_count(force=True)
         self._show_override(force=True)
+
+    def _settle(self, box: Input) -> None:
+        count, memory_bytes = self._before
+        if box.id == "gpu-count":
+            if settle(box, str(count), "GPU count") and count != self.gpu_count:
+                self.post_message(GpuCountChanged(count))
+        elif settle(box, "" if memory_bytes is None else f"{memory_bytes / GB:g}", "GB/GPU",
+                    default=f"the card's {box.placeholder} GB") \
+                and memory_bytes != self.memory_override_bytes:
+            self.post_message(MemoryOverrideChanged(memory_bytes))
 
     @on(Input.Changed, "#gpu-count")
     def _count_typed(self, event: Input.Changed) -> None:
@@ -156,7 +202,9 @@ class HardwarePane(PickerPane):
 
     @on(Input.Submitted, "#gpu-count, #memory-override")
     def _row_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a box leaves it for the list, as in every number box of the screen."""
         event.stop()
+        self._settle(event.input)
         self.focus_default()
 
 
@@ -166,4 +214,4 @@ def _parse_gb(text: str) -> int | None:
         value = float(text)
     except ValueError:
         return None
-    return round(value * GB) if value > 0 else None
+    return round(value * GB) if value > 0 and math.isfinite(value) else None

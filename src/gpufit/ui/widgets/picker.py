@@ -127,8 +127,17 @@ class PickerPane(Vertical):
 
     def watch_selected(self, selected: str) -> None:
         self._current = selected
-        if self.is_mounted:
-            self._move_to(self._index_of(selected))
+        if not self.is_mounted:
+            return
+        index = self._index_of(selected)
+        if index is None and self.filter_input.value \
+                and any(row.id == selected for row in self.rows()):
+            # A load (profile, sweep row, file, Hub) chose a row the filter hides: a stale
+            # filter must not leave another row highlighted, so it goes.
+            self.filter_input.value = ""
+            self.rebuild()
+            index = self._index_of(selected)
+        self._move_to(index)
 
     @on(Input.Changed, ".filter")
     def _filter_changed(self, event: Input.Changed) -> None:

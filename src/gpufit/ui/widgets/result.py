@@ -51,7 +51,8 @@ def setup_line(estimate: Estimate) -> Content:
     if hardware.count > 1:
         gpu = f"{hardware.count} × {gpu}"
     if hardware.memory_override_bytes is not None:
-        gpu += f" ({size(hardware.memory_per_gpu_bytes)} each)"
+        each = " each" if hardware.count > 1 else ""
+        gpu += f" (set to {size(hardware.memory_per_gpu_bytes)}{each})"
     return Content.assemble(
         (estimate.model.name, "bold"), " · ", (estimate.quant.id, "bold"), "\n", gpu, "\n",
         (f"ctx {workload.context_tokens:,} × {workload.sequences} · "
@@ -100,8 +101,11 @@ def figures(assessment: Assessment, units: str) -> Content:
             lines.append(_line("Free now", f"{card}{size(free.per_gpu_free_bytes[index], units)} "
                                            f"< {size(free.per_gpu_needed_bytes[index], units)}: ",
                                ("does not fit", "bold $text-error")))
+    # Speeds of a setup that does not fit are what it would run at, as the CLI says.
+    if_fitted = " if it fitted" if assessment.verdict == "does-not-fit" else ""
     lines += [
-        _line("Decode", (f"~{rate(speed.decode_tokens_per_s)} tok/s", "bold")),
+        _line("Decode", (f"~{rate(speed.decode_tokens_per_s)} tok/s", "bold"),
+              (if_fitted, MUTED)),
         _line("", (f"{rate(speed.decode_low)}–{rate(speed.decode_high)}, {speed.bound}-bound",
                    MUTED)),
     ]
@@ -111,12 +115,25 @@ def figures(assessment: Assessment, units: str) -> Content:
     lines += [
         _line("Prefill", f"~{rate(speed.prefill_tokens_per_s)} tok/s"),
         _line("TTFT", seconds(speed.time_to_first_token_s)),
-        _line("Max ctx", f"{estimate.max_context_tokens:,} tokens"
-              if estimate.max_context_tokens else ("none fits", "bold $text-error")),
+        _line("Max ctx", *max_context_words(estimate)),
         _line("Max seqs", f"{estimate.max_sequences:,} × {workload.context_tokens:,}"
               if estimate.max_sequences else ("none fits", "bold $text-error")),
     ]
+    trained_tokens = estimate.model.max_context_tokens
+    if estimate.max_sequences and workload.context_tokens > trained_tokens:
+        lines.append(_line("", (f"context over the model's {trained_tokens:,}", MUTED)))
     return Content("\n").join(lines)
+
+
+def max_context_words(estimate: Estimate) -> tuple[str | tuple[str, str], ...]:
+    """The longest context that fits, saying when the model's own limit (not memory) caps it,
+    so it reads right beside a workload context set above that limit."""
+    tokens = estimate.max_context_tokens
+    if not tokens:
+        return (("none fits", "bold $text-error"),)
+    if tokens >= estimate.model.max_context_tokens:
+        return (f"{tokens:,} tokens", (" (model limit)", MUTED))
+    return (f"{tokens:,} tokens",)
 
 
 def plans(result: Assessment, units: str) -> Content:
@@ -166,9 +183,16 @@ class ResultPanel(VerticalScroll):
     units: var[str] = var("GB", init=False)
     """GB or GiB (bound to the main screen)."""
 
+    pinned: var[str] = var("", init=False)
+    """What `p` pinned (empty: nothing), kept in the border while it is pinned."""
+
     def __init__(self, *, id: str = "result") -> None:
         super().__init__(id=id, classes="pane")
         self.border_title = "4 Result"
+
+    def watch_pinned(self, pinned: str) -> None:
+        self.border_title = "4 Result" + (" · pinned, c compares" if pinned else "")
+        self.tooltip = f"Pinned: {pinned}" if pinned else None
 
     def compose(self) -> ComposeResult:
         """Banner, setup, bar, breakdown, figures, advice."""
@@ -184,6 +208,9 @@ class ResultPanel(VerticalScroll):
 
     def watch_result(self) -> None:
         self._show()
+        # A new result starts at its verdict: a pane scrolled down for the advice would
+        # otherwise hide the verdict of the next setup (80×24).
+        self.scroll_home(animate=False, immediate=True)
 
     def watch_units(self) -> None:
         self._show()

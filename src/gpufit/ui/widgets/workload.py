@@ -17,7 +17,7 @@ from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.setup import MAX_SEQUENCES, MIN_CONTEXT_TOKENS
 from gpufit.core.specs import KV_CACHE_DTYPES
 from gpufit.ui.messages import WorkloadChanged
-from gpufit.ui.widgets.typed import typed_value
+from gpufit.ui.widgets.typed import settle, typed_value
 
 T = TypeVar("T")
 
@@ -90,10 +90,33 @@ class WorkloadBar(Horizontal):
 
     @on(Input.Blurred)
     def _left_box(self, event: Input.Blurred) -> None:
-        """Leaving a box shows the value in force (an invalid entry is dropped)."""
+        """Leaving a box shows the value in force; a refused entry is named in a notification."""
         event.stop()
+        self._settle(event.input)
         self._sync("#context", self.context_tokens, force=True)
         self._sync("#sequences", self.sequences, force=True)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Entering a box: remember the value in use, for a refused entry to return to."""
+        self._before = (self.context_tokens, self.sequences)
+
+    def _settle(self, box: Input) -> None:
+        # Before any focus (a box settled by a test or a click) the value in use is "before".
+        context, sequences = getattr(self, "_before", (self.context_tokens, self.sequences))
+        if box.id == "context" and settle(box, str(context), "Context") \
+                and context != self.context_tokens:
+            self.post_message(WorkloadChanged(context_tokens=context))
+        elif box.id == "sequences" and settle(box, str(sequences), "Seqs") \
+                and sequences != self.sequences:
+            self.post_message(WorkloadChanged(sequences=sequences))
+
+    @on(Input.Submitted)
+    async def _submitted(self, event: Input.Submitted) -> None:
+        """Enter leaves the box for the list on show, as Enter in the hardware boxes does (so
+        the next digit typed is not appended to the number)."""
+        event.stop()
+        self._settle(event.input)
+        await self.run_action("screen.leave_input")
 
     def watch_context_tokens(self, tokens: int) -> None:
         self._sync("#context", tokens)
