@@ -343,3 +343,40 @@ def test_snapshot_16_colours(snap_compare, snapshot_app, monkeypatch):
 def test_snapshot_ascii(snap_compare, snapshot_app, monkeypatch):
     monkeypatch.setenv("GPUFIT_ASCII", "1")
     assert snap_compare(snapshot_app(), terminal_size=NARROW, run_before=choose_default)
+
+
+# -- sizes (item 17) --------------------------------------------------------------------------
+
+async def test_at_140x45_the_hardware_column_holds_names_and_numbers(build_app):
+    app = build_app()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        hardware = app.screen.query_one("#hardware")
+        # "A100 80 GB SXM4 MIG 1g.10gb" (27) + padding, border and scrollbar (5).
+        assert hardware.outer_size.width >= 32
+        memory_box = app.screen.query_one("#memory-override", Input)
+        assert memory_box.content_size.width >= len("141.0")  # H200's GB per GPU
+
+
+async def test_at_60x20_the_workload_bar_and_footer_fit(build_app):
+    from textual.widgets._footer import FooterKey
+
+    app = build_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.has_class("-small")
+        bar = app.screen.query_one("WorkloadBar")
+        for choice in bar.query(".choice"):  # every choice ends inside the screen
+            assert choice.region.right <= SMALL[0]
+            assert str(choice.render()).rstrip().endswith(")")  # "(e)" hint not cut
+        shown = [key for key in app.screen.query(FooterKey) if key.display]
+        assert sum(key.outer_size.width for key in shown) <= SMALL[0]
+
+
+def test_snapshot_140x45_hardware(snap_compare, snapshot_app):
+    async def run_before(pilot) -> None:
+        await choose_default(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app(), terminal_size=(140, 45), run_before=run_before)
