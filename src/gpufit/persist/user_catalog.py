@@ -16,6 +16,7 @@ from typing import Any
 import tomli_w
 
 from gpufit.core.specs import ModelSpec
+from gpufit.core.toml_file import read_toml_file
 from gpufit.persist import paths
 from gpufit.persist.files import move_aside, write_atomic
 
@@ -72,10 +73,12 @@ def save_imported_model(spec: ModelSpec, directory: Path | None = None) -> Saved
 
 def _existing_entries(target: Path) -> tuple[list[dict[str, Any]], Path | None]:
     try:
-        document = tomllib.loads(target.read_text(encoding="utf-8"))
+        # The shared reader: a pipe or unlistable file raises OSError (the save fails, said so),
+        # never blocks; a BOM is fine; bad text or deep nesting is a TOMLDecodeError.
+        document = read_toml_file(target)
     except FileNotFoundError:
         return [], None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except tomllib.TOMLDecodeError:
         return [], move_aside(target)
     models = document.get("model")
     if not isinstance(models, list) or set(document) - {"model"}:
