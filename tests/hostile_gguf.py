@@ -43,7 +43,7 @@ def header_bytes(metadata: list[tuple[str, int, object]],
     for name, shape, kind in tensors:
         body += string(name) + struct.pack("<I", len(shape))
         body += b"".join(struct.pack("<Q", extent) for extent in shape)
-        body += struct.pack("<IQ", kind, offset)
+        body += struct.pack("<IQ", kind, min(offset, 2**64 - 1))  # past that, no file holds it
         size = ELEMENT_BYTES[kind]
         for extent in shape:
             size *= extent

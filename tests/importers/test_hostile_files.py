@@ -109,7 +109,7 @@ def test_a_layer_number_of_100000_digits_is_refused_at_once(tmp_path: Path,
     path = tmp_path / "long-layer.gguf"
     tensors = [*llama_tensors(layers=1), ("blk." + "9" * 100_000 + ".attn_q.weight", (64, 64), F16)]
     write_raw_gguf(path, llama_metadata(), tensors)
-    refused(path, catalog, "no model has more than 10,000 layers")
+    refused(path, catalog, "names a layer past the most any model has")
 
 
 @pytest.mark.parametrize(("kind", "count"), [(U32, 100_000_000), (U32, 2**32 - 1),

@@ -66,8 +66,9 @@ def check_layer_count(path: str | Path, layers: int, where: str) -> int:
 def check_layer_index(path: str | Path, tensor: str, layer: int) -> None:
     """Refuse a tensor whose name puts it in a layer no model has (`blk.4000000000.…`)."""
     if layer >= MAX_LAYERS:
-        raise ModelImportError(path, f"tensor {_short(tensor)!r} names layer {_number(layer)}; "
-                               f"no model has more than {MAX_LAYERS:,} layers (corrupt file?)")
+        # The number is in the name (and may have thousands of digits): not repeated here.
+        raise ModelImportError(path, f"tensor {_short(tensor)!r} names a layer past the most "
+                               f"any model has ({MAX_LAYERS:,} layers; corrupt file?)")
 
 
 def check_fields(path: str | Path, fields: Mapping[str, Any]) -> None:

@@ -8,8 +8,11 @@ system, or a file larger than what is read from it, is a one-line `ModelImportEr
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -66,7 +69,9 @@ def read_capped(path: Path, expected: str, limit_bytes: int = MAX_JSON_BYTES) ->
     """The whole of a small regular file, refused when it is larger than `limit_bytes`."""
     try:
         with open_regular(path, expected) as handle:
-            data = handle.read(limit_bytes + 1)
+            # read(n) allocates n bytes up front: ask for what the file holds, not the cap.
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(min(size, limit_bytes) + 1)
     except OSError as error:
         raise _unreadable(path, error, expected) from error
     if len(data) > limit_bytes:
@@ -95,3 +100,19 @@ def _unreadable(path: Path, error: OSError, expected: str) -> ModelImportError:
     if error.errno == errno.ENAMETOOLONG:
         return ModelImportError(short_name(path), "the name is too long for the file system")
     return unreadable(path, error, expected)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a header becomes objects.
+
+    Parsing creates tens of thousands of containers that all stay alive; each collection would
+    walk all of them again, which made a 10 MB safetensors header take 0.5 to 1.3 s instead of
+    0.4 s. Nothing created here forms cycles, so nothing is left for the collector to find."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

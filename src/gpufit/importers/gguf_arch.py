@@ -97,17 +97,18 @@ def architecture_from_gguf(path: Path, metadata: Mapping[str, Any],
     value_length = read.number("attention.value_length_mla") or read.number(
         "attention.value_length")
     head_dim_guess = key_length or 128
-    heads = pick("attention.head_count",
-                 attention_q.shape[1] // head_dim_guess if attention_q else None, "attention heads")
+    q_width, k_width = _extent(attention_q, 1), _extent(attention_k, 1)
+    heads = pick("attention.head_count", q_width // head_dim_guess if q_width else None,
+                 "attention heads")
     kv_heads = read.number("attention.head_count_kv")
     if not kv_heads:
-        kv_heads = attention_k.shape[1] // head_dim_guess if attention_k else heads
-        if attention_k:
+        kv_heads = k_width // head_dim_guess if k_width else heads
+        if k_width:
             from_tensors.append("KV heads")
     head_dim = key_length or (hidden // heads if hidden % heads == 0 else head_dim_guess)
     ffn_up = by_name.get("blk.0.ffn_up.weight") or by_name.get(f"blk.{layers - 1}.ffn_up.weight")
     experts = _experts(read, by_name, layers)
-    intermediate = read.number("feed_forward_length") or (ffn_up.shape[1] if ffn_up else None) \
+    intermediate = read.number("feed_forward_length") or _extent(ffn_up, 1) \
         or experts.get("expert_intermediate_size")
     if not intermediate:
         intermediate = 4 * hidden
@@ -143,6 +144,11 @@ def architecture_from_gguf(path: Path, metadata: Mapping[str, Any],
                      "(the metadata does not give them).")
     check_fields(path, fields)
     return fields, notes
+
+
+def _extent(tensor: GgufTensor | None, axis: int) -> int | None:
+    """One dimension of a tensor, None when there is no tensor or it has fewer dimensions."""
+    return tensor.shape[axis] if tensor is not None and len(tensor.shape) > axis else None
 
 
 def _layer_indexes(path: Path, by_name: Mapping[str, GgufTensor]) -> list[int]:

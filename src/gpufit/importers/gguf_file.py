@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gpufit.importers.errors import ModelImportError
-from gpufit.importers.files import open_regular
+from gpufit.importers.files import open_regular, paused_gc
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -41,7 +41,9 @@ KEPT_ARRAY_LENGTH = 4096
 # skipping a string costs ~0.1 µs each (benchmarks/hostile_input.py).
 MAX_ARRAY_LENGTH = 8_000_000
 MAX_HEADER_ELEMENTS = 8_000_000
-MAX_TENSORS = 100_000
+# The largest GGUFs hold ~1,100 tensors (DeepSeek-V3, Llama 3.1 405B); files from before
+# experts were stacked (early 2024) up to ~2,000. 32,768 is 16 times that, and reads in ~0.5 s.
+MAX_TENSORS = 32_768
 MAX_KEYS = 100_000
 # The smallest a tensor info can be: name length (8), dimension count (4), one dimension (8),
 # type (4), offset (8); a key/value: key length (8), value type (4), a one-byte value.
@@ -175,7 +177,7 @@ class _Cursor:
 
 def read_gguf_header(path: Path) -> GgufHeader:
     """Read one GGUF file's metadata and tensor infos (the weights are never touched)."""
-    with _open_mapped(path) as buffer:
+    with _open_mapped(path) as buffer, paused_gc():
         return _parse(path, buffer, len(buffer))
 
 
@@ -183,7 +185,8 @@ def parse_gguf_header(path: Path, prefix: bytes, file_size: int) -> GgufHeader:
     """The header of a `file_size`-byte GGUF from its first bytes; `path` only names it.
 
     Raises TruncatedHeader when the header goes on past `prefix`."""
-    return _parse(path, prefix, file_size)
+    with paused_gc():
+        return _parse(path, prefix, file_size)
 
 
 def read_gguf(path: Path) -> list[GgufHeader]:
@@ -201,7 +204,16 @@ def read_gguf(path: Path) -> list[GgufHeader]:
         raise ModelImportError(path, f"part of a {count}-file split model, but "
                                f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} "
                                f"{'is' if len(missing) == 1 else 'are'} missing from {path.parent}")
-    return [read_gguf_header(part) for part in paths]
+    headers: list[GgufHeader] = []
+    tensors = 0
+    for part in paths:
+        headers.append(read_gguf_header(part))
+        tensors += len(headers[-1].tensors)
+        if tensors > MAX_TENSORS:
+            # Each part is bounded by its own bytes; together they are bounded like one file.
+            raise ModelImportError(path, f"the {count} parts hold more than {MAX_TENSORS:,} "
+                                   "tensors together; no model has that many (corrupt files?)")
+    return headers
 
 
 class _open_mapped:
@@ -314,12 +326,25 @@ def _read_tensor_info(cursor: _Cursor) -> tuple[str, tuple[int, ...], int, int]:
     name = cursor.string("a tensor name")
     dims = cursor.value("I")
     if not 1 <= dims <= MAX_DIMS:
-        raise cursor.fail(f"tensor {name!r} has {dims} dimensions (ggml allows 1 to {MAX_DIMS}; "
-                          "corrupt header?)")
-    shape = tuple(cursor.u64() for _ in range(dims))
-    type_id = cursor.value("I")
-    offset = cursor.u64()
-    return name, shape, type_id, offset
+        raise cursor.fail(f"tensor {_short(name)!r} has {dims} dimensions (ggml allows 1 to "
+                          f"{MAX_DIMS}; corrupt header?)")
+    # The dimensions, type and offset in one read (run once per tensor).
+    layout = _info_layouts(cursor.endian)[dims]
+    if cursor.offset + layout.size > cursor.size:
+        raise cursor.truncated()
+    *shape, type_id, offset = layout.unpack_from(cursor.buffer, cursor.offset)
+    cursor.offset += layout.size
+    return name, tuple(shape), type_id, offset
+
+
+@cache
+def _info_layouts(endian: str) -> dict[int, struct.Struct]:
+    """Dimension count → the struct of a tensor info's dimensions, type and data offset."""
+    return {dims: struct.Struct(f"{endian}{dims}QIQ") for dims in range(1, MAX_DIMS + 1)}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _tensor(path: Path, types: dict[int, tuple[str, int, int]], name: str, shape: tuple[int, ...],

@@ -20,7 +20,7 @@ from gpufit.core.specs import ModelSpec, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 from gpufit.importers.bounds import check_fields, check_layer_index
 from gpufit.importers.errors import ModelImportError
-from gpufit.importers.files import check_name, open_regular, read_capped
+from gpufit.importers.files import check_name, open_regular, paused_gc, read_capped
 from gpufit.importers.formats import exl2_params, gguf_quant, hf_quant, packed_params, quantization
 from gpufit.importers.gguf_arch import architecture_from_gguf
 from gpufit.importers.gguf_file import GGUF_MAGIC, GgufHeader, file_type_names, read_gguf
@@ -68,6 +68,11 @@ class ImportedModel:
 
 def import_model(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     """Read `path` (a .gguf file, a split part, a model folder, or a file inside one)."""
+    with paused_gc():  # tens of thousands of tensors become objects that all stay alive
+        return _import_path(path, quants)
+
+
+def _import_path(path: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
     check_name(path)
     try:
         path = path.expanduser()

@@ -20,8 +20,8 @@ _HF_EMBEDDING = re.compile(
     r"(?:^|\.)(?:embed_tokens|embed_tokens_per_layer|wte|tok_embeddings|word_embeddings)\.weight$")
 _HF_OUTPUT = re.compile(r"(?:^|\.)lm_head\.|^output\.weight$")
 _HF_ROUTER = re.compile(r"(?:^|\.)(?:gate|router)\.(?:weight|bias|e_score_correction_bias)$")
-_TOWERS = ("vision", "visual", "audio", "image", "mm_projector", "multi_modal_projector",
-           "speech", "patch_embed")
+_TOWERS = re.compile("vision|visual|audio|image|mm_projector|multi_modal_projector|speech"
+                     "|patch_embed")
 
 
 def gguf_tensor_role(name: str) -> tuple[str, int | None]:
@@ -53,7 +53,7 @@ def _layer_number(digits: str) -> int:
 
 def hf_tensor_role(name: str) -> tuple[str, int | None]:
     """(group, layer index or None) of a tensor named as Hugging Face checkpoints name them."""
-    if any(tower in name for tower in _TOWERS):
+    if _TOWERS.search(name):
         return "other", None
     match = _HF_LAYER.search(name)
     if match is None:

@@ -8,6 +8,7 @@ tensor name to `{dtype, shape, data_offsets}`, then the data
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from gpufit.importers.errors import ModelImportError
-from gpufit.importers.files import open_regular, read_capped
+from gpufit.importers.files import open_regular, paused_gc, read_capped
 
-# The format caps the header at 100 MB, which also guards against a garbage length.
-MAX_HEADER_BYTES = 100_000_000
+# The format caps the header at 100 MB; real headers are far smaller (a 5 GB shard lists a few
+# hundred tensors in ~60 KB; all 91k tensors of DeepSeek-V3 would take ~9 MB). Reading is capped
+# at 16 MiB, where parsing peaks near 120 MB (benchmarks/hostile_input.py), rather than 100 MB,
+# where it would take ~750 MB and several seconds.
+MAX_HEADER_BYTES = 16 * 2**20
 INDEX_NAME = "model.safetensors.index.json"
 # A shard's name says which part it is and how many there are, as split GGUF names do.
 SHARD_NAME = re.compile(r"^(?P<stem>.+)-(?P<number>\d{5})-of-(?P<count>\d{5})\.safetensors$")
@@ -64,7 +68,11 @@ def header_length(path: Path, prefix: bytes, file_size: int) -> int:
         raise ModelImportError(path, f"not a safetensors file: only {len(prefix)} bytes, "
                                "shorter than the 8-byte header length")
     length = int.from_bytes(prefix[:8], "little")
-    if length > MAX_HEADER_BYTES or 8 + length > file_size:
+    if length > MAX_HEADER_BYTES and 8 + length <= file_size:
+        raise ModelImportError(path, f"its header is {length:,} bytes, more than the "
+                               f"{MAX_HEADER_BYTES // 2**20} MiB read (real headers are under "
+                               "10 MB; a corrupt file?)")
+    if 8 + length > file_size:
         raise ModelImportError(path, f"not a safetensors file, or a truncated one: its header "
                                f"length reads {length:,} bytes but the file has {file_size:,}")
     return length
@@ -75,6 +83,12 @@ def parse_safetensors_header(path: Path, raw: bytes,
     """The tensors and `__metadata__` of a `file_size`-byte file whose JSON header is `raw`.
 
     `path` only names the file in errors (it may be a file on the Hub, never downloaded)."""
+    with paused_gc():
+        return _parse_header(path, raw, file_size)
+
+
+def _parse_header(path: Path, raw: bytes,
+                  file_size: int) -> tuple[list[SafetensorsTensor], dict[str, str]]:
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -91,32 +105,45 @@ def parse_safetensors_header(path: Path, raw: bytes,
 
 
 def _tensor(path: Path, name: str, entry: Any, data_size: int) -> SafetensorsTensor:
-    if not isinstance(entry, dict):
+    # Run once per tensor (80k in a 10 MB header): exact-type checks and plain loops, no
+    # generator per field; bool is an int subclass, so `type(x) is int` also refuses true/false.
+    if type(entry) is not dict:
         raise ModelImportError(path, f"tensor {name!r}: header entry is not a JSON object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if not isinstance(dtype, str):
-        raise ModelImportError(path, f"tensor {name!r}: dtype is {dtype!r}, not a string")
-    if not isinstance(shape, list) or not all(
-            isinstance(extent, int) and not isinstance(extent, bool) and extent >= 0
-            for extent in shape):
-        raise ModelImportError(path, f"tensor {name!r}: shape {shape!r} is not a list of sizes")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(
-            isinstance(offset, int) and not isinstance(offset, bool) for offset in offsets)
-            and 0 <= offsets[0] <= offsets[1]):
-        raise ModelImportError(path, f"tensor {name!r}: data_offsets {offsets!r} are not "
+    if type(dtype) is not str:
+        raise ModelImportError(path, f"tensor {name!r}: dtype is {_shown(dtype)}, not a string")
+    elements = 1
+    if type(shape) is not list:
+        raise ModelImportError(path, f"tensor {name!r}: shape {_shown(shape)} is not a list of "
+                               "sizes")
+    for extent in shape:
+        if type(extent) is not int or extent < 0:
+            raise ModelImportError(path, f"tensor {name!r}: shape {_shown(shape)} is not a list "
+                                   "of sizes")
+        elements *= extent
+    if type(offsets) is not list or len(offsets) != 2 or type(offsets[0]) is not int \
+            or type(offsets[1]) is not int or not 0 <= offsets[0] <= offsets[1]:
+        raise ModelImportError(path, f"tensor {name!r}: data_offsets {_shown(offsets)} are not "
                                "[start, end]")
-    if offsets[1] > data_size:
+    start, end = offsets
+    if end > data_size:
         raise ModelImportError(path, f"the file is truncated: tensor {name!r} ends at data byte "
-                               f"{offsets[1]:,} but the file holds {data_size:,} (an incomplete "
+                               f"{end:,} but the file holds {data_size:,} (an incomplete "
                                "download?)")
-    tensor = SafetensorsTensor(name=name, dtype=dtype, shape=tuple(shape),
-                               n_bytes=offsets[1] - offsets[0])
     bits = DTYPE_BITS.get(dtype)
-    if bits is not None and tensor.n_elements * bits != tensor.n_bytes * 8:
-        raise ModelImportError(path, f"tensor {name!r}: {dtype} {list(shape)} needs "
-                               f"{tensor.n_elements * bits // 8:,} bytes but data_offsets give "
-                               f"{tensor.n_bytes:,} (corrupt header)")
-    return tensor
+    if bits is not None and elements * bits != (end - start) * 8:
+        needed = f"{elements * bits // 8:,}" if elements.bit_length() < 200 else "more"
+        raise ModelImportError(path, f"tensor {name!r}: {dtype} {_shown(shape)} needs "
+                               f"{needed} bytes but data_offsets give {end - start:,} "
+                               "(corrupt header)")
+    return SafetensorsTensor(name=name, dtype=dtype, shape=tuple(shape), n_bytes=end - start)
+
+
+def _shown(value: Any) -> str:
+    """A bad header value as an error shows it: short (a crafted one may be megabytes)."""
+    text = repr(value) if not isinstance(value, list | dict) or len(value) <= 8 \
+        else f"[{len(value)} items]"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def shard_paths(folder: Path) -> list[Path]:
@@ -165,8 +192,10 @@ def _check_shard_set(folder: Path, files: list[Path]) -> None:
         if count < 1 or max(numbers) > count or 0 in numbers:
             raise ModelImportError(folder, f"shard names {stem}-…-of-{count:05d} number their "
                                    f"parts outside 1 to {count} (renamed files?)")
-        missing = [f"{stem}-{number:05d}-of-{count:05d}.safetensors"
-                   for number in range(1, count + 1) if number not in numbers]
+        # The first few missing names are all the message shows (a count may say 99,999).
+        missing = list(itertools.islice(
+            (f"{stem}-{number:05d}-of-{count:05d}.safetensors" for number in range(1, count + 1)
+             if number not in numbers), 4))
         if missing:
             raise ModelImportError(folder, f"holds part of a {count}-shard model, but "
                                    f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} "
