@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpufit.detect.match import DETECTED_PREFIX
@@ -48,16 +49,50 @@ def apply_profile(screen: MainScreen, profile: Profile) -> list[str]:
         missing.append(f"GPU {profile.gpu!r} is not in the catalog")
         gpu_id = None
     model_id: str | None = profile.model
-    if profile.model not in catalog.models:
+    file_quant: str | None = None
+    if profile.model not in catalog.models and _names_a_file(profile.model):
+        # Profiles may name a model file (docs/profiles.md); `report --profile` reads it, and
+        # so does the app, exactly as `f` would open it.
+        model_id, file_quant, problem = _open_model_file(screen, profile.model)
+        if problem is not None:
+            missing.append(problem)
+    elif profile.model not in catalog.models:
         missing.append(f"model {profile.model!r} is not in the catalog")
         model_id = None
     setup = profile_setup(profile, gpu_id or current.gpu_id, model_id or current.model_id)
     if profile.quant not in catalog.quants:
-        missing.append(f"quant {profile.quant!r} is not in the catalog")
-        setup = replace(setup, quant_id=current.quant_id)
+        if file_quant is None:
+            missing.append(f"quant {profile.quant!r} is not in the catalog")
+        setup = replace(setup, quant_id=file_quant or current.quant_id)
     screen.detection.hardware_chosen()
     screen.setup = setup
     return missing
+
+
+def _names_a_file(value: str) -> bool:
+    """Whether a profile's model value is a path (the rule `report --profile` applies)."""
+    from gpufit.importers.locate import looks_like_path
+
+    if looks_like_path(value):
+        return True
+    try:
+        return Path(value).expanduser().exists()
+    except (OSError, ValueError):  # a name the OS cannot even look up is no file
+        return False
+
+
+def _open_model_file(screen: MainScreen, value: str) -> tuple[str | None, str | None, str | None]:
+    """Read the model file a profile names into the screen's catalog: (model id, the file's
+    quant id, None), or (None, None, what went wrong)."""
+    from gpufit.importers.errors import ModelImportError
+    from gpufit.importers.model_import import import_model
+
+    try:
+        imported = import_model(Path(value).expanduser(), screen.catalog.quants)
+    except (ModelImportError, OSError) as error:
+        return None, None, f"model file {value!r} could not be read: {error}"
+    screen.imports.add_model(imported)
+    return imported.spec.id, imported.quant_id, None
 
 
 class ProfileController:
