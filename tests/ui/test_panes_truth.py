@@ -304,12 +304,13 @@ async def test_quant_rows_show_memory_needed_and_fit_the_pane(build_app, size):
         if size == NARROW:
             assert "room" in head  # 80×24 has room for the headroom too
         memory = screen.result.estimate.memory
+        unit_bytes = 2**30 if screen.units == "GiB" else 10**9  # the units the screen shows
         row = str(pane.option_list.options[pane.option_list.highlighted].prompt)
         assert len(row) <= width
-        assert f"{memory.total_bytes / 1e9:.1f}" in row.split()
+        assert f"{memory.total_bytes / unit_bytes:.1f}" in row.split()
         if "room" in head:
             sign = "+" if memory.headroom_bytes >= 0 else "-"
-            assert f"{sign}{abs(memory.headroom_bytes) / 1e9:.1f}" in row.split()
+            assert f"{sign}{abs(memory.headroom_bytes) / unit_bytes:.1f}" in row.split()
 
 
 # -- 20. wording ----------------------------------------------------------------------------
@@ -329,11 +330,13 @@ async def test_one_gpu_with_a_memory_override_does_not_say_each(build_app):
                              memory_override_bytes=20 * 10**9)
         await settle(pilot)
         one = str(screen.query_one("#setup", Static).render())
-        assert "20.0 GB" in one and "each" not in one
+        # 20 × 10^9 bytes: 20.0 GB, or 18.6 GiB where the screen shows binary units.
+        assert ("20.0 GB" in one or "18.6 GiB" in one) and "each" not in one
         screen.setup = Setup(gpu_id="rtx-4090", gpu_count=2, model_id="llama-3.1-8b",
                              memory_override_bytes=20 * 10**9)
         await settle(pilot)
-        assert "20.0 GB each" in str(screen.query_one("#setup", Static).render())
+        two = str(screen.query_one("#setup", Static).render())
+        assert "20.0 GB each" in two or "18.6 GiB each" in two
 
 
 async def test_max_ctx_says_the_model_limit_beside_a_longer_context(build_app, catalog):
