@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
-from gpufit.core.setup import Setup
+from gpufit.core.setup import MAX_GPUS, Setup
 from gpufit.core.specs import KV_CACHE_DTYPES
 from gpufit.importers.locate import looks_like_path
 
@@ -29,7 +29,7 @@ PROFILE_SCHEMA_VERSION = 1
 """The newest file layout this version reads and the one it writes."""
 DETECTED_GPU = "detected"
 """The `gpu` value meaning "whatever nvidia-smi finds", never checked against the catalog."""
-MAX_GPU_COUNT = 16
+MAX_GPU_COUNT = MAX_GPUS  # one GPU-count bound for flags, sweeps, setups and profiles
 LAST_SESSION_FILE = ".last-session.toml"
 """Hidden, so `ProfileStore.list` never shows it."""
 
