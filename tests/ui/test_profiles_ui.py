@@ -111,7 +111,9 @@ async def test_last_session_is_restored_when_the_setting_is_on(build_app, settin
     async with app.run_test(size=WIDE) as pilot:
         screen = main_screen(pilot)
         await settle(pilot)
-        await pilot.press("ctrl+l")  # turn it on (remembered in settings.toml)
+        # Turn it on with the palette's "restore session" command (Ctrl+L now redraws);
+        # it is remembered in settings.toml.
+        await app.run_action("app.toggle_restore_session")
         await pilot.press("2", "j", "j", "j")
         await settle(pilot)
         chosen = screen.model_id
