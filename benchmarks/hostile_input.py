@@ -61,6 +61,28 @@ def header_at_the_element_cap(path: Path) -> Path:
     return path / "cap.gguf"
 
 
+def string_value_of_4_gb(path: Path) -> Path:
+    """One metadata string value claiming 4 GiB (sparse zeros): decoding it would copy 4 GiB."""
+    target = path / "long-value.gguf"
+    with target.open("wb") as handle:
+        handle.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + string("general.description")
+                     + struct.pack("<IQ", STRING, 4 * 2**30))
+        handle.truncate(handle.tell() + 4 * 2**30)
+    return target
+
+
+def header_10mb_of_kept_numbers(path: Path) -> Path:
+    """A 10 MB header of u64 arrays of 4,096 (the longest kept as lists): 1.25M numbers."""
+    target = path / "numbers.gguf"
+    arrays = 10 * MB // (8 * 4096)
+    with target.open("wb") as handle:
+        handle.write(b"GGUF" + struct.pack("<IQQ", 3, 0, arrays))
+        for index in range(arrays):
+            handle.write(string(f"llama.junk{index}") + struct.pack("<IIQ", ARRAY, U64, 4096))
+            handle.write(struct.pack("<4096Q", *range(2**40, 2**40 + 4096)))
+    return target
+
+
 def _gguf(path: Path, metadata: list[tuple[str, int, object]],
           tensors: list[tuple[str, tuple[int, ...], int]]) -> Path:
     header, data = header_bytes(metadata, tensors)
@@ -156,6 +178,7 @@ def long_name(path: Path) -> Path:
 INPUTS: dict[str, Callable[[Path], Path]] = {
     function.__name__: function for function in (
         issue_33_arrays_of_16m_strings, header_10mb_of_strings, header_at_the_element_cap,
+        string_value_of_4_gb, header_10mb_of_kept_numbers,
         issue_tensor_in_layer_4e9, block_count_2_to_the_32, absurd_architecture_values,
         most_layers_and_tensors_accepted, safetensors_10mb_header, safetensors_header_at_the_cap,
         missing_shard_of_99999,

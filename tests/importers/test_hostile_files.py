@@ -28,6 +28,7 @@ from hostile_gguf import (
     U8,
     U32,
     U64,
+    header_bytes,
     llama_metadata,
     llama_tensors,
     string,
@@ -104,10 +105,10 @@ def test_a_tensor_in_an_absurd_layer_is_refused_at_once(tmp_path: Path, catalog:
     assert "10,000 layers" in error.problem
 
 
-def test_a_layer_number_of_100000_digits_is_refused_at_once(tmp_path: Path,
-                                                            catalog: Catalog) -> None:
+def test_a_layer_number_of_4000_digits_is_refused_at_once(tmp_path: Path,
+                                                          catalog: Catalog) -> None:
     path = tmp_path / "long-layer.gguf"
-    tensors = [*llama_tensors(layers=1), ("blk." + "9" * 100_000 + ".attn_q.weight", (64, 64), F16)]
+    tensors = [*llama_tensors(layers=1), ("blk." + "9" * 4_000 + ".attn_q.weight", (64, 64), F16)]
     write_raw_gguf(path, llama_metadata(), tensors)
     refused(path, catalog, "names a layer past the most any model has")
 
@@ -187,6 +188,37 @@ def test_a_string_array_longer_than_the_rest_of_the_file_is_refused(tmp_path: Pa
                      + (1_000_000).to_bytes(8, "little"))
         handle.truncate(handle.tell() + 2**20)
     with bounded(0.2), pytest.raises(ModelImportError, match="more than the file can hold"):
+        read_gguf_header(path)
+
+
+def _one_string_gguf(path: Path, key_length: int, value_length: int) -> None:
+    """A GGUF whose one key (of `key_length` bytes) has a string value of `value_length`
+    bytes, both zeros in a sparse file, then a Llama's metadata and tensors."""
+    header, data = header_bytes(llama_metadata(), llama_tensors())
+    count = int.from_bytes(header[16:24], "little") + 1
+    with path.open("wb") as handle:
+        handle.write(header[:16] + count.to_bytes(8, "little"))
+        handle.write(key_length.to_bytes(8, "little") + b"k" * min(key_length, 16))
+        handle.seek(24 + 8 + key_length)
+        handle.write(STRING.to_bytes(4, "little") + value_length.to_bytes(8, "little"))
+        handle.seek(value_length, os.SEEK_CUR)
+        handle.write(header[24:])
+        handle.truncate(handle.tell() + data + 32)  # the data start moved: realigned
+
+
+def test_a_4_gb_string_value_is_skipped_not_read(tmp_path: Path, catalog: Catalog) -> None:
+    # A sparse file whose one metadata value claims 4 GB: decoding it would take 4 GB.
+    path = tmp_path / "long-value.gguf"
+    _one_string_gguf(path, 16, 4 * 2**30)
+    with bounded():
+        imported = import_model(path, catalog.quants)
+    assert imported.spec.layers == 2
+
+
+def test_a_4_gb_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "long-key.gguf"
+    _one_string_gguf(path, 4 * 2**30, 4)
+    with bounded(), pytest.raises(ModelImportError, match="more than the 4,096 a name may have"):
         read_gguf_header(path)
 
 

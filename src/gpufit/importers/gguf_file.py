@@ -45,6 +45,14 @@ MAX_HEADER_ELEMENTS = 8_000_000
 # experts were stacked (early 2024) up to ~2,000. 32,768 is 16 times that, and reads in ~0.5 s.
 MAX_TENSORS = 32_768
 MAX_KEYS = 100_000
+# A sparse file can claim a string of gigabytes that decoding would copy into memory. Keys and
+# tensor names are short (ggml's GGML_MAX_NAME is 64 bytes): longer ones are refused. A string
+# value longer than MAX_STRING_VALUE_BYTES (chat templates run to tens of KB) is skipped by
+# its length and kept as a LongString. Numeric arrays are kept as lists up to a total of
+# MAX_KEPT_ELEMENTS (real ones: a few per-layer arrays of at most a few hundred each).
+MAX_NAME_BYTES = 4096
+MAX_STRING_VALUE_BYTES = 2**20
+MAX_KEPT_ELEMENTS = 262_144
 # The smallest a tensor info can be: name length (8), dimension count (4), one dimension (8),
 # type (4), offset (8); a key/value: key length (8), value type (4), a one-byte value.
 MIN_TENSOR_INFO_BYTES = 32
@@ -66,6 +74,13 @@ class ArrayInfo:
     """A metadata array kept only by its element type and length (vocabularies, merges)."""
 
     value_type: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class LongString:
+    """A metadata string value too long to keep, known only by its length in bytes."""
+
     length: int
 
 
@@ -126,6 +141,7 @@ class _Cursor:
         self.endian = endian
         self.offset = 0
         self.elements = 0
+        self.kept = 0
         self._u64 = struct.Struct(endian + "Q")
 
     def fail(self, problem: str) -> ModelImportError:
@@ -150,8 +166,11 @@ class _Cursor:
         self.offset += 8
         return int(result)
 
-    def string(self, what: str) -> str:
+    def string(self, what: str, limit: int = MAX_NAME_BYTES) -> str:
         length = self.u64()
+        if length > limit:
+            raise self.fail(f"{what} at byte {self.offset - 8:,} claims {length:,} bytes, more "
+                            f"than the {limit:,} a name may have (corrupt header?)")
         if self.offset + length > self.size:
             raise self.truncated()
         raw = self.buffer[self.offset:self.offset + length]
@@ -290,7 +309,15 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> Any:
     if value_type in _SCALAR_FORMATS:
         return cursor.value(_SCALAR_FORMATS[value_type])
     if value_type == _STRING:
-        return cursor.string(f"the value of {key}")
+        length = cursor.value("Q")
+        cursor.offset -= 8
+        if length <= MAX_STRING_VALUE_BYTES:
+            return cursor.string(f"the value of {key}", MAX_STRING_VALUE_BYTES)
+        if cursor.offset + 8 + length > cursor.size:
+            cursor.offset += 8
+            raise cursor.truncated()
+        cursor.offset += 8 + length
+        return LongString(length)
     if value_type != _ARRAY:
         raise cursor.fail(f"metadata key {key!r} has unknown value type {value_type} "
                           "(corrupt header?)")
@@ -314,9 +341,10 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> Any:
     end = cursor.offset + item.size * length
     if end > cursor.size:
         raise cursor.truncated()
-    if length > KEPT_ARRAY_LENGTH:
+    if length > KEPT_ARRAY_LENGTH or cursor.kept + length > MAX_KEPT_ELEMENTS:
         cursor.offset = end
         return ArrayInfo(element_type, length)
+    cursor.kept += length
     values = [value for (value,) in item.iter_unpack(cursor.buffer[cursor.offset:end])]
     cursor.offset = end
     return values
