@@ -10,6 +10,9 @@ traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import json
 import os
 import resource
 import subprocess
@@ -274,3 +277,40 @@ def test_a_name_match_refused_by_memory_says_both(catalog: Catalog) -> None:
     option = hardware_options(parse_csv(HEADER + "0, NVIDIA GeForce RTX 4090, 49140 MiB, 1 MiB, "
                                                  "1000 MiB\n"), catalog.gpus)[0]
     assert option.speed_from is not None and "4090" in option.speed_from
+
+
+# -- the same outputs through the command line ---------------------------------------------
+
+def check_cli(argv: list[str]) -> None:
+    """`main(argv)` in this process: exit 0/1/2, no traceback, and what it prints as
+    `--format json` is JSON without NaN or Infinity."""
+    from gpufit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 2
+    assert time.monotonic() - started < 10
+    assert code in (0, 1, 2), (argv, code, err.getvalue())
+    assert "Traceback" not in err.getvalue()
+    if out.getvalue().strip():
+        json.loads(out.getvalue(), parse_constant=lambda constant: pytest.fail(constant))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_saved_outputs_through_detect_and_report_keep_the_cli_contract(
+        data: st.DataObject, tmp_path: Path) -> None:
+    base = data.draw(st.sampled_from(recordings()))
+    cut = data.draw(st.integers(0, len(base)))
+    noise = data.draw(st.sampled_from(["", "24.564", "0", "1" * 40, "nan", "-5", " MiB", "\x00"]))
+    at = data.draw(st.integers(0, cut))
+    saved = tmp_path / "smi.txt"
+    saved.write_text(base[:at] + noise + base[at:cut], encoding="utf-8")
+    check_cli(["detect", "--nvidia-smi-output", str(saved), "--format", "json"])
+    check_cli(["report", "--gpu", "detected", "--model", "qwen3-8b", "--quant", "Q4_K_M",
+               "--nvidia-smi-output", str(saved), "--format", "json"])
