@@ -350,3 +350,19 @@ async def test_max_ctx_says_the_model_limit_beside_a_longer_context(build_app, c
         figures = str(screen.query_one("#figures", Static).render())
         assert "2,048 tokens (model limit)" in figures
         assert "over the model's 2,048" in figures
+
+
+async def test_a_refused_serving_input_goes_back_to_the_one_in_use(build_app):
+    app = build_app()
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, ServingScreen))
+        await drain(pilot)
+        box = app.screen.query_one("#prompt-tokens", Input)
+        in_use = box.value
+        box.value = "0"  # no request has an empty prompt
+        await pilot.press("tab")
+        await pilot.pause()
+        assert box.value == in_use
+        assert any("Prompt 0 refused" in text for text in messages(app))

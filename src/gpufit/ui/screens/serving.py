@@ -29,9 +29,15 @@ from gpufit.core.serving import ServingProfile
 from gpufit.service import EstimateRequest, compute
 from gpufit.ui.format import rate, seconds
 from gpufit.ui.widgets.chart import ChartPoint, ServingChart
+from gpufit.ui.widgets.typed import settle
 from gpufit.ui.workers import notify_failure
 
 MUTED = "$foreground-muted"
+MAX_TOKENS = 2**24
+"""Largest prompt or output length the view accepts (the setup's own bound on context)."""
+MAX_TPOT_LIMIT_MS = 3_600_000
+"""Largest TPOT limit: an hour per token is already no limit."""
+SHOWN = {"prompt-tokens": "Prompt", "output-tokens": "Output", "tpot-limit": "TPOT limit"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +133,16 @@ class ServingScreen(ModalScreen[ServingInputs | None]):
             with Horizontal(classes="serving-inputs"):
                 yield Label("prompt")
                 yield Input(str(self._inputs.prompt_tokens), type="integer", compact=True,
-                            id="prompt-tokens", validators=[Integer(minimum=1)],
+                            id="prompt-tokens", validators=[Integer(minimum=1, maximum=MAX_TOKENS)],
                             tooltip="Prompt tokens per request")
                 yield Label("output")
                 yield Input(str(self._inputs.output_tokens), type="integer", compact=True,
-                            id="output-tokens", validators=[Integer(minimum=1)],
+                            id="output-tokens", validators=[Integer(minimum=1, maximum=MAX_TOKENS)],
                             tooltip="Generated tokens per request")
                 yield Label("TPOT limit ms")
                 yield Input(f"{self._inputs.tpot_limit_s * 1000:g}", type="number", compact=True,
-                            id="tpot-limit", validators=[Number(minimum=1)],
+                            id="tpot-limit",
+                            validators=[Number(minimum=1, maximum=MAX_TPOT_LIMIT_MS)],
                             tooltip="Slowest acceptable time per output token (150 ms ≈ "
                                     "reading speed)")
             yield ServingChart()
@@ -150,6 +157,17 @@ class ServingScreen(ModalScreen[ServingInputs | None]):
         if notify_failure(self, event):
             self.query_one("#serving-summary", Static).update(
                 f"The serving profile failed: {event.worker.error}")
+
+    @on(Input.Blurred)
+    def _left_box(self, event: Input.Blurred) -> None:
+        """Leaving a box: a refused value goes back to the one in use, and says why."""
+        inputs = self._inputs
+        in_use = {"prompt-tokens": str(inputs.prompt_tokens),
+                  "output-tokens": str(inputs.output_tokens),
+                  "tpot-limit": f"{inputs.tpot_limit_s * 1000:g}"}
+        box = event.input
+        if box.id in in_use:
+            settle(box, in_use[box.id], SHOWN[box.id])
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
@@ -167,7 +185,8 @@ class ServingScreen(ModalScreen[ServingInputs | None]):
             limit_ms = float(self.query_one("#tpot-limit", Input).value)
         except ValueError:
             return None
-        if not (1 <= prompt <= 2**24 and 1 <= output <= 2**24 and 0 < limit_ms <= 3_600_000):
+        if not (1 <= prompt <= MAX_TOKENS and 1 <= output <= MAX_TOKENS
+                and 1 <= limit_ms <= MAX_TPOT_LIMIT_MS):
             return None
         return ServingInputs(prompt, output, limit_ms / 1000)
 
