@@ -366,3 +366,20 @@ async def test_a_refused_serving_input_goes_back_to_the_one_in_use(build_app):
         await pilot.pause()
         assert box.value == in_use
         assert any("Prompt 0 refused" in text for text in messages(app))
+
+
+async def test_a_deleted_profile_leaves_the_cursor_on_the_next_one(build_app):
+    store = ProfileStore()
+    for name in ("alpha", "bravo", "charlie"):
+        store.save(Profile(name=name, gpu="rtx-4090", model="llama-3.1-8b", quant="Q4_K_M"))
+    app = build_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        await pilot.press("j", "d", "y")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        await pilot.pause()
+        listing = app.screen.query_one("#profile-list")
+        assert [option.id for option in listing.options] == ["alpha", "charlie"]
+        assert listing.options[listing.highlighted].id == "charlie"
