@@ -183,21 +183,24 @@ async def test_kv_dtype_and_engine_keys(build_app):
         assert "Engine vllm" in str(screen.query_one("#engine").render())
 
 
-async def test_units_key_switches_to_gib_and_is_remembered(build_app, settings_path):
+async def test_units_start_in_gib_and_the_key_switches_to_gb_remembered(build_app,
+                                                                          settings_path):
     app = build_app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         screen = main_screen(pilot)
-        assert " GB" in str(screen.query_one("#breakdown").render())
+        # A first start shows GiB: a card sold as "24 GB" holds 24 GiB (issue 18, item 18).
+        assert "GiB" in str(screen.query_one("#breakdown").render())
         await pilot.press("g")
         await pilot.pause()
-        assert "GiB" in str(screen.query_one("#breakdown").render())
-        assert "GiB" in screen.query_one(ResultPanel).border_subtitle
-    assert 'units = "GiB"' in settings_path.read_text(encoding="utf-8")
+        assert " GB" in str(screen.query_one("#breakdown").render())
+        assert "GiB" not in str(screen.query_one("#breakdown").render())
+        assert "GB" in screen.query_one(ResultPanel).border_subtitle
+    assert 'units = "GB"' in settings_path.read_text(encoding="utf-8")
     again = build_app()
     async with again.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        assert main_screen(pilot).units == "GiB"
+        assert main_screen(pilot).units == "GB"
 
 
 async def test_number_keys_switch_the_shown_picker_when_narrow(build_app):

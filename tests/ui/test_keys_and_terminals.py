@@ -380,3 +380,24 @@ def test_snapshot_140x45_hardware(snap_compare, snapshot_app):
         await settle(pilot)
 
     assert snap_compare(snapshot_app(), terminal_size=(140, 45), run_before=run_before)
+
+
+# -- units (item 18) --------------------------------------------------------------------------
+
+async def test_sizes_start_in_gib_like_the_card_and_say_so(build_app, settings_path):
+    app = build_app()
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        screen.gpu_id, screen.model_id, screen.quant_id = "rtx-4090", "llama-3.1-8b", "Q4_K_M"
+        await settle(pilot)
+        assert screen.units == "GiB"
+        # NVIDIA sells the RTX 4090 as "24 GB" of GDDR6X; nvidia-smi reports 24564 MiB, i.e.
+        # 24 GiB: the pane's total reads the same number as the card's name.
+        verdict = str(screen.query_one("#verdict", Static).render())
+        assert "of 24.0 GiB" in verdict
+        assert "GiB" in str(screen.query_one("#breakdown", Static).render())
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Sizes are in GiB" in screen_text(app)
+    assert not settings_path.exists() or "units" not in settings_path.read_text()

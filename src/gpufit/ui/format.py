@@ -5,7 +5,12 @@ from __future__ import annotations
 from gpufit.core.specs import GB, GIB
 from gpufit.persist.settings import UNITS
 
-__all__ = ["UNITS", "params", "rate", "size", "tokens"]
+__all__ = ["DEFAULT_UNITS", "UNITS", "params", "rate", "size", "tokens"]
+
+DEFAULT_UNITS = "GiB"
+"""Sizes start in GiB: GPU memory is binary wherever a user reads it — a card sold as "24 GB"
+holds 24 GiB (nvidia-smi: 24564 MiB), and llama.cpp logs MiB — so "of 24.0 GiB" matches
+the card's name where "of 25.8 GB" looked like a different card. `g` switches to GB."""
 
 
 def size(value_bytes: float, units: str = "GB", digits: int = 1) -> str:
