@@ -155,6 +155,24 @@ def safetensors_header_at_the_cap(path: Path) -> Path:
     return _wide_safetensors(path, 16 * 2**20 - 4096)
 
 
+def config_10mb_of_empty_objects(path: Path) -> Path:
+    """A config.json of 10 MB of [{},{},…] (3.3M objects, ~250 MB once parsed)."""
+    folder = path / "objects"
+    folder.mkdir()
+    (folder / "config.json").write_bytes(b'{"x": [' + b"{}," * (10 * MB // 3) + b"{}]}")
+    return folder
+
+
+def safetensors_header_of_empty_lists(path: Path) -> Path:
+    """A 16 MiB safetensors header of [[],[],…] under one key (5.6M lists)."""
+    folder = path / "lists"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(HF_LLAMA_CONFIG))
+    raw = b'{"x": [' + b"[]," * ((16 * 2**20 - 16) // 3) + b"[]]}"
+    (folder / "model.safetensors").write_bytes(len(raw).to_bytes(8, "little") + raw)
+    return folder
+
+
 def missing_shard_of_99999(path: Path) -> Path:
     """One shard of a claimed 99,999-shard model and no index."""
     folder = path / "shards"
@@ -181,7 +199,7 @@ INPUTS: dict[str, Callable[[Path], Path]] = {
         string_value_of_4_gb, header_10mb_of_kept_numbers,
         issue_tensor_in_layer_4e9, block_count_2_to_the_32, absurd_architecture_values,
         most_layers_and_tensors_accepted, safetensors_10mb_header, safetensors_header_at_the_cap,
-        missing_shard_of_99999,
+        config_10mb_of_empty_objects, safetensors_header_of_empty_lists, missing_shard_of_99999,
         named_pipe, long_name)}
 
 

@@ -231,6 +231,26 @@ def test_a_tensor_count_beyond_the_header_bytes_is_refused(tmp_path: Path) -> No
         read_gguf_header(path)
 
 
+def test_json_of_a_million_empty_objects_is_refused_before_parsing(tmp_path: Path,
+                                                                   catalog: Catalog) -> None:
+    # 4.5 MB of "{}," parse into ~100 MB of dicts; no real config.json opens more than a few.
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_bytes(b'{"x": [' + b"{}," * 1_500_000 + b"{}]}")
+    refused(folder, catalog, "config.json opens 1,500,003 JSON objects and arrays")
+
+
+def test_a_safetensors_header_of_a_million_lists_is_refused(tmp_path: Path,
+                                                            catalog: Catalog) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(HF_LLAMA_CONFIG))
+    raw = b'{"x": [' + b"[]," * 1_500_000 + b"[]]}"
+    (folder / "model.safetensors").write_bytes(len(raw).to_bytes(8, "little") + raw)
+    error = refused(folder, catalog, "the safetensors header opens")
+    assert error.path.endswith("model.safetensors")
+
+
 # Item 8: a layer without tensors, or no weights at all, gives an estimate or a clear error.
 
 def _plan_offload_of(imported: ImportedModel, catalog: Catalog) -> None:

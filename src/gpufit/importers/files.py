@@ -25,6 +25,10 @@ PATH_MAX_BYTES = 4096
 # The largest JSON file read whole (config.json, the shard index): real ones are under 10 MB
 # (DeepSeek-V3's index of 91k tensors is about 9 MB).
 MAX_JSON_BYTES = 32 * 2**20
+# Objects and arrays a JSON text may open. Each costs ~60–100 bytes once parsed, so 10 MB of
+# "[{},{},…]" would take 250 MB; real files open a few (config.json, the index) or three per
+# tensor (a safetensors header: ~400k at its 16 MiB cap).
+MAX_JSON_CONTAINERS = 600_000
 
 
 def short_name(path: str | Path, limit_chars: int = 120) -> str:
@@ -78,6 +82,16 @@ def read_capped(path: Path, expected: str, limit_bytes: int = MAX_JSON_BYTES) ->
         raise ModelImportError(path, f"is larger than {limit_bytes // 2**20} MiB, too large for "
                                f"{expected}")
     return data
+
+
+def check_json_containers(path: str | Path, raw: bytes, what: str) -> None:
+    """Refuse JSON that would open more objects and arrays than any real file (a bracket in a
+    string counts too, which only makes the count larger)."""
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        raise ModelImportError(path, f"{what} opens {containers:,} JSON objects and arrays, more "
+                               f"than the {MAX_JSON_CONTAINERS:,} a real one could (corrupt "
+                               "file?)")
 
 
 def _refuse_special(path: Path, mode: int, expected: str) -> None:

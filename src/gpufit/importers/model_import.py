@@ -20,7 +20,13 @@ from gpufit.core.specs import ModelSpec, QuantSpec
 from gpufit.core.tensors import GROUPS, FileWeights, WeightBreakdown
 from gpufit.importers.bounds import check_fields, check_layer_index
 from gpufit.importers.errors import ModelImportError
-from gpufit.importers.files import check_name, open_regular, paused_gc, read_capped
+from gpufit.importers.files import (
+    check_json_containers,
+    check_name,
+    open_regular,
+    paused_gc,
+    read_capped,
+)
 from gpufit.importers.formats import exl2_params, gguf_quant, hf_quant, packed_params, quantization
 from gpufit.importers.gguf_arch import architecture_from_gguf
 from gpufit.importers.gguf_file import GGUF_MAGIC, GgufHeader, file_type_names, read_gguf
@@ -164,7 +170,9 @@ def _import_hf(folder: Path, quants: Mapping[str, QuantSpec]) -> ImportedModel:
         raise ModelImportError(folder, "no config.json (a Hugging Face model folder has one "
                                "next to its safetensors files)")
     try:
-        config = json.loads(read_capped(config_path, "a JSON file").decode("utf-8"))
+        raw = read_capped(config_path, "a JSON file")
+        check_json_containers(config_path, raw, "config.json")
+        config = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ModelImportError(config_path, f"not valid JSON: {str(error)[:80]}") from error
     if not isinstance(config, dict):

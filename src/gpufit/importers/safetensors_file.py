@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpufit.importers.errors import ModelImportError
-from gpufit.importers.files import open_regular, paused_gc, read_capped
+from gpufit.importers.files import check_json_containers, open_regular, paused_gc, read_capped
 
 # The format caps the header at 100 MB; real headers are far smaller (a 5 GB shard lists a few
 # hundred tensors in ~60 KB; all 91k tensors of DeepSeek-V3 would take ~9 MB). Reading is capped
@@ -89,6 +89,7 @@ def parse_safetensors_header(path: Path, raw: bytes,
 
 def _parse_header(path: Path, raw: bytes,
                   file_size: int) -> tuple[list[SafetensorsTensor], dict[str, str]]:
+    check_json_containers(path, raw, "the safetensors header")
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -151,7 +152,9 @@ def shard_paths(folder: Path) -> list[Path]:
     index = folder / INDEX_NAME
     if index.exists():
         try:
-            data = json.loads(read_capped(index, "a shard index").decode("utf-8"))
+            raw = read_capped(index, "a shard index")
+            check_json_containers(index, raw, "the shard index")
+            data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise ModelImportError(index, f"cannot read the shard index: {str(error)[:80]}") \
                 from error
