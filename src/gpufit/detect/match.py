@@ -112,6 +112,35 @@ def _memory_close(gpu: GpuSpec, memory_bytes: int | None) -> bool:
     return abs(gpu.memory_bytes - memory_bytes) <= MEMORY_TOLERANCE * gpu.memory_bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """A catalog GPU's names in each spelling matching compares, computed once per spec."""
+
+    spec: GpuSpec
+    laptop: bool
+    folded: frozenset[str]
+    normalised: frozenset[str]
+    normalised_list: tuple[str, ...]
+    bases: frozenset[str]
+
+
+_KEYS: dict[int, _Keys] = {}
+"""By id(spec); an entry is used only while it holds that very spec (ids are reused)."""
+
+
+def _keys(gpu: GpuSpec) -> _Keys:
+    keys = _KEYS.get(id(gpu))
+    if keys is None or keys.spec is not gpu:
+        names = _names(gpu)
+        normalised = tuple(normalise(name) for name in names)
+        keys = _Keys(gpu, _is_laptop(" ".join(names)), frozenset(n.casefold() for n in names),
+                     frozenset(normalised), normalised, frozenset(base_key(n) for n in names))
+        if len(_KEYS) > 4096:  # catalogs are reloaded by tests and the app: stay bounded
+            _KEYS.clear()
+        _KEYS[id(gpu)] = keys
+    return keys
+
+
 def _names(gpu: GpuSpec) -> tuple[str, ...]:
     return (gpu.id, gpu.name, *gpu.aliases)
 
@@ -129,7 +158,7 @@ def match_gpu(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
 def _match(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
     laptop = _is_laptop(reading.name)
     same_kind = [gpu for gpu in gpus.values()
-                 if gpu.vendor == "nvidia" and _is_laptop(" ".join(_names(gpu))) == laptop]
+                 if gpu.vendor == "nvidia" and _keys(gpu).laptop == laptop]
     memory = reading.memory_total_bytes
 
     def closest(candidates: list[GpuSpec]) -> GpuSpec:
@@ -139,7 +168,7 @@ def _match(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
 
     folded = reading.name.casefold().strip()
     if not reading.name_truncated:
-        named = [gpu for gpu in same_kind if folded in {name.casefold() for name in _names(gpu)}]
+        named = [gpu for gpu in same_kind if folded in _keys(gpu).folded]
         exact = [gpu for gpu in named if _memory_close(gpu, memory)]
         if exact:
             return Match(closest(exact), f"nvidia-smi name {reading.name!r} is listed for it")
@@ -152,13 +181,13 @@ def _match(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
                                f"{_mib(near.memory_bytes)} (more than "
                                f"{MEMORY_TOLERANCE:.0%} apart)", named=near)
         key = normalise(reading.name)
-        same = [gpu for gpu in same_kind if key in {normalise(name) for name in _names(gpu)}
+        same = [gpu for gpu in same_kind if key in _keys(gpu).normalised
                 and _memory_close(gpu, memory)]
         if same:
             return Match(closest(same), f"same name as {closest(same).name!r} once spelling "
                                         "is normalised")
         base = base_key(reading.name)
-        sized = [gpu for gpu in same_kind if base in {base_key(name) for name in _names(gpu)}
+        sized = [gpu for gpu in same_kind if base in _keys(gpu).bases
                  and _memory_close(gpu, memory)]
         if base and sized:
             return Match(closest(sized), f"{closest(sized).name!r} is that product"
@@ -166,7 +195,7 @@ def _match(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> Match:
     else:
         prefix = normalise(reading.name)
         starts = [gpu for gpu in same_kind
-                  if any(normalise(name).startswith(prefix) for name in _names(gpu))
+                  if any(name.startswith(prefix) for name in _keys(gpu).normalised_list)
                   and memory is not None and _memory_close(gpu, memory)]
         if len({gpu.id for gpu in starts}) == 1:
             return Match(starts[0], f"the cut name {reading.name!r}… and its "
@@ -182,7 +211,7 @@ def _stand_in(reading: GpuReading, gpus: Mapping[str, GpuSpec]) -> GpuSpec | Non
     laptop = _is_laptop(reading.name)
     pool = [gpu for gpu in gpus.values() if gpu.vendor == "nvidia" and gpu.gpu_usable_fraction
             is None and gpu.mig_parent is None  # a slice's figures are not a card's
-            and _is_laptop(" ".join(_names(gpu))) == laptop] or list(gpus.values())
+            and _keys(gpu).laptop == laptop] or list(gpus.values())
     if not pool:
         return None
     return min(pool, key=lambda gpu: (abs(gpu.memory_bytes - memory), gpu.id))
