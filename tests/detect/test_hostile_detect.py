@@ -314,3 +314,22 @@ def test_saved_outputs_through_detect_and_report_keep_the_cli_contract(
     check_cli(["detect", "--nvidia-smi-output", str(saved), "--format", "json"])
     check_cli(["report", "--gpu", "detected", "--model", "qwen3-8b", "--quant", "Q4_K_M",
                "--nvidia-smi-output", str(saved), "--format", "json"])
+
+
+def test_many_unknown_gpus_match_quickly(catalog: Catalog) -> None:
+    # hardware_options runs on the app's event loop: 256 cards (the read cap) of unknown names
+    # took 1.1 s there before each catalog GPU's name spellings were computed once.
+    text = "".join(f"{index}, Odd Accelerator {index}, GPU-{index}, 0000:{index:02x}:00.0, "
+                   f"{20000 + index}, 1, 1000, 535.104, 300, 8.0, Disabled\n"
+                   for index in range(256))
+    snapshot = parse_csv(text)
+    hardware_options(snapshot, catalog.gpus)  # first use computes the spellings
+    started = time.perf_counter()
+    options = hardware_options(snapshot, catalog.gpus)
+    assert len(options) == 256
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "x" * 5000, "/nonexistent/smi.txt"])
+def test_impossible_saved_output_names_are_one_line_usage_errors(name: str) -> None:
+    check_cli(["detect", "--nvidia-smi-output", name])

@@ -51,6 +51,8 @@ def read_saved_output(path: Path) -> str:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise SavedOutputError(f"cannot read {path}: {error.strerror or error}") from None
+    except ValueError:  # a NUL in the name: no file can have it
+        raise SavedOutputError(f"cannot read {str(path)!r}: not a possible file name") from None
     with os.fdopen(descriptor, "rb") as stream:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
