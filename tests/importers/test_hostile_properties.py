@@ -133,6 +133,10 @@ def test_any_gguf_header_fields_import_cleanly_or_fail_naming_the_file(
 
 
 _SAFETENSORS_DTYPES = st.sampled_from(["BF16", "F16", "F32", "I32", "U8", "F8_E4M3"])
+_CONFIG_KEYS = ["hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim",
+                "intermediate_size", "vocab_size", "max_position_embeddings", "num_local_experts",
+                "num_experts_per_tok", "kv_lora_rank", "q_lora_rank", "sliding_window",
+                "moe_intermediate_size", "first_k_dense_replace"]
 
 
 @PROPERTY
@@ -140,15 +144,17 @@ _SAFETENSORS_DTYPES = st.sampled_from(["BF16", "F16", "F32", "I32", "U8", "F8_E4
        config_layers=st.one_of(st.integers(1, 6), st.sampled_from([10_000, 10_001, 2**31])),
        extra_layer=st.one_of(st.none(), _LAYER_NUMBERS), dtype=_SAFETENSORS_DTYPES,
        offset_skew=st.sampled_from([0, 0, 0, 1, -1, 2**40]),
-       with_index=st.booleans())
+       with_index=st.booleans(),
+       config_values=st.dictionaries(st.sampled_from(_CONFIG_KEYS), _NUMBERS, max_size=3))
 def test_any_safetensors_folder_imports_cleanly_or_fails_naming_it(
         tmp_path: Path, shard_count: int, present: list[bool], config_layers: int,
-        extra_layer: int | None, dtype: str, offset_skew: int, with_index: bool) -> None:
+        extra_layer: int | None, dtype: str, offset_skew: int, with_index: bool,
+        config_values: dict[str, int]) -> None:
     folder = tmp_path / "model"
     folder.mkdir(exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
-    (folder / "config.json").write_text(json.dumps({**HF_LLAMA_CONFIG,
+    (folder / "config.json").write_text(json.dumps({**HF_LLAMA_CONFIG, **config_values,
                                                     "num_hidden_layers": config_layers}))
     tensors = [(name, dtype, shape) for name, _dtype, shape in hf_llama_tensors(
         layers=2, hidden=32, ffn=64, vocab=64, kv_width=16)]
