@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 FALLBACK_THEME = "textual-dark"
 SMALL_WIDTH = 70
 """Below this many columns the app gets the `-small` class (two-line workload bar, fewer keys)."""
+NARROW_WIDTH = 120
+"""Below this many columns the app gets the `-narrow` class (dialogs take the whole width)."""
 MAX_STARTUP_NOTES = 5
 
 
@@ -92,7 +94,7 @@ class GpufitApp(App[None]):
             self._filters.append(AsciiFilter())
         self.set_class(self.terminal.ascii_only, "-ascii")
         self.set_class(self.terminal.colours16, "-colors16")
-        self.set_class(self.size.width < SMALL_WIDTH, "-small")
+        self._size_classes(self.size.width)
         if self.settings.settings.keymap:
             # Remapped keys from settings.toml [keymap]: binding id → keys.
             self.set_keymap(self.settings.settings.keymap)
@@ -107,7 +109,11 @@ class GpufitApp(App[None]):
             self.notify(note, title="gpufit-tui", severity="warning", timeout=12)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < SMALL_WIDTH, "-small")
+        self._size_classes(event.size.width)
+
+    def _size_classes(self, width: int) -> None:
+        self.set_class(width < SMALL_WIDTH, "-small")
+        self.set_class(width < NARROW_WIDTH, "-narrow")
 
     def on_unmount(self) -> None:
         self.service.close()
