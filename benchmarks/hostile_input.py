@@ -203,6 +203,11 @@ INPUTS: dict[str, Callable[[Path], Path]] = {
         named_pipe, long_name)}
 
 
+# Inputs whose header is larger than 10 MB: the target does not apply, the caps do.
+BEYOND_10_MB = frozenset({"issue_33_arrays_of_16m_strings", "header_at_the_element_cap",
+                          "string_value_of_4_gb", "safetensors_header_at_the_cap"})
+
+
 def run_one(name: str) -> dict[str, object]:
     """Build input `name` and import it twice (timed; then under tracemalloc, which slows
     Python several-fold, for the peak allocation); runs in the child process."""
@@ -250,12 +255,13 @@ def main() -> None:
         done = subprocess.run([sys.executable, __file__, "--child", name], capture_output=True,
                               text=True, timeout=120, check=True)
         row = json.loads(done.stdout)
-        worst_s, worst_mb = max(worst_s, row["seconds"]), max(worst_mb, row["peak_mb"],
-                                                             row["rss_growth_mb"])
+        if name not in BEYOND_10_MB:
+            worst_s = max(worst_s, row["seconds"])
+            worst_mb = max(worst_mb, row["peak_mb"], row["rss_growth_mb"])
         print(f"{name:<34} {row['seconds']:>5.2f} s {row['cpu_seconds']:>5.2f} s "
               f"{row['peak_mb']:>7.1f} MB {row['rss_growth_mb']:>7.1f} MB  {row['outcome'][:60]}")
-    print(f"worst: {worst_s:.3f} s, {worst_mb:.1f} MB (target ≤ 1 s and ≤ 200 MB for any "
-          "header up to 10 MB)")
+    print(f"worst with a header up to 10 MB: {worst_s:.2f} s, {worst_mb:.1f} MB (target ≤ 1 s "
+          f"and ≤ 200 MB); beyond 10 MB ({', '.join(sorted(BEYOND_10_MB))}) the caps apply")
 
 
 if __name__ == "__main__":
