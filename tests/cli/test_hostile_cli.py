@@ -189,3 +189,30 @@ def test_a_non_finite_result_is_refused_not_printed(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(report, "to_dict", lambda assessment: {"tokens_per_s": math.nan})
     code, out, err = check([*REPORT, "--format", "json"])
     assert code == 1 and out == "" and "JSON" in err
+
+
+EXTREME_FLOATS = ["1e-9", "1e-6", "0.5", "1", "1e6", "1e9", "5e-324"]
+EXTREME_COUNTS = {"--count": ["1", "2", "16"], "--context": ["1", "16777216", "999999999"],
+                  "--sequences": ["1", "4096", "4097"], "--prompt-tokens": ["1", "16777216"],
+                  "--output-tokens": ["1", "16777216"]}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_extreme_but_valid_combinations_give_finite_valid_json(data: st.DataObject) -> None:
+    # Each value alone is accepted; together (a GPU of 1e-9 GB, RAM at 1e-9 GB/s, a price of
+    # 1e9 per hour, a 16M-token context) the figures must stay finite JSON, or the run refuses.
+    argv = ["report", "--gpu", data.draw(st.sampled_from(["rtx-4090", "h100-sxm"])),
+            "--model", data.draw(st.sampled_from(["qwen3-8b", "llama-3.1-405b"])),
+            "--quant", data.draw(st.sampled_from(["Q4_K_M", "FP16"])),
+            "--engine", data.draw(st.sampled_from(["llama.cpp", "vllm"])), "--format", "json"]
+    for flag in ("--memory-gb", "--ram-gb", "--ram-bandwidth", "--price-per-gpu-hour",
+                 "--tpot-limit-ms"):
+        if data.draw(st.booleans()):
+            argv += [flag, data.draw(st.sampled_from(EXTREME_FLOATS))]
+    for flag, values in EXTREME_COUNTS.items():
+        if data.draw(st.booleans()):
+            argv += [flag, data.draw(st.sampled_from(values))]
+    code, out, _ = check(argv)
+    if code == 0:
+        assert isinstance(strict_json(out), dict)
