@@ -428,3 +428,11 @@ async def test_at_80x24_the_hardware_sweep_shows_its_power_and_speed_columns(fro
             if str(column.label).startswith("tok"):
                 break
         assert right <= visible, f"tok/s ends at {right}, the table shows {visible}"
+
+
+async def test_a_remap_onto_a_taken_key_is_named(build_app, settings_path):
+    write_keymap(settings_path, '"gpufit.engine" = "q"')  # q quits
+    app = build_app()
+    async with app.run_test(size=NARROW, notifications=True) as pilot:
+        await settle(pilot)
+        assert any("takes the key of gpufit.quit" in note for note in notes(app))

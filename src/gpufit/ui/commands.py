@@ -314,4 +314,19 @@ def check_keymap(keymap: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
             continue
         usable[binding_id] = ",".join(_character_to_key(key.strip()) if len(key.strip()) == 1
                                       else key.strip() for key in keys.split(","))
+    problems.extend(_taken_keys(usable))
     return usable, problems
+
+
+def _taken_keys(usable: Mapping[str, str]) -> list[str]:
+    """A remap onto a key a main-screen command keeps (not remapped itself) takes that key
+    away from it: Textual applies it without a word, so say so."""
+    problems = []
+    for binding_id, keys in usable.items():
+        for key in keys.split(","):
+            for other in COMMANDS:
+                if other.binding_id != binding_id and other.binding_id not in usable \
+                        and key in other.key.split(","):
+                    problems.append(f"[keymap] {binding_id} = {key!r} takes the key of "
+                                    f"{other.binding_id}, which is left without one.")
+    return problems
