@@ -333,3 +333,27 @@ def test_many_unknown_gpus_match_quickly(catalog: Catalog) -> None:
 @pytest.mark.parametrize("name", ["a\x00b", "x" * 5000, "/nonexistent/smi.txt"])
 def test_impossible_saved_output_names_are_one_line_usage_errors(name: str) -> None:
     check_cli(["detect", "--nvidia-smi-output", name])
+
+
+def test_hung_mig_follow_ups_end_without_a_traceback(tmp_path: Path) -> None:
+    # The CSV answers with MIG enabled; `-L` and `-q -x` then hang with a child holding the pipe.
+    row = "0, NVIDIA A100-SXM4-80GB, GPU-1, 00000000:00:04.0, 81920, 0, 81920, 535.104, 400, 8.0, Enabled"
+    env = fake_smi(tmp_path, f"""\
+        case "$1" in
+          --query-gpu=*)
+            echo "{row}"
+            exit 0;;
+        esac
+        sleep 30 &
+        sleep 30
+        """)
+    started = time.monotonic()
+    done = cli("detect", "--format", "json", "--timeout", "1", env=env)
+    assert time.monotonic() - started < 10  # the two follow-ups run together: about 1 s
+    assert "Traceback" not in done.stderr and "Event loop" not in done.stderr, done.stderr
+    assert done.returncode == 0
+    assert strict_json_gpus(done.stdout) == 1
+
+
+def strict_json_gpus(text: str) -> int:
+    return len(json.loads(text, parse_constant=lambda constant: pytest.fail(constant))["gpus"])
