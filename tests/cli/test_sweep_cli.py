@@ -16,7 +16,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_sweep_gpu_ranks_models_that_fit_and_are_fast_enough(capsys):
-    code, out, _err = run(capsys, "sweep", "--gpu", "rtx-4090", "--format", "json", "--limit", "60")
+    code, out, _err = run(capsys, "sweep", "--gpu", "rtx-4090", "--format", "json", "--limit", "500")
     assert code == 0
     rows = json.loads(out)["rows"]
     assert len(rows) >= 10
