@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App, SystemCommand
 from textual.css.stylesheet import StylesheetError
+from textual.css.tokenizer import TokenError
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -162,7 +163,7 @@ class GpufitApp(App[None]):
                              **theme.to_color_system().generate(), **theme.variables})
         try:
             sheet.reparse()
-        except StylesheetError:
+        except (StylesheetError, TokenError):
             fallback = self.theme if self.theme != name else FALLBACK_THEME
             self.notify(f"Theme {name!r} has a variable Textual cannot use; keeping {fallback}.",
                         title="gpufit-tui", severity="warning", timeout=12)

@@ -18,6 +18,7 @@ from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.css.stylesheet import Stylesheet, StylesheetError
+from textual.css.tokenizer import TokenError
 from textual.theme import Theme
 
 from gpufit.core.toml_file import read_toml_file, toml_files_in
@@ -84,7 +85,7 @@ def variable_problem(name: str, value: str, variables: dict[str, str]) -> str | 
     sheet.add_source(f"GpufitThemeProbe {{ {prop}: ${name}; }}", read_from=("<theme>", name))
     try:
         sheet.parse()
-    except StylesheetError:
+    except (StylesheetError, TokenError):  # a bad value fails as either, depending on where
         kind = "a colour" if prop == "color" else "a text style"
         return f"'variables.{name}' = {value!r} is not {kind} Textual accepts"
     return None
