@@ -1,4 +1,4 @@
-"""Keys, palette, help, terminals and report files (issue 18, items 6–9, 16, 17, 19).
+"""Keys, palette, help, terminals, sizes and units (issue 18, items 6–9, 16–18).
 
 Pilot tests drive the real app; the snapshots (60×20, 16 colours, ASCII) are reviewed as PNGs
 before they are accepted, like tests/ui/test_snapshots.py.
@@ -28,10 +28,7 @@ from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.ui import commands
 from gpufit.ui.app import GpufitApp, make_app
 from gpufit.ui.pilot import settle
-from gpufit.ui.reports import SaveReportDialog
 from gpufit.ui.screens.help import HelpScreen
-from gpufit.ui.screens.main import MainScreen
-from gpufit.ui.screens.profiles import Confirm
 from gpufit.ui.terminal import AsciiFilter, terminal_profile
 from gpufit.ui.themes import shipped_themes_dir
 
@@ -261,46 +258,6 @@ async def test_linux_console_gets_ascii_only(build_app, monkeypatch):
         console_text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert console_text.isascii(), sorted({c for c in console_text if not c.isascii()})
         assert "+ FITS" in console_text
-
-
-# -- report files (item 19) -------------------------------------------------------------------
-
-async def test_reports_ask_where_remember_the_folder_and_never_overwrite(build_app, tmp_path,
-                                                                         monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    target = tmp_path / "reports"
-    target.mkdir()
-    app = build_app()
-    async with app.run_test(size=NARROW, notifications=True) as pilot:
-        await settle(pilot)
-        await pilot.press("m")
-        await wait_until(pilot, lambda: isinstance(app.screen, SaveReportDialog))
-        box = app.screen.query_one("#report-path", Input)
-        assert box.value == str(tmp_path / "gpufit-report-llama-3.1-8b-Q4_K_M.md")
-        box.value = f"{target}/"
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        saved = target / "gpufit-report-llama-3.1-8b-Q4_K_M.md"
-        assert saved.read_text().startswith("# Llama 3.1 8B at Q4_K_M")
-        assert any(str(saved) in note for note in notes(app))
-        # The next report starts in the folder used last.
-        await pilot.press("x")
-        await wait_until(pilot, lambda: isinstance(app.screen, SaveReportDialog))
-        assert app.screen.query_one("#report-path", Input).value == \
-            str(target / "gpufit-report-llama-3.1-8b-Q4_K_M.json")
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert not (target / "gpufit-report-llama-3.1-8b-Q4_K_M.json").exists()
-        # An existing file is kept unless the user says yes.
-        saved.write_text("mine", encoding="utf-8")
-        await pilot.press("m")
-        await wait_until(pilot, lambda: isinstance(app.screen, SaveReportDialog))
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, Confirm))
-        assert str(saved) in screen_text(app)
-        await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert saved.read_text() == "mine"
 
 
 # -- snapshots: 60×20, 16 colours, ASCII (items 16, 17) ----------------------------------------
