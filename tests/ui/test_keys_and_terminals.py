@@ -102,6 +102,10 @@ async def test_remapped_keys_show_in_help_footer_and_hints(build_app, settings_p
         await pilot.press("E")
         await settle(pilot)
         assert main_screen(pilot).engine == "vllm"
+        # The workload bar's hints name the key in force, not the default.
+        bar = main_screen(pilot).query_one("#engine", Static)
+        assert "(E)" in str(bar.render()) and "(e)" not in str(bar.render())
+        assert "(v)" in str(main_screen(pilot).query_one("#kv-dtype", Static).render())
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         rows = {str(row.query_one(".help-description", Static).render()).split("  ")[0]:

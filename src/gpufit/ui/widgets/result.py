@@ -232,4 +232,7 @@ class ResultPanel(VerticalScroll):
                                                   plans(self.result, units)) if part.plain))
         show(self.query_one("#advice", Static),
              advice(self.result.recommendations, estimate.notes, units))
-        self.border_subtitle = f"sizes in {units} (g)"
+        from gpufit.ui.commands import key_for
+
+        key = key_for(self.app, "units")
+        self.border_subtitle = f"sizes in {units}" + (f" ({key})" if key else "")

@@ -32,14 +32,17 @@ def cycle(values: Sequence[T], current: T) -> T:
 class Choice(Static):
     """A label that cycles through values when clicked (the keys do the same)."""
 
-    def __init__(self, key: str, *, id: str) -> None:
+    def __init__(self, command_id: str, *, id: str) -> None:
         super().__init__(id=id, classes="choice")
-        self._key = key
+        self._command_id = command_id
 
     def show(self, name: str, value: str) -> None:
-        """'KV f16 (v)'."""
-        self.update(Content.assemble(f"{name} ", (value, "bold"), (f" ({self._key})",
-                                                                   "$foreground-muted")))
+        """'KV f16 (v)', with the key in force now (a remapped one too)."""
+        from gpufit.ui.commands import key_for
+
+        key = key_for(self.app, self._command_id) if self.is_attached else ""
+        hint = (f" ({key})", "$foreground-muted") if key else ""
+        self.update(Content.assemble(f"{name} ", (value, "bold"), hint))
 
 
 class WorkloadBar(Horizontal):
@@ -68,9 +71,9 @@ class WorkloadBar(Horizontal):
         yield Input(str(self.sequences), type="integer", compact=True, id="sequences",
                     validators=[Integer(minimum=1, maximum=MAX_SEQUENCES)],
                     tooltip="Concurrent sequences sharing the GPU")
-        yield Choice("v", id="kv-dtype")
-        yield Choice("e", id="engine")
-        yield Choice("F", id="flash-attention")
+        yield Choice("kv-dtype", id="kv-dtype")
+        yield Choice("engine", id="engine")
+        yield Choice("flash-attention", id="flash-attention")
 
     def _context_validator(self) -> Integer:
         return Integer(minimum=MIN_CONTEXT_TOKENS, maximum=self.context_ceiling)
