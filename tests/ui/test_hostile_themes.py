@@ -106,3 +106,31 @@ def test_model_file_opens_when_settings_cannot_be_saved(build_app, monkeypatch) 
     app = build_app(imported_model=imported)
     assert joined and app.settings.settings.recent_model_files == ("/models/tiny.gguf",)
     assert any(os.strerror(errno.EROFS) in note for note in app._notes)
+
+
+async def test_f_opens_a_model_when_settings_cannot_be_saved(build_app, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    from gguf import LlamaFileType
+    from model_files import LLAMA_METADATA, llama_tensors, write_gguf
+    from ui_helpers import NARROW, main_screen, wait_until
+
+    from gpufit.core.catalog import load_catalog
+    from gpufit.ui.screens.open_model import OpenModelDialog
+
+    path = tmp_path / "Tiny-Llama-Q4_K_M.gguf"
+    write_gguf(path, "llama", LLAMA_METADATA, llama_tensors(), LlamaFileType.MOSTLY_Q4_K_M)
+    monkeypatch.setenv("GPUFIT_DATA_DIR", str(tmp_path / "data"))
+
+    def full(target: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    monkeypatch.setattr(settings_module, "write_atomic", full)
+    app = build_app(catalog=load_catalog())
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, OpenModelDialog))
+        await pilot.press(*str(path), "enter")
+        screen = main_screen(pilot)
+        await wait_until(pilot, lambda: screen.model_id.startswith("local-"), rounds=200)
+        assert app.is_running
+        assert os.strerror(errno.ENOSPC) in _notes(app)
