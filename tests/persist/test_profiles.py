@@ -652,3 +652,14 @@ def test_no_file_content_makes_listing_raise(content: bytes) -> None:
             assert aside.read_bytes() == content
         if listed:
             assert listed[0] == ProfileStore(directory).load(listed[0].name)
+
+
+def test_a_deeply_nested_profile_file_is_moved_aside_and_the_others_still_list(tmp_path):
+    store = ProfileStore(tmp_path)
+    store.save(Profile(name="healthy", gpu="rtx-4090", model="llama-3.1-8b", quant="Q4_K_M"))
+    (tmp_path / "deep.toml").write_text("x = " + "[" * 600 + "]" * 600 + "\n")
+    names = [profile.name for profile in store.list()]
+    assert names == ["healthy"]
+    assert any("deep.toml" in str(problem) for problem in store.problems)
+    assert not (tmp_path / "deep.toml").exists()  # kept aside, never deleted
+    assert any(path.name.startswith("deep.toml.corrupt") for path in tmp_path.iterdir())

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gpufit.core.limits import MAX_LAYERS as CATALOG_MAX_LAYERS
 from gpufit.importers.errors import ModelImportError
 
 # llama.cpp keeps hyperparameters in 32-bit integers (llama_hparams); nothing larger is real.
 MAX_VALUE = 2**31 - 1
-# No released model has more than a few hundred layers; per-layer loops must stay cheap.
-MAX_LAYERS = 10_000
+# No released model has more than a few hundred layers; per-layer loops must stay cheap. The
+# catalog's own bound, so an imported model saved with `a` always loads again.
+MAX_LAYERS = CATALOG_MAX_LAYERS
 _WIDTH = 2**20
 _HEADS = 16_384
 _HEAD_DIM = 16_384

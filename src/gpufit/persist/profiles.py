@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gpufit.core.toml_file import parse_toml_bytes
 from gpufit.persist import paths
 from gpufit.persist.files import move_aside, publish_exclusive, sync_directory
 from gpufit.persist.profile_format import (
@@ -208,9 +209,9 @@ class ProfileStore:
             self._report(path, "is empty; skipped")
             return None
         try:
-            return parse_profile(tomllib.loads(data.decode("utf-8").removeprefix("\ufeff")))
-        except UnicodeDecodeError:
-            self._move_aside(path, seen, "is not UTF-8 text")
+            # The shared reader: BOM accepted; deep nesting, huge numbers and non-UTF-8 text are
+            # TOMLDecodeErrors naming the file, never RecursionError.
+            return parse_profile(parse_toml_bytes(data, path))
         except tomllib.TOMLDecodeError as error:
             self._move_aside(path, seen, f"is not valid TOML ({error})")
         except UnreadableProfile as error:
