@@ -8,11 +8,11 @@ reads headers only and is cached; here it is wired to flags, settings and messag
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gpufit.cli_values import seconds_up_to
 from gpufit.core.catalog import Catalog
 from gpufit.core.exl2 import resolve_quant
 from gpufit.core.specs import ModelSpec, QuantSpec
@@ -26,15 +26,7 @@ class HubLookupError(Exception):
 
 
 def _seconds(text: str) -> float:
-    if not text.isascii():  # float() reads any script's digits; a typed timeout is ASCII
-        raise argparse.ArgumentTypeError(f"expected seconds in ASCII digits, got {text!r}")
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not math.isfinite(value) or not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 600 seconds, got {value}")
-    return value
+    return seconds_up_to(text, 600)
 
 
 def add_hub_timeout_flag(parser: argparse.ArgumentParser, dest: str = "hub_timeout") -> None:

@@ -1,0 +1,83 @@
+"""Typed values read from the command line: counts, GPU counts, finite numbers and timeouts,
+each refused in one line (argparse exits 2) when it is not plausible — NaN, ±∞, non-ASCII
+digits and thousands of digits included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from gpufit.core.setup import MAX_GPUS
+
+MAX_COUNT = 10**9
+"""Above any count a setup can hold (the setup's own limits say which is too big, and why);
+it keeps a 4,000-digit number from ever reaching arithmetic."""
+MAX_NUMBER = 1e9
+"""Above any plausible GB, GB/s, price or millisecond figure."""
+
+
+def _ascii_text(text: str, what: str) -> str:
+    # int() and float() accept any script's digits ("١٢"); a number typed for a setup is
+    # written in ASCII, and anything else is more likely a paste accident than intent.
+    if not text.isascii() or not text.strip():
+        raise argparse.ArgumentTypeError(f"expected {what} in ASCII digits, got {text!r}")
+    return text
+
+
+def _whole_number(text: str, maximum: int) -> int:
+    text = _ascii_text(text, "a whole number")
+    if len(text.strip().lstrip("+-0")) > len(str(maximum)):
+        # Refused before int(): converting thousands of digits is slow and means nothing here.
+        raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text.strip()[:20]!r}"
+                                         + ("…" if len(text.strip()) > 20 else ""))
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value > maximum:
+        raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A count typed on the command line: a whole number, 1..MAX_COUNT."""
+    return _whole_number(text, MAX_COUNT)
+
+
+def memory_gb(text: str) -> float:
+    """A positive, finite, plausible number (GB, GB/s, a price, milliseconds)."""
+    text = _ascii_text(text, "a number")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value > MAX_NUMBER:
+        raise argparse.ArgumentTypeError(f"expected a finite, plausible number, got {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def gpu_count(text: str) -> int:
+    """A GPU count, 1..MAX_GPUS (the bound profiles and sweeps share)."""
+    return _whole_number(text, MAX_GPUS)
+
+
+def seconds_up_to(text: str, maximum: float) -> float:
+    """A time to wait, in seconds: finite, above 0 and at most `maximum`."""
+    text = _ascii_text(text, "seconds")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= maximum:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {maximum:g} seconds, got {value}")
+    return value
+
+
+def timeout_seconds(text: str) -> float:
+    """Seconds to wait for nvidia-smi, 0..60."""
+    return seconds_up_to(text, 60)
