@@ -110,15 +110,15 @@ class ModelSources:
                             title="Hub lookup", timeout=4)
 
         def run() -> None:
-            self._lookup_in_thread(ref.repo_id, ref.quant, ref.revision)
+            self._lookup_in_thread(text, ref.repo_id)
 
         self._screen.run_worker(run, thread=True, exclusive=True, group="hub",
                                 name=f"Hub lookup of {ref.repo_id}", exit_on_error=False)
         return True
 
-    def _lookup_in_thread(self, repo_id: str, quant: str | None, revision: str | None) -> None:
+    def _lookup_in_thread(self, text: str, repo_id: str) -> None:
         from gpufit.importers.errors import ModelImportError
-        from gpufit.importers.hub import hub_model
+        from gpufit.importers.hub import hub_model_for
 
         app = self._screen.app
 
@@ -126,9 +126,8 @@ class ModelSources:
             app.call_from_thread(self.pane.set_status, f"Hub: {what} ({done}/{total})")
 
         try:
-            found = hub_model(repo_id, self._screen.catalog.quants, quant=quant,
-                              revision=revision, timeout_s=self._hub_timeout_s,
-                              progress=progress)
+            found = hub_model_for(text, self._screen.catalog.quants,
+                                  timeout_s=self._hub_timeout_s, progress=progress)
         except ModelImportError as error:
             app.call_from_thread(self._failed, repo_id, str(error))
             return
