@@ -54,6 +54,7 @@ class ModelPane(PickerPane):
         self._local: dict[str, str] = {}
         """Model id → store name (`ollama:qwen3:32b`) of the models on this machine."""
         self._hub: set[str] = set()
+        self._facts_cache: dict[str, tuple[ModelSpec, ModelFacts]] = {}
         self._fit_headroom = fit_headroom
         self.sort = "catalog"
         self._status = ""
@@ -61,12 +62,14 @@ class ModelPane(PickerPane):
     def set_local(self, names: dict[str, str]) -> None:
         """The models a local scan found (id → store name); shown first."""
         self._local = dict(names)
+        self._facts_cache.clear()
         if self.is_mounted:
             self.rebuild()
 
     def mark_hub(self, model_id: str) -> None:
         """A model read from the Hub (listed under its own heading)."""
         self._hub.add(model_id)
+        self._facts_cache.pop(model_id, None)
 
     def set_status(self, text: str) -> None:
         """One line under the pane: what the local scan or a Hub lookup is doing or found."""
@@ -95,6 +98,16 @@ class ModelPane(PickerPane):
         return "file" if model.file_weights is not None else "catalog"
 
     def _facts(self, model: ModelSpec) -> ModelFacts:
+        # Every keystroke in the filter asks for every model's facts: build each once, until
+        # the model (a re-import replaces it) or its source changes.
+        hit = self._facts_cache.get(model.id)
+        if hit is not None and hit[0] is model:
+            return hit[1]
+        facts = self._build_facts(model)
+        self._facts_cache[model.id] = (model, facts)
+        return facts
+
+    def _build_facts(self, model: ModelSpec) -> ModelFacts:
         total, _active = _counts(model)
         text = " ".join((model.id, model.name, model.family, model.architecture,
                          "moe" if model.is_moe else "dense", *model.aliases,
