@@ -242,3 +242,18 @@ def test_the_snapshot_refs_main_names_is_read_else_the_newest(
     (repo / "refs" / "main").write_text("old\n")
     (model,) = scan_local_models(quants=catalog.quants).models
     assert (model.quant_id, model.weights_bytes) == ("Q4_K_M", old)
+
+
+def test_a_named_pipe_as_a_manifest_is_skipped_without_blocking(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 catalog: Catalog) -> None:
+    import os
+
+    manifests = tmp_path / "ollama" / "manifests" / "registry.ollama.ai" / "library" / "pipe"
+    manifests.mkdir(parents=True)
+    (tmp_path / "ollama" / "blobs").mkdir()
+    os.mkfifo(manifests / "latest")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "ollama"))
+    scan = scan_local_models(quants=catalog.quants, use_cache=False)
+    assert scan.models == ()
+    assert any("cannot read the manifest" in item.reason for item in scan.skipped)

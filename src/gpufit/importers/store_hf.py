@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gpufit.importers.errors import ModelImportError
+from gpufit.importers.files import read_capped
 from gpufit.importers.store_base import (
     Candidate,
     Found,
@@ -67,8 +69,8 @@ def _snapshot(repo: Path, found: Found, store: str) -> Path | None:
     if not snapshots:
         return None
     try:
-        main = (repo / "refs" / "main").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+        main = read_capped(repo / "refs" / "main", "a Hugging Face ref", 4096).decode().strip()
+    except (ModelImportError, UnicodeDecodeError):
         main = ""
     named = next((entry for entry in snapshots if entry.name == main), None)
     if named is not None:

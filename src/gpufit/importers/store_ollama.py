@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gpufit.importers.errors import ModelImportError
+from gpufit.importers.files import read_capped
 from gpufit.importers.store_base import Candidate, Found, Skipped, is_dir, listing
 
 MODEL_LAYER = "application/vnd.ollama.image.model"
@@ -64,13 +66,14 @@ def _folders(folder: Path, found: Found, store: str) -> list[Path]:
 
 def _read_manifest(path: Path, name: str, blobs: Path, store: str, found: Found) -> None:
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ValueError("far too large for a manifest")
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
+        # The shared reader: regular files only (a named pipe would block the scan), capped.
+        raw = read_capped(path, "an Ollama manifest", MAX_MANIFEST_BYTES)
+    except ModelImportError as error:
         found.skipped.append(Skipped(store, str(path), f"{name}: cannot read the manifest "
-                                     f"({error.strerror or error})"))
+                                     f"({error.problem})"))
         return
+    try:
+        document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         found.skipped.append(Skipped(store, str(path), f"{name}: the manifest is not valid "
                                      f"JSON ({str(error)[:60]})"))
