@@ -20,6 +20,7 @@ from gpufit.ui.format import params, tokens
 from gpufit.ui.messages import HubLookupRequested, ModelChosen
 from gpufit.ui.model_filter import ModelFacts, compact, compile_query
 from gpufit.ui.widgets.picker import PickerPane, Row
+from gpufit.ui.widgets.updates import set_border_subtitle
 
 SORTS = ("catalog", "size", "newest", "fit")
 """Model orders `S` cycles through: catalog order, largest first, newest first, best fit
@@ -87,7 +88,7 @@ class ModelPane(PickerPane):
         parts = [self._status] if self._status else []
         if self.sort != "catalog":
             parts.append(f"sorted by {self.sort}")
-        self.border_subtitle = " · ".join(parts)
+        set_border_subtitle(self, " · ".join(parts))
 
     def source_of(self, model: ModelSpec) -> str:
         """local, hub, file or catalog."""

@@ -17,6 +17,7 @@ from gpufit.core.specs import GB, GIB, QuantSpec
 from gpufit.ui.format import rate
 from gpufit.ui.messages import QuantChosen
 from gpufit.ui.widgets.picker import PickerPane, Row
+from gpufit.ui.widgets.updates import set_border_subtitle
 
 ID_WIDTH = 10
 # Word + mark + colour: the word alone must carry the meaning (NO_COLOR, colour blindness).
@@ -161,7 +162,7 @@ class QuantPane(PickerPane):
     def watch_result(self, result: Assessment | None) -> None:
         self._refresh_prompts()
         unsupported = any(self.engine not in quant.engines for quant in self._catalog.quants.values())
-        self.border_subtitle = "n/a: engine can't run it" if unsupported else ""
+        set_border_subtitle(self, "n/a: engine can't run it" if unsupported else "")
 
     def watch_engine(self, engine: str) -> None:
         self._refresh_prompts()

@@ -18,6 +18,7 @@ from gpufit.core.report import VERDICT_WORDS, band_text
 from gpufit.core.tensors import exact_file_weights
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
 from gpufit.ui.widgets.memory_bar import MemoryBar, breakdown
+from gpufit.ui.widgets.updates import set_border_subtitle, set_border_title, show
 
 VERDICT_MARKS = {"fits": "✓", "tight": "~", "does-not-fit": "✗", "unsupported": "✗"}
 VERDICT_CLASSES = {"fits": "-fits", "tight": "-tight", "does-not-fit": "-no", "unsupported": "-no"}
@@ -167,14 +168,6 @@ def advice(recommendations: Iterable[Recommendation], notes: Iterable[str], unit
     return Content("\n").join(lines)
 
 
-def show(static: Static, content: Content) -> None:
-    """Update a Static, asking for a (costly) layout pass only when its height changes."""
-    width = static.content_region.width
-    height = content.get_height(static.styles, width)  # type: ignore[arg-type]
-    same_height = width > 0 and height == static.content_region.height
-    static.update(content, layout=not same_height)
-
-
 class ResultPanel(VerticalScroll):
     """Everything about the current estimate; scrolls when the pane is short."""
 
@@ -191,7 +184,7 @@ class ResultPanel(VerticalScroll):
         self.border_title = "4 Result"
 
     def watch_pinned(self, pinned: str) -> None:
-        self.border_title = "4 Result" + (" · pinned, c compares" if pinned else "")
+        set_border_title(self, "4 Result" + (" · pinned, c compares" if pinned else ""))
         self.tooltip = f"Pinned: {pinned}" if pinned else None
 
     def compose(self) -> ComposeResult:
@@ -235,4 +228,4 @@ class ResultPanel(VerticalScroll):
         from gpufit.ui.commands import key_for
 
         key = key_for(self.app, "units")
-        self.border_subtitle = f"sizes in {units}" + (f" ({key})" if key else "")
+        set_border_subtitle(self, f"sizes in {units}" + (f" ({key})" if key else ""))
