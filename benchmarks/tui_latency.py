@@ -8,7 +8,8 @@ same harness runs a bare Textual app (one Static and a footer) for the floor Tex
 on this machine. A third figure runs the real `gpufit-tui` executable in an 80×24 pseudo-terminal
 and times the bytes until the verdict appears, which is what a user over SSH waits for.
 Keypress latency is measured headless with a Pilot: from pressing `]` / `[` (context ×2 / ÷2)
-or `j` in the model list until the result panel shows the estimate for the new selection.
+or `j` in the model list until the result panel shows the estimate for the new selection;
+`j / k` alternates between two models, `j ×N` walks down the list to a new model each time.
 """
 
 from __future__ import annotations
@@ -196,6 +197,11 @@ async def keypress_latency(presses: int) -> dict[str, list[float]]:
             await settle(pilot)
             for index in range(presses):
                 await measure("j" if index % 2 == 0 else "k", "j / k")
+            # Walking down the list, every model new, at a reader's pace (0.15 s a row): the
+            # first assessment of a model is the costly one (its quant table).
+            for _ in range(presses):
+                await pilot.pause(0.15)
+                await measure("j", "j ×N (new models)")
     return timings
 
 

@@ -8,13 +8,14 @@ delivered. The core stays synchronous and pure; only this module knows about asy
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 
 from gpufit.core.assess import Assessment, HostInputs, assess
 from gpufit.core.catalog import Catalog
-from gpufit.core.setup import HardwareSource, Setup
+from gpufit.core.setup import HardwareSource, Setup, SetupError
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,22 @@ class EstimateService:
         if generation != self._generation:
             return None
         return result
+
+    def prefetch(self, requests: Sequence[EstimateRequest]) -> None:
+        """Estimate what the user will likely ask next (the rows beside the cursor), in the
+        same thread after the current work, so that request is then answered from the core's
+        caches. Abandoned as soon as a real request is submitted; results are discarded."""
+        generation = self._generation
+
+        def warm() -> None:
+            for request in requests:
+                if generation != self._generation:
+                    return  # a real request is waiting behind this one
+                # A neighbour the setup refuses is reported if and when it is chosen.
+                with suppress(SetupError):
+                    self._worker(request, self._catalog)
+
+        self._executor.submit(warm)
 
     def close(self) -> None:
         """Stop the worker thread (pending work is abandoned)."""

@@ -14,7 +14,9 @@ from textual.scrollbar import ScrollBar
 from textual.widget import Widget
 from ui_helpers import NARROW, WIDE, main_screen
 
+from gpufit.service import EstimateService
 from gpufit.ui.pilot import settle
+from gpufit.ui.widgets.model import ModelPane
 from gpufit.ui.widgets.picker import NavList
 from gpufit.ui.widgets.quant import QuantPane
 from gpufit.ui.widgets.result import ResultPanel
@@ -106,3 +108,33 @@ async def test_a_workload_key_does_not_repaint_the_panes_frames(build_app, refre
         # every line of both panes' borders.
         assert refreshed["result"] == 0
         assert refreshed["quant"] == 0
+
+
+async def test_the_models_beside_the_cursor_are_estimated_ahead_of_j_and_k(build_app,
+                                                                            monkeypatch):
+    asked: list[list[str]] = []
+    original = EstimateService.prefetch
+
+    def recording(self, requests):  # type: ignore[no-untyped-def]
+        asked.append([request.setup.model_id for request in requests])
+        return original(self, requests)
+
+    monkeypatch.setattr(EstimateService, "prefetch", recording)
+    app = build_app()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await settle(pilot)
+        await pilot.pause()
+        listing = screen.query_one(ModelPane).option_list
+        ids = [option.id for option in listing.options if not option.disabled]
+        current = ids.index(screen.setup.model_id)
+        expected = {ids[index] for index in (current - 1, current + 1) if 0 <= index < len(ids)}
+        assert asked and set(asked[-1]) == expected
+        await pilot.press("2", "j")
+        await settle(pilot)
+        await pilot.pause()
+        await pilot.pause()
+        # After j the new neighbour below is asked for; the model just left is warm already.
+        now = ids.index(screen.setup.model_id)
+        assert now == current + 1
+        assert asked[-1] == [ids[now + 1]]

@@ -51,6 +51,7 @@ from gpufit.ui.messages import (
 from gpufit.ui.model_sources import LocalScanner, ModelSources
 from gpufit.ui.navigation import PICKERS, FocusController, picker_of
 from gpufit.ui.planning import PlanningController
+from gpufit.ui.prefetch import NeighbourPrefetch
 from gpufit.ui.reports import export
 from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.session import ProfileController
@@ -122,6 +123,7 @@ class MainScreen(Screen[None]):
         self.imports = ImportController(self)
         self.navigation = FocusController(self)
         self.sources = ModelSources(self, local_scanner, hub_timeout_s)
+        self.prefetch = NeighbourPrefetch(self, service)
         self.set_reactive(MainScreen.detection_status,
                           "Detecting GPUs…" if detector else "GPU detection off")
         self.set_reactive(MainScreen.setup, initial_setup(catalog, start))
@@ -226,6 +228,7 @@ class MainScreen(Screen[None]):
         if result is None or request != self.request():
             return  # superseded: a newer setup has its own worker
         self.result = result
+        self.call_after_refresh(self.prefetch.after_result)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures surface: a notification, never a crash."""

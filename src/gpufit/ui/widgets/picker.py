@@ -119,6 +119,22 @@ class PickerPane(Vertical):
                           if not option.disabled), None)
         self._move_to(index)
 
+    def neighbours(self) -> list[str]:
+        """Ids of the nearest rows above and below the highlighted one (j and k reach them)."""
+        option_list = self.option_list
+        highlighted = option_list.highlighted
+        if highlighted is None:
+            return []
+        options = option_list.options
+        found: list[str] = []
+        for step in (1, -1):
+            index = highlighted + step
+            while 0 <= index < len(options) and options[index].disabled:
+                index += step
+            if 0 <= index < len(options) and options[index].id is not None:
+                found.append(str(options[index].id))
+        return found
+
     def clear_filter(self) -> None:
         """Empty the filter box (the list is rebuilt when the screen next asks or it notices)."""
         if self.is_mounted:
