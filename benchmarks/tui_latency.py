@@ -151,7 +151,7 @@ def cold_start(runs: int) -> tuple[list[float], list[float]]:
     return frames, results
 
 
-async def keypress_latency(presses: int) -> dict[str, list[float]]:
+async def keypress_latency(presses: int, size: tuple[int, int] = (140, 45)) -> dict[str, list[float]]:
     """Milliseconds from a key press until the new estimate is in the panes, and until the
     screen has been repainted with it (timestamps taken inside the app, not by the Pilot)."""
     from gpufit.ui.app import make_app
@@ -161,7 +161,7 @@ async def keypress_latency(presses: int) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         app = make_app(settings_path=Path(scratch) / "settings.toml")
-        async with app.run_test(size=(140, 45)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await settle(pilot)
             screen = app.screen
             assert isinstance(screen, MainScreen)
@@ -222,9 +222,10 @@ def main() -> int:
     print(f"bare Textual app → first frame  {describe(bare_textual(args.cold_runs))}   (floor)")
     if os.name == "posix":
         print(f"real pty → verdict on screen    {describe(in_terminal(args.cold_runs))}   (80×24)")
-    print("keys at 140×45; all headless: a real terminal adds its own drawing time")
-    for label, values in asyncio.run(keypress_latency(args.presses)).items():
-        print(f"key {label:<27} {describe(values)}")
+    print("keys headless: a real terminal adds its own drawing time")
+    for size in ((80, 24), (140, 45)):
+        for label, values in asyncio.run(keypress_latency(args.presses, size)).items():
+            print(f"key {label:<27} {describe(values)}   ({size[0]}×{size[1]})")
     return 0
 
 

@@ -20,7 +20,7 @@ from textual.events import DescendantFocus
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
@@ -38,6 +38,7 @@ from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
 from gpufit.ui.detection import DetectionController
 from gpufit.ui.format import UNITS
+from gpufit.ui.frame_hold import FrameHold
 from gpufit.ui.imports import ImportController
 from gpufit.ui.messages import (
     GpuChosen,
@@ -62,6 +63,7 @@ from gpufit.ui.widgets.model import ModelPane
 from gpufit.ui.widgets.quant import QuantPane
 from gpufit.ui.widgets.result import ResultPanel
 from gpufit.ui.widgets.workload import MIN_CONTEXT_TOKENS, WorkloadBar, cycle
+from gpufit.ui.workers import notify_failure
 
 if TYPE_CHECKING:
     from gpufit.ui.app import GpufitApp
@@ -70,7 +72,6 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "kv_cache_dtype": KV_CACHE_DTYPES, "engine": ENGINES,
     "flash_attention": FLASH_ATTENTION_CHOICES, "include_vision": (False, True)}
 """What `cycle` steps through, per setup field."""
-
 
 
 class MainScreen(Screen[None]):
@@ -124,6 +125,7 @@ class MainScreen(Screen[None]):
         self.navigation = FocusController(self)
         self.sources = ModelSources(self, local_scanner, hub_timeout_s)
         self.prefetch = NeighbourPrefetch(self, service)
+        self.frames = FrameHold(self)
         self.set_reactive(MainScreen.detection_status,
                           "Detecting GPUs…" if detector else "GPU detection off")
         self.set_reactive(MainScreen.setup, initial_setup(catalog, start))
@@ -151,7 +153,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self._show_setup(self.setup)
         self.watch_current_pane(self.current_pane)
-        self.refresh_estimate()
+        self._estimate(self.request())  # the first frame is not held for it
         if self.profiles.name is not None:
             self.profiles.open(self.profiles.name)
         elif self._restore_session:
@@ -162,6 +164,7 @@ class MainScreen(Screen[None]):
             self.call_after_refresh(self.sources.scan)  # after the first frame, off the loop
 
     def on_unmount(self) -> None:
+        self.frames.release()
         if self.gpufit_app.settings.settings.restore_last_session:
             self.profiles.remember_session()
 
@@ -219,22 +222,25 @@ class MainScreen(Screen[None]):
             detected=tuple(option for option in self.detected if option.key == self.setup.gpu_id))
 
     def refresh_estimate(self) -> None:
-        """Start an assessment of the current setup (cancelling any still running)."""
+        """Start an assessment of the current setup (cancelling any still running); the
+        change and its result are painted in one frame (`FrameHold`)."""
+        self.frames.hold()
         self._estimate(self.request())
 
     @work(exclusive=True, group="estimate", name="estimate", exit_on_error=False)
     async def _estimate(self, request: EstimateRequest) -> None:
-        result = await self._service.submit(request)
-        if result is None or request != self.request():
-            return  # superseded: a newer setup has its own worker
-        self.result = result
-        self.call_after_refresh(self.prefetch.after_result)
+        try:
+            result = await self._service.submit(request)
+            if result is None or request != self.request():
+                return  # superseded: a newer setup has its own worker (and the hold)
+            self.result = result
+            self.call_after_refresh(self.prefetch.after_result)
+        finally:
+            self.frames.release_for(request == self.request())
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures surface: a notification, never a crash."""
-        if event.state == WorkerState.ERROR:
-            self.notify(f"{event.worker.error}", title=f"{event.worker.name} failed",
-                        severity="error", timeout=8)
+        notify_failure(self, event)
 
     # -- messages from the panes ----------------------------------------------------------
 
@@ -338,8 +344,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(HelpScreen(self))
 
     def action_export(self, kind: str, clipboard: bool = False) -> None:
-        """Save the report (Markdown or JSON) in the current directory; `clipboard` also copies
-        it (OSC 52), since SSH often loses the clipboard."""
+        """Save the report (Markdown or JSON) where asked; `clipboard` also copies it (OSC 52)."""
         export(self, self.result, kind, clipboard=clipboard)
 
     def action_rescan(self) -> None:

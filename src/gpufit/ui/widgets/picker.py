@@ -95,6 +95,7 @@ class PickerPane(Vertical):
         raise NotImplementedError
 
     def on_mount(self) -> None:
+        self.watch(self.option_list, "highlighted", self._moved, init=False)
         self.rebuild()
 
     def visible_rows(self) -> list[Row]:
@@ -180,18 +181,23 @@ class PickerPane(Vertical):
         """Enter in the filter box, before focus moves to the list (a hook; nothing here)."""
 
     @on(OptionList.OptionHighlighted)
-    def _moved(self, event: OptionList.OptionHighlighted) -> None:
-        """Report a move to a row other than the chosen one. A message whose row is no longer
-        highlighted is stale (a newer one follows), and one for the chosen row is an echo of
-        the choice already made: dropping both ends quick moves on the last row and never
+    def _highlight_message(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()  # the move was reported when it happened (`_moved`)
+
+    def _moved(self, highlighted: int | None) -> None:
+        """Report a move to a row other than the chosen one, straight to the screen, as the
+        highlight changes: through the list's own message the screen heard of it only after
+        the moved highlight was painted (~8 ms later), and started the estimate that late. A
+        move to the chosen row is an echo of the choice already made: dropping it never
         starts a ping-pong with the screen."""
-        event.stop()
-        if event.option_index != self.option_list.highlighted:
+        options = self.option_list.options
+        if highlighted is None or not 0 <= highlighted < len(options):
             return
-        row_id = event.option.id
-        if row_id is not None and row_id != self._current:
-            self._current = row_id
-            self.post_message(self.chosen(row_id))
+        option = options[highlighted]
+        if option.disabled or option.id is None or option.id == self._current:
+            return
+        self._current = option.id
+        self.screen.post_message(self.chosen(option.id))
 
     # Focus moves at once (`Screen.set_focus`), not on the next turn of the loop as
     # `Widget.focus` does: keys typed right after `/` or `3` must land in the new place.
