@@ -6,6 +6,7 @@ guards one saving measured with benchmarks/tui_latency.py; the counts fail if it
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -14,12 +15,16 @@ from textual.scrollbar import ScrollBar
 from textual.widget import Widget
 from ui_helpers import NARROW, WIDE, main_screen
 
-from gpufit.service import EstimateService
+from gpufit.service import EstimateService, compute
+from gpufit.ui import frame_hold
 from gpufit.ui.pilot import settle
 from gpufit.ui.widgets.model import ModelPane
 from gpufit.ui.widgets.picker import NavList
 from gpufit.ui.widgets.quant import QuantPane
 from gpufit.ui.widgets.result import ResultPanel
+
+DEFAULT_CONTEXT = 8192
+"""The context of the default setup (Llama 3.1 8B: min(8,192, its 131,072 maximum))."""
 
 
 @pytest.fixture(autouse=True)
@@ -138,3 +143,50 @@ async def test_the_models_beside_the_cursor_are_estimated_ahead_of_j_and_k(build
         now = ids.index(screen.setup.model_id)
         assert now == current + 1
         assert asked[-1] == [ids[now + 1]]
+
+
+async def test_a_slow_estimate_holds_the_echo_only_briefly(build_app, monkeypatch):
+    # A limit far above a loaded test machine's scheduling delays; the shipped one is 60 ms.
+    monkeypatch.setattr(frame_hold, "HOLD_LIMIT_S", 1.0)
+    release = threading.Event()
+
+    def slow(request, catalog):  # type: ignore[no-untyped-def]
+        if request.setup.context_tokens == 2 * DEFAULT_CONTEXT:
+            release.wait(5)
+        return compute(request, catalog)
+
+    app = build_app(estimate_worker=slow)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await settle(pilot)
+        context = screen.context_tokens
+        assert context == DEFAULT_CONTEXT
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert screen.frames.holding  # the echo waits for the result …
+        await pilot.pause(2.0)
+        assert not screen.frames.holding  # … but not for a slow one
+        release.set()
+        await settle(pilot)
+        assert screen.result is not None
+        assert screen.result.estimate.workload.context_tokens == 2 * DEFAULT_CONTEXT
+        assert not screen.frames.holding
+
+
+async def test_the_hold_ends_with_the_estimate_and_when_the_estimate_fails(build_app):
+    def failing(request, catalog):  # type: ignore[no-untyped-def]
+        if request.setup.context_tokens == 2 * DEFAULT_CONTEXT:
+            raise RuntimeError("estimate broke")
+        return compute(request, catalog)
+
+    app = build_app(estimate_worker=failing)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await settle(pilot)
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert not screen.frames.holding
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot)
+        assert not screen.frames.holding
+        assert any("estimate broke" in str(note.message) for note in app._notifications)
