@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
+
 from gpufit.cli_output import print_json
 from gpufit.core.specs import GB
 from gpufit.persist.profiles import (
@@ -112,12 +114,15 @@ def _list(store: ProfileStore, catalog: Catalog, fmt: str) -> int:
     if not profiles:
         print(f"No saved profiles yet. Save one from the app; they are kept in {store.directory}.")
         return 0
-    width = min(max(len(profile.name) for profile in profiles), 32)
+    # Padded by terminal cells, not characters: "日本語" or "🚀" takes two cells per character,
+    # and len() would push every column after such a name out of line.
+    width = min(max(cell_len(profile.name) for profile in profiles), 32)
     for profile in profiles:
         updated = f" · updated {profile.updated.date().isoformat()}" if profile.updated else ""
         missing = missing_from_catalog(profile, catalog)
         flag = f"  ! {'; '.join(missing)}" if missing else ""
-        print(f"{profile.name:<{width}}  {summary(profile)}{updated}{flag}")
+        padding = " " * max(0, width - cell_len(profile.name))
+        print(f"{profile.name}{padding}  {summary(profile)}{updated}{flag}")
     return 0
 
 
