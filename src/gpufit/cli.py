@@ -29,6 +29,7 @@ from gpufit.cli_profiles import (
     run_profiles,
 )
 from gpufit.cli_sweep import SweepUsageError, run_sweep
+from gpufit.cli_values import report_currency
 from gpufit.core.assess import HostInputs, assess
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.core.exl2 import QuantChoiceError, resolve_quant
@@ -318,11 +319,13 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
 
 
 def _host(args: argparse.Namespace) -> HostInputs:
-    """The host for offload plans: RAM as entered or read from the OS, bandwidth as entered."""
+    """The host for offload plans: RAM as entered or read from the OS, bandwidth as entered;
+    and the currency of the price."""
     from gpufit.detect.host import system_ram_bytes
 
     ram = round(args.ram_gb * GB) if args.ram_gb else system_ram_bytes()
-    return HostInputs(ram, args.ram_bandwidth)
+    return HostInputs(ram, args.ram_bandwidth,
+                      report_currency(args.currency, args.price_per_gpu_hour))
 
 
 def _detect(catalog: Catalog, args: argparse.Namespace) -> int:

@@ -13,8 +13,9 @@ from gpufit.cli_hub import add_hub_timeout_flag
 from gpufit.cli_local import add_models_dir_flag
 from gpufit.cli_profiles import add_profiles_parser
 from gpufit.cli_sweep import add_sweep_parser
-from gpufit.cli_values import gpu_count, memory_gb, positive_int, timeout_seconds
+from gpufit.cli_values import currency, gpu_count, memory_gb, positive_int, timeout_seconds
 from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
+from gpufit.core.plans import DEFAULT_CURRENCY
 from gpufit.core.setup import (
     DEFAULT_CONTEXT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="system RAM bandwidth in GB/s (default: typical for the platform)")
     report.add_argument("--price-per-gpu-hour", type=memory_gb, default=None, metavar="PRICE",
                         help="what one GPU costs per hour, for cost per million tokens")
+    report.add_argument("--currency", type=currency, default=None, metavar="CODE",
+                        help="what the price is in, e.g. USD, EUR, $, € (default: currency in "
+                             f"settings.toml, else {DEFAULT_CURRENCY})")
     report.add_argument("--prompt-tokens", type=positive_int, default=None,
                         help=f"serving: prompt tokens per request (default {DEFAULT_PROMPT_TOKENS})")
     report.add_argument("--output-tokens", type=positive_int, default=None,

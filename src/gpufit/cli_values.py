@@ -1,13 +1,16 @@
-"""Typed values read from the command line: counts, GPU counts, finite numbers and timeouts,
-each refused in one line (argparse exits 2) when it is not plausible — NaN, ±∞, non-ASCII
-digits and thousands of digits included.
+"""Typed values read from the command line: counts, GPU counts, finite numbers, timeouts and a
+currency, each refused in one line (argparse exits 2) when it is not plausible — NaN, ±∞,
+non-ASCII digits and thousands of digits included. Also where `report`'s currency comes from
+when no flag names one.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 
+from gpufit.core.plans import currency_problem
 from gpufit.core.setup import MAX_GPUS
 
 MAX_COUNT = 10**9
@@ -59,6 +62,32 @@ def memory_gb(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
     return value
+
+
+def currency(text: str) -> str:
+    """A currency code or symbol for prices and costs (USD, EUR, $, €), by the settings' rule."""
+    problem = currency_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text.strip()
+
+
+def report_currency(flag: str | None, price_per_gpu_hour: float | None) -> str:
+    """--currency, else the one the app saved in settings.toml, so `report` and the app's
+    exports name the same currency; a price with neither says (on stderr) how to set one."""
+    if flag is not None:
+        return flag
+    from gpufit.persist.settings import read_settings
+
+    settings, document, problems = read_settings()
+    for problem in problems:
+        # Only what bears on this report: a keymap or theme problem is the app's to show.
+        if "currency" in problem or problem.startswith("Cannot read"):
+            print(f"gpufit-tui: {problem}", file=sys.stderr)
+    if price_per_gpu_hour is not None and "currency" not in document:
+        print(f"gpufit-tui: costs are in {settings.currency}, the default; --currency EUR (or "
+              'currency = "EUR" in settings.toml, or $ in the app) sets yours', file=sys.stderr)
+    return settings.currency
 
 
 def gpu_count(text: str) -> int:

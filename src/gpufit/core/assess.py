@@ -17,6 +17,7 @@ from gpufit.core.engines import engine_profile
 from gpufit.core.estimate import Estimate, estimate
 from gpufit.core.exl2 import resolve_quant_text
 from gpufit.core.offload import HostMemory, OffloadPlan, default_host, plan_offload
+from gpufit.core.plans import DEFAULT_CURRENCY, currency_problem
 from gpufit.core.recommend import Recommendation, engine_advice, recommend
 from gpufit.core.run_hints import RunHint, run_hints
 from gpufit.core.serving import ServingProfile, serving_profile
@@ -31,10 +32,20 @@ AssessmentVerdict = Literal["fits", "tight", "does-not-fit", "unsupported"]
 @dataclass(frozen=True, slots=True)
 class HostInputs:
     """What the user (or the OS) says about the host: RAM size and bandwidth, None = unknown
-    size / the platform's typical bandwidth (see offload.default_host)."""
+    size / the platform's typical bandwidth (see offload.default_host); and the currency the
+    user's price is in, which the host dialog and settings keep beside that price."""
 
     ram_bytes: int | None = None
     ram_bandwidth_gbps: float | None = None
+    currency: str = DEFAULT_CURRENCY
+    """A code or symbol ("USD", "€"); every price and cost of the assessment is shown in it."""
+
+    def __post_init__(self) -> None:
+        # Checked where it enters the core, so no renderer can meet an empty or multi-line one.
+        problem = currency_problem(self.currency)
+        if problem is not None:
+            raise ValueError(f"currency {self.currency!r} {problem}")
+        object.__setattr__(self, "currency", self.currency.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,8 @@ class Assessment:
     free_memory: FreeMemory | None
     """Per-card free-memory check, for detected hardware whose free memory is known."""
     price_per_gpu_hour: float | None
+    currency: str
+    """What the price (and so every cost) is in: the host inputs' currency."""
 
     @property
     def runnable(self) -> bool:
@@ -146,7 +159,8 @@ def assess(setup: Setup, catalog: Catalog, *, host: HostInputs | None = None,
                          for other in catalog.quants.values()),
         split=split, offload=offload, run_hints=_hints(main, split, offload),
         serving=serving, energy=energy, energy_basis=basis, host=host_memory,
-        free_memory=_free_memory(hardware, split), price_per_gpu_hour=price_per_gpu_hour)
+        free_memory=_free_memory(hardware, split), price_per_gpu_hour=price_per_gpu_hour,
+        currency=given.currency)
 
 
 def _energy(result: Estimate, serving: ServingProfile, verdict: AssessmentVerdict,

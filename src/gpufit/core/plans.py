@@ -1,15 +1,63 @@
 """The plans part of a report — per-GPU split, CPU offload, host, run hints, serving and
 energy — rendered from an `Assessment` as JSON or as plain-text lines.
+
+Also owns money: the currency rule (`currency_problem`), its default, and `money`, the one
+function every surface (result pane, serving view, compare, host dialog, report, exports)
+formats a price or a cost with, so "47.53 USD" never reads differently on two screens.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from gpufit.core.specs import GB
 
 if TYPE_CHECKING:
     from gpufit.core.assess import Assessment
+
+DEFAULT_CURRENCY = "USD"
+"""Public cloud GPU-hour prices are quoted in US dollars almost everywhere, so a price typed
+without a currency is most likely in dollars; the host dialog shows it beside the price, where
+the user can type their own."""
+MAX_CURRENCY_CHARS = 8
+"""Room for a code ("USD"), a symbol ("€", "R$") or a short word ("kr", "credits")."""
+
+
+def currency_problem(text: str) -> str | None:
+    """Why `text` cannot be a currency (None when it can): it must be 1 to MAX_CURRENCY_CHARS
+    printable characters once surrounding spaces are dropped."""
+    code = text.strip()
+    if not code:
+        return "must not be empty (a code or symbol such as USD, EUR, $ or €)"
+    if len(code) > MAX_CURRENCY_CHARS:
+        return f"must be at most {MAX_CURRENCY_CHARS} characters, not {len(code)}"
+    if not code.isprintable():
+        return "must be printable characters only (no tabs, newlines or control codes)"
+    return None
+
+
+def money(amount: float, currency: str) -> str:
+    """An amount with its currency: letters follow the number ("47.53 USD", "12.00 kr"), a
+    symbol leads it ("$47.53", "€0.042"). Two decimals, more below 0.10 so a small cost keeps
+    two significant digits instead of reading "0.00"."""
+    digits = 2
+    if 0 < abs(amount) < 0.1:
+        digits = -math.floor(math.log10(abs(amount))) + 1
+    number = f"{amount:,.{digits}f}"
+    if currency.isalpha():
+        return f"{number} {currency}"
+    return f"{currency}{number}"
+
+
+def cost_text(plans: Assessment) -> str | None:
+    """'47.53 USD per M tokens at 2.00 USD per GPU-hour', or None without a price."""
+    energy = plans.energy
+    if energy is None or energy.cost_per_million_tokens is None \
+            or energy.price_per_gpu_hour is None:
+        return None
+    return (f"{money(energy.cost_per_million_tokens, plans.currency)} per M tokens at "
+            f"{money(energy.price_per_gpu_hour, plans.currency)} per GPU-hour")
 
 
 def plans_dict(plans: Assessment) -> dict[str, Any]:
@@ -52,7 +100,8 @@ def plans_dict(plans: Assessment) -> dict[str, Any]:
                    "watt_hours_per_million_tokens": round(plans.energy.watt_hours_per_million_tokens, 1),
                    "price_per_gpu_hour": plans.energy.price_per_gpu_hour,
                    "cost_per_million_tokens": None if plans.energy.cost_per_million_tokens is None
-                   else round(plans.energy.cost_per_million_tokens, 4)},
+                   else round(plans.energy.cost_per_million_tokens, 4),
+                   "currency": plans.currency},
     }
 
 
@@ -79,8 +128,7 @@ def plans_lines(plans: Assessment) -> list[str]:
                      f"over the {serving.tpot_limit_s * 1000:.0f} ms limit")
     energy = plans.energy
     if energy is not None and plans.energy_basis is not None:
-        cost = "" if energy.cost_per_million_tokens is None else \
-            f", {energy.cost_per_million_tokens:,.3f} per M tokens"
+        cost = "" if cost_text(plans) is None else f", {cost_text(plans)}"
         lines.append(f"energy       ≤ {energy.joules_per_token:.2f} J/token "
                      f"{energy_basis_text(plans)} "
                      f"({energy.watt_hours_per_million_tokens:,.0f} Wh per M tokens at "

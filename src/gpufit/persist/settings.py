@@ -18,6 +18,7 @@ from typing import Any
 
 import tomli_w
 
+from gpufit.core.plans import DEFAULT_CURRENCY, currency_problem
 from gpufit.core.toml_file import TomlUnreadable, read_toml_file
 from gpufit.persist import paths
 from gpufit.persist.files import move_aside, write_atomic
@@ -41,7 +42,9 @@ class Settings:
     restore_last_session: bool = False
     """Reopen the setup on screen at the last quit (kept as profiles/.last-session.toml)."""
     price_per_gpu_hour: float | None = None
-    """What one GPU costs per hour, in the user's currency (no built-in prices); None = unset."""
+    """What one GPU costs per hour, in `currency` (no built-in prices); None = unset."""
+    currency: str = DEFAULT_CURRENCY
+    """What the price and every cost are in: a code or symbol ("USD", "EUR", "$", "€")."""
     ram_gb: float | None = None
     """System RAM for CPU offload in GB; None = read it from the OS."""
     ram_bandwidth_gbps: float | None = None
@@ -97,6 +100,13 @@ def _from_document(document: dict[str, Any], problems: list[str] | None = None) 
         elif value is not None:
             problems.append(f"settings.toml: {key} = {value!r} is not a positive finite "
                             "number; ignored it (unset).")
+    currency = document.get("currency")
+    problem = currency_problem(currency) if isinstance(currency, str) else "is not text"
+    if currency is not None and problem is None:
+        settings = replace(settings, currency=currency.strip())
+    elif currency is not None:
+        problems.append(f"settings.toml: currency = {currency!r} {problem}; using "
+                        f"{DEFAULT_CURRENCY} (the file keeps it).")
     hub_timeout = document.get("hub_timeout_s")
     if isinstance(hub_timeout, int | float) and not isinstance(hub_timeout, bool) \
             and 0 < hub_timeout <= 600:
@@ -154,6 +164,8 @@ def _encode(settings: Settings) -> dict[str, Any]:
     for key in HOST_KEYS:
         if document[key] is None:
             del document[key]
+    if document["currency"] == DEFAULT_CURRENCY:
+        del document["currency"]
     if document["hub_timeout_s"] == DEFAULT_HUB_TIMEOUT_S:
         del document["hub_timeout_s"]
     models = {**document.pop("models_extra")}
@@ -189,6 +201,21 @@ def merged_document(file_document: dict[str, Any], loaded: Settings,
         else:
             document.pop(key, None)
     return document
+
+
+def read_settings(path: Path | None = None) -> tuple[Settings, dict[str, Any], list[str]]:
+    """The settings, the file's own document and the problems, for headless commands: the
+    file is only read — never moved aside or written — since a `report` run must not change
+    the user's config. A file that cannot be read gives the defaults and says why."""
+    path = path or default_path()
+    try:
+        document = read_toml_file(path)
+    except FileNotFoundError:
+        return Settings(), {}, []
+    except (tomllib.TOMLDecodeError, TomlUnreadable, OSError) as error:
+        return Settings(), {}, [f"Cannot read {path}: {error}; using defaults."]
+    problems: list[str] = []
+    return _from_document(document, problems), document, problems
 
 
 class SettingsStore:
@@ -234,6 +261,13 @@ class SettingsStore:
             value = changes.get(key)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{key} must be a positive finite number, not {value!r}")
+        if "currency" in changes:
+            currency = changes["currency"]
+            problem = currency_problem(currency) if isinstance(currency, str) else "is not text"
+            if problem is not None:
+                raise ValueError(f"currency {currency!r} {problem}; {self.path.name} keeps "
+                                 f"{self.settings.currency}")
+            changes["currency"] = currency.strip()
         updated = replace(self.settings, **changes)
         if updated == self.settings:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gpufit.core.assess import Assessment, HostInputs
+from gpufit.core.plans import money
 from gpufit.core.specs import GB
 from gpufit.ui.format import short_gpu_name
 from gpufit.ui.screens.compare import CompareScreen, RunHintsScreen
@@ -49,7 +50,7 @@ class PlanningController:
 
     def host_inputs(self) -> HostInputs:
         """The host for offload plans: RAM and bandwidth from the settings, else the OS and the
-        platform default (the OS is asked once per session)."""
+        platform default (the OS is asked once per session); and the price's currency."""
         settings = self._screen.gpufit_app.settings.settings
         if settings.ram_gb is not None:
             ram_bytes: int | None = round(settings.ram_gb * GB)
@@ -58,7 +59,7 @@ class PlanningController:
                 probe = self._screen.gpufit_app.ram_probe
                 self._ram_bytes_from_os, self._ram_read = (probe() if probe else None), True
             ram_bytes = self._ram_bytes_from_os
-        return HostInputs(ram_bytes, settings.ram_bandwidth_gbps)
+        return HostInputs(ram_bytes, settings.ram_bandwidth_gbps, settings.currency)
 
     @property
     def price_per_gpu_hour(self) -> float | None:
@@ -132,12 +133,17 @@ class PlanningController:
         settings = self._screen.gpufit_app.settings.settings
         current: HostValues = {"ram_gb": settings.ram_gb,
                                "ram_bandwidth_gbps": settings.ram_bandwidth_gbps,
-                               "price_per_gpu_hour": settings.price_per_gpu_hour}
+                               "price_per_gpu_hour": settings.price_per_gpu_hour,
+                               "currency": settings.currency}
         self._screen.app.push_screen(HostDialog(current, system_ram_bytes()), self._host_saved)
 
     def _host_saved(self, values: HostValues | None) -> None:
         if values is None:
             return
-        self._screen.gpufit_app.remember(**values)
-        self._screen.notify("Saved in settings.toml.", title="Host and price")
+        app = self._screen.gpufit_app
+        app.remember(**values)
+        settings = app.settings.settings
+        price = ("" if settings.price_per_gpu_hour is None else
+                 f": {money(settings.price_per_gpu_hour, settings.currency)} per GPU-hour")
+        self._screen.notify(f"Saved in settings.toml{price}.", title="Host and price")
         self._screen.refresh_estimate()

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from gpufit.core.assess import Assessment
-from gpufit.core.plans import energy_basis_text
+from gpufit.core.plans import energy_basis_text, money
 from gpufit.core.report import VERDICT_WORDS
 from gpufit.core.run_hints import RunHint
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
@@ -40,7 +40,7 @@ def _cost(result: Assessment) -> str:
         return "—"
     if result.energy.cost_per_million_tokens is None:
         return "set a price ($)"
-    return f"{result.energy.cost_per_million_tokens:,.2f}"
+    return money(result.energy.cost_per_million_tokens, result.currency)
 
 
 def comparison_rows(pinned: Assessment, current: Assessment,

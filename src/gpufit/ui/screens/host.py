@@ -1,8 +1,10 @@
-"""The host dialog: system RAM and its bandwidth (for CPU offload) and the price per GPU-hour.
+"""The host dialog: system RAM and its bandwidth (for CPU offload), the price per GPU-hour and
+the currency that price (and every cost) is in.
 
 Empty means "not set": RAM is then read from the OS, bandwidth takes the platform default, and
-no cost is shown. A value that is not a positive number is refused with a message naming the
-field; nothing is saved until every field is valid.
+no cost is shown. A value that is not a positive number, or a currency that is empty or longer
+than 8 characters, is refused with a message naming the field; nothing is saved until every
+field is valid. A line under the fields shows the price as every surface will show it.
 """
 
 from __future__ import annotations
@@ -17,21 +19,35 @@ from textual.screen import ModalScreen
 from textual.validation import Number
 from textual.widgets import Footer, Input, Label, Static
 
+from gpufit.core.plans import DEFAULT_CURRENCY, currency_problem, money
+
 FIELDS = (
     ("ram_gb", "System RAM, GB", "empty: read from the OS"),
     ("ram_bandwidth_gbps", "RAM bandwidth, GB/s", "empty: platform default"),
     ("price_per_gpu_hour", "Price per GPU-hour", "empty: no cost shown"),
 )
+CURRENCY_FIELD = ("currency", "Currency", "a code or symbol: USD, EUR, $, €")
+"""Beside the price it qualifies; text, not a number, so it is checked by its own rule."""
 
-HostValues = dict[str, float | None]
+HostValues = dict[str, float | str | None]
 
 
-def parse_host_values(texts: dict[str, str]) -> tuple[HostValues, list[str]]:
-    """Each field as a positive number or None (empty); problems name the field."""
+def parse_host_values(texts: dict[str, str],
+                      kept_currency: str = DEFAULT_CURRENCY) -> tuple[HostValues, list[str]]:
+    """Each number field as a positive number or None (empty), the currency as its text;
+    problems name the field (and, for the currency, what settings.toml keeps)."""
     values: HostValues = {}
     problems: list[str] = []
     labels = {key: label for key, label, _hint in FIELDS}
     for key, text in texts.items():
+        if key == CURRENCY_FIELD[0]:
+            problem = currency_problem(text)
+            if problem is None:
+                values[key] = text.strip()
+            else:
+                problems.append(f"{CURRENCY_FIELD[1]}: {text.strip()!r} {problem}; "
+                                f"settings.toml keeps {kept_currency}")
+            continue
         text = text.strip()
         if not text:
             values[key] = None
@@ -48,8 +64,20 @@ def parse_host_values(texts: dict[str, str]) -> tuple[HostValues, list[str]]:
     return values, problems
 
 
+def price_preview(texts: dict[str, str]) -> str:
+    """'2.50 USD per GPU-hour', as the result pane and reports will show the price; what is
+    missing or wrong otherwise."""
+    values, problems = parse_host_values(texts)
+    price, currency = values.get("price_per_gpu_hour"), values.get(CURRENCY_FIELD[0])
+    if problems or not isinstance(currency, str):
+        return "Not valid yet: " + "; ".join(problems)
+    if not isinstance(price, float):
+        return f"No price, so no cost is shown; costs would be in {currency}."
+    return f"Price {money(price, currency)} per GPU-hour; every cost is shown in {currency}."
+
+
 class HostDialog(ModalScreen[HostValues | None]):
-    """Three optional numbers; Enter saves, Escape cancels."""
+    """Three optional numbers and the price's currency; Enter saves, Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "cancel", id="gpufit.host-cancel"),
@@ -72,19 +100,35 @@ class HostDialog(ModalScreen[HostValues | None]):
                     yield Input("" if value is None else f"{value:g}", placeholder=hint,
                                 compact=True, id=key, validators=[Number(minimum=0.000001)],
                                 valid_empty=True)
+            key, label, hint = CURRENCY_FIELD
+            with Horizontal(classes="host-row"):
+                yield Label(f"{label:<22}")
+                yield Input(str(self._current.get(key) or DEFAULT_CURRENCY), placeholder=hint,
+                            compact=True, id=key)
             detected = ("The OS reports " + f"{self._detected / 1e9:,.1f} GB of RAM."
                         if self._detected else "The OS did not report the RAM size.")
             yield Static(detected + " Prices are yours: gpufit has none built in.",
                          classes="host-note")
+            yield Static(id="host-price", classes="host-note")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(f"#{FIELDS[0][0]}", Input).focus()
+        self._changed()
+
+    def _texts(self) -> dict[str, str]:
+        """What each field holds now."""
+        return {key: self.query_one(f"#{key}", Input).value
+                for key, _label, _hint in (*FIELDS, CURRENCY_FIELD)}
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self.query_one("#host-price", Static).update(price_preview(self._texts()))
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
-        texts = {key: self.query_one(f"#{key}", Input).value for key, _label, _hint in FIELDS}
-        values, problems = parse_host_values(texts)
+        kept = str(self._current.get(CURRENCY_FIELD[0]) or DEFAULT_CURRENCY)
+        values, problems = parse_host_values(self._texts(), kept)
         if problems:
             self.notify("; ".join(problems), title="Not saved", severity="error")
             return

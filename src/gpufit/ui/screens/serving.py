@@ -24,7 +24,7 @@ from textual.worker import Worker
 
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
-from gpufit.core.plans import energy_basis_text
+from gpufit.core.plans import cost_text, energy_basis_text
 from gpufit.core.serving import ServingProfile
 from gpufit.service import EstimateRequest, compute
 from gpufit.ui.format import rate, seconds
@@ -84,9 +84,8 @@ def summary(assessment: Assessment) -> Content:
                                    f"(limit {seconds(profile.tpot_limit_s)})"))
     cost = assessment.energy
     if cost is not None:
-        price = (f" · {cost.cost_per_million_tokens:,.2f} per M tokens at "
-                 f"{assessment.price_per_gpu_hour:g}/GPU-h"
-                 if cost.cost_per_million_tokens is not None else " · set a price with $ for cost")
+        price = (f" · {cost_text(assessment)}" if cost_text(assessment) is not None
+                 else " · set a price with $ for cost")
         lines.append(Content.assemble(
             ("Energy    ", MUTED), f"≤ {cost.joules_per_token:.2f} J/token "
                                    f"{energy_basis_text(assessment)} "

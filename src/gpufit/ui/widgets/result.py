@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from gpufit.core.assess import Assessment
 from gpufit.core.estimate import Estimate
-from gpufit.core.plans import energy_basis_text
+from gpufit.core.plans import energy_basis_text, money
 from gpufit.core.recommend import Recommendation
 from gpufit.core.report import VERDICT_WORDS, band_text
 from gpufit.core.tensors import exact_file_weights
@@ -155,7 +155,7 @@ def plans(result: Assessment, units: str) -> Content:
         lines.append(_line("Energy", f"≤ {energy.joules_per_token:.2f} J/token"))
         lines.append(_line("", (energy_basis_text(result), MUTED)))
         cost = ("set a price: $" if energy.cost_per_million_tokens is None
-                else f"{energy.cost_per_million_tokens:,.2f} per M tokens")
+                else f"{money(energy.cost_per_million_tokens, result.currency)} per M tokens")
         lines.append(_line("", (f"{energy.power_watts:,.0f} W · {cost}", MUTED)))
     return Content("\n").join(lines)
 
