@@ -3,6 +3,7 @@ hints, and the host/price dialog.
 
 Each action opens a screen over the current estimate; a sweep row chosen there is loaded back
 into the main panes (the screen's state), which re-estimates as any other change does.
+The screens are imported when first opened: none is needed for the first frame.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from gpufit.core.assess import Assessment, HostInputs
 from gpufit.core.plans import money
 from gpufit.core.specs import GB
 from gpufit.ui.format import short_gpu_name
-from gpufit.ui.screens.compare import CompareScreen, RunHintsScreen
-from gpufit.ui.screens.host import HostDialog, HostValues
-from gpufit.ui.screens.serving import ServingInputs, ServingScreen
-from gpufit.ui.screens.sweeps import SweepChoice, SweepScreen
 from gpufit.ui.widgets.result import ResultPanel
 
 if TYPE_CHECKING:
+    from gpufit.ui.screens.host import HostValues
     from gpufit.ui.screens.main import MainScreen
+    from gpufit.ui.screens.serving import ServingInputs
+    from gpufit.ui.screens.sweeps import SweepChoice
 
 
 def pinned_label(result: Assessment) -> str:
@@ -70,6 +70,8 @@ class PlanningController:
         """Throughput, TTFT and TPOT against concurrency for this setup."""
         if (result := self._ready()) is not None:
             screen = self._screen
+            from gpufit.ui.screens.serving import ServingScreen
+
             screen.app.push_screen(ServingScreen(screen.request(), result, screen.catalog),
                                    self._serving_closed)
 
@@ -83,6 +85,8 @@ class PlanningController:
         """What fits best on this hardware (`best`), or which hardware fits this model."""
         if (result := self._ready()) is not None:
             screen = self._screen
+            from gpufit.ui.screens.sweeps import SweepScreen
+
             screen.app.push_screen(SweepScreen(kind, result, screen.catalog, screen.units),
                                    self._sweep_chosen)
 
@@ -119,11 +123,15 @@ class PlanningController:
         if self.pinned is None:
             self._screen.notify("Pin a setup with p first.", title="Compare", severity="warning")
             return
+        from gpufit.ui.screens.compare import CompareScreen
+
         self._screen.app.push_screen(CompareScreen(self.pinned, result, self._screen.units))
 
     def run_hints(self) -> None:
         """The llama.cpp and vLLM command lines for this setup."""
         if (result := self._ready()) is not None:
+            from gpufit.ui.screens.compare import RunHintsScreen
+
             self._screen.app.push_screen(RunHintsScreen(result.run_hints))
 
     def host(self) -> None:
@@ -135,6 +143,8 @@ class PlanningController:
                                "ram_bandwidth_gbps": settings.ram_bandwidth_gbps,
                                "price_per_gpu_hour": settings.price_per_gpu_hour,
                                "currency": settings.currency}
+        from gpufit.ui.screens.host import HostDialog
+
         self._screen.app.push_screen(HostDialog(current, system_ram_bytes()), self._host_saved)
 
     def _host_saved(self, values: HostValues | None) -> None:
