@@ -19,7 +19,6 @@ from gpufit.cli_hub import (
     is_hub_name,
     lookup,
 )
-from gpufit.cli_local import list_local, local_model_and_quant
 from gpufit.cli_output import OutputError, print_json, silence_stdout
 from gpufit.cli_parser import build_parser
 from gpufit.cli_profiles import (
@@ -40,7 +39,7 @@ from gpufit.core.setup import (
     SetupError,
 )
 from gpufit.core.specs import GB, MIB, ModelSpec, QuantSpec
-from gpufit.importers.stores import LocalLookupError, is_store_name
+from gpufit.importers.store_names import LocalLookupError, is_store_name
 
 if TYPE_CHECKING:
     from gpufit.detect.match import DetectedOption
@@ -268,6 +267,7 @@ def _model_and_quant(catalog: Catalog, model_name: str,
 
 def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None) -> int:
     """Build the setup (profile, then the flags typed), assess it and print the assessment."""
+    from gpufit.cli_local import local_model_and_quant
     from gpufit.persist.profiles import DETECTED_GPU, profile_setup
 
     base = profile_setup(profile) if profile is not None else Setup()
@@ -347,6 +347,8 @@ def _list(catalog: Catalog, args: argparse.Namespace) -> int:
     if args.local:
         if args.kind != "models":
             raise UsageError("--local goes with `list models`")
+        from gpufit.cli_local import list_local
+
         return list_local(catalog, args)
     rows: list[dict[str, Any]] = []
     if args.kind == "gpus":

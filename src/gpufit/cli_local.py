@@ -27,15 +27,6 @@ from gpufit.importers.stores import (
 )
 
 
-def add_models_dir_flag(parser: argparse.ArgumentParser, dest: str = "models_dir") -> None:
-    """`--models-dir DIR`, repeatable: folders to scan besides the stores found by themselves.
-    (The app's own flag takes another `dest`: a subcommand's default would overwrite it.)"""
-    parser.add_argument("--models-dir", dest=dest, action="append", default=None, metavar="DIR",
-                        help="also look for models in DIR (repeatable; besides the Hugging "
-                             "Face cache, Ollama, LM Studio, llama.cpp's cache and "
-                             "settings.toml's [models] paths)")
-
-
 def scan(catalog: Catalog, models_dirs: Sequence[str] | None) -> LocalScan:
     """Scan this machine: settings.toml's `[models] paths`, then each `--models-dir`."""
     from gpufit.persist.settings import SettingsStore

@@ -10,10 +10,16 @@ from typing import NoReturn
 
 from gpufit import __version__
 from gpufit.cli_hub import add_hub_timeout_flag
-from gpufit.cli_local import add_models_dir_flag
 from gpufit.cli_profiles import add_profiles_parser
 from gpufit.cli_sweep import add_sweep_parser
-from gpufit.cli_values import currency, gpu_count, memory_gb, positive_int, timeout_seconds
+from gpufit.cli_values import (
+    add_models_dir_flag,
+    currency,
+    gpu_count,
+    memory_gb,
+    positive_int,
+    timeout_seconds,
+)
 from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.plans import DEFAULT_CURRENCY
 from gpufit.core.setup import (

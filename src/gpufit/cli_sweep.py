@@ -10,8 +10,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from gpufit.cli_local import add_models_dir_flag
 from gpufit.cli_output import print_json
+from gpufit.cli_values import add_models_dir_flag
 from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES
 from gpufit.core.exl2 import resolve_quant

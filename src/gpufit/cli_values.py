@@ -1,7 +1,7 @@
 """Typed values read from the command line: counts, GPU counts, finite numbers, timeouts and a
 currency, each refused in one line (argparse exits 2) when it is not plausible — NaN, ±∞,
 non-ASCII digits and thousands of digits included. Also where `report`'s currency comes from
-when no flag names one.
+when no flag names one, and the `--models-dir` flag several commands share.
 """
 
 from __future__ import annotations
@@ -110,3 +110,12 @@ def seconds_up_to(text: str, maximum: float) -> float:
 def timeout_seconds(text: str) -> float:
     """Seconds to wait for nvidia-smi, 0..60."""
     return seconds_up_to(text, 60)
+
+
+def add_models_dir_flag(parser: argparse.ArgumentParser, dest: str = "models_dir") -> None:
+    """`--models-dir DIR`, repeatable: folders to scan besides the stores found by themselves.
+    (The app's own flag takes another `dest`: a subcommand's default would overwrite it.)"""
+    parser.add_argument("--models-dir", dest=dest, action="append", default=None, metavar="DIR",
+                        help="also look for models in DIR (repeatable; besides the Hugging "
+                             "Face cache, Ollama, LM Studio, llama.cpp's cache and "
+                             "settings.toml's [models] paths)")

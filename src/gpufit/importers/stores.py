@@ -34,13 +34,16 @@ from gpufit.core.specs import QuantSpec
 from gpufit.importers.errors import ModelImportError
 from gpufit.importers.model_import import ID_PREFIX, ImportedModel, import_model, slug
 from gpufit.importers.store_base import MAX_ENTRIES, Candidate, Found, Skipped
+from gpufit.importers.store_names import (  # noqa: F401  (part of this module's interface)
+    STORE_LABELS,
+    STORE_PREFIXES,
+    LocalLookupError,
+    is_store_name,
+)
 
 if TYPE_CHECKING:
     from gpufit.persist.scan_cache import CachedFailure
 
-STORE_LABELS = {"hf": "Hugging Face cache", "ollama": "Ollama store", "lmstudio": "LM Studio folder",
-                "llamacpp": "llama.cpp cache", "folder": "model folder"}
-STORE_PREFIXES = tuple(f"{store}:" for store in STORE_LABELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,15 +259,6 @@ def _local(candidate: Candidate, imported: ImportedModel, stamps: list[tuple[str
                       paths=imported.file_weights.paths,
                       size_bytes=sum(size for _path, size, _mtime in stamps),
                       mtime=max(mtime for _path, _size, mtime in stamps) / 1e9, notes=notes)
-
-
-class LocalLookupError(LookupError):
-    """No local model, or several, answer to a store name; the message says which exist."""
-
-
-def is_store_name(text: str) -> bool:
-    """Whether `text` names a local model by store (`ollama:…`, `hf:…`, `lmstudio:…` …)."""
-    return text.casefold().startswith(STORE_PREFIXES)
 
 
 def find_local(scan: LocalScan, query: str, quant: str | None = None) -> LocalModel:
