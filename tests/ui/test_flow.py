@@ -154,6 +154,8 @@ async def test_memory_override_is_typed_in_gb(build_app):
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         screen = main_screen(pilot)
+        await pilot.press("g")  # the box speaks the screen's units: GB here (GiB by default)
+        assert screen.units == "GB"
         screen.query_one("#memory-override", Input).focus()
         await pilot.pause()
         await pilot.press(*"20")

@@ -117,6 +117,9 @@ async def test_gb_per_gpu_is_bounded_by_the_largest_card_and_zero_is_refused(bui
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         screen = main_screen(pilot)
         await settle(pilot)
+        await pilot.press("g")  # the box speaks the screen's units: this test's are GB
+        await settle(pilot)
+        assert screen.units == "GB"
         box = screen.query_one("#memory-override", Input)
         for typed in ("999999", "0"):
             screen.set_focus(box)

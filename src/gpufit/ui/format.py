@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len
+
 from gpufit.core.specs import GB, GIB
 from gpufit.persist.settings import UNITS
 
-__all__ = ["DEFAULT_UNITS", "UNITS", "params", "rate", "size", "tokens"]
+__all__ = ["DEFAULT_UNITS", "UNITS", "compact_gpu_name", "ellipsize", "params", "rate", "size",
+           "tokens", "unit_bytes"]
 
 DEFAULT_UNITS = "GiB"
 """Sizes start in GiB: GPU memory is binary wherever a user reads it — a card sold as "24 GB"
 holds 24 GiB (nvidia-smi: 24564 MiB), and llama.cpp logs MiB — so "of 24.0 GiB" matches
 the card's name where "of 25.8 GB" looked like a different card. `g` switches to GB."""
+
+
+def unit_bytes(units: str) -> int:
+    """Bytes in one of `units`: 2^30 for GiB, 10^9 for GB."""
+    return GIB if units == "GiB" else GB
 
 
 def size(value_bytes: float, units: str = "GB", digits: int = 1) -> str:
@@ -67,3 +77,28 @@ def short_gpu_name(name: str) -> str:
         if name.startswith(prefix):
             return name[len(prefix):]
     return name
+
+
+def ellipsize(text: str, width: int) -> str:
+    """`text` in at most `width` cells: cut in the middle with "…" when longer, so both the
+    start (the product) and the end (its memory, MIG profile or size: "…MIG 1g.12gb",
+    "…Llama 70B") stay, which is where names in one family differ."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:max(width, 0)]
+    tail_cells = (width - 1) // 2
+    head, tail = text, ""
+    while cell_len(tail) < tail_cells:
+        tail = text[len(text) - len(tail) - 1:]
+    head = text[:len(text) - len(tail)]
+    while cell_len(head) + 1 + cell_len(tail) > width:
+        head = head[:-1]
+    return head.rstrip() + "…" + tail.lstrip()
+
+
+def compact_gpu_name(name: str) -> str:
+    """`short_gpu_name` less the word "GPU" said in passing, for tables where every cell counts:
+    "RTX 4090 Laptop GPU 16 GB" → "RTX 4090 Laptop 16 GB", "(40-core GPU, 128 GB)" →
+    "(40-core, 128 GB)"."""
+    return re.sub(r"(?<=\S) GPU\b", "", short_gpu_name(name))

@@ -2,7 +2,8 @@
 chosen model. Rows are computed in a worker thread; Enter loads a row into the main panes.
 
 The ranking rules are gpufit.core.rank's (and `gpufit-tui sweep`'s), so the screen and the CLI
-always agree.
+always agree. The first column (a GPU or model name, up to ~50 cells) is cut to the room the
+other columns leave, so every column stays on screen down to 80 columns.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on, work
+from rich.cells import cell_len
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
@@ -29,7 +32,7 @@ from gpufit.core.rank import (
     hardware_for,
 )
 from gpufit.core.setup import MAX_GPUS
-from gpufit.ui.format import rate, short_gpu_name, size
+from gpufit.ui.format import compact_gpu_name, ellipsize, rate, short_gpu_name, size
 from gpufit.ui.workers import notify_failure
 
 
@@ -67,7 +70,7 @@ def hardware_rows(assessment: Assessment, catalog: Catalog, units: str) -> list[
     rows: list[Row] = []
     for fit in fits:
         hardware = fit.result.hardware
-        name = short_gpu_name(hardware.gpu.name)
+        name = compact_gpu_name(hardware.gpu.name)
         rows.append((SweepChoice(gpu_id=hardware.gpu.id, gpu_count=hardware.count),
                      (f"{hardware.count} × {name}" if hardware.count > 1 else name,
                       size(fit.total_memory_bytes, units), size(fit.result.memory.total_bytes, units),
@@ -80,6 +83,34 @@ KINDS = {
     "best": ("model", "quant", "needs", "headroom", "tok/s", "ppl loss"),
     "hardware": ("setup", "memory", "needs", "power", "tok/s", "verdict"),
 }
+
+MIN_NAME_CELLS = 12
+"""The first column never gets narrower than this: below it a name says nothing, and a
+horizontal scroll is the lesser evil."""
+
+
+def column_widths(headers: tuple[str, ...], rows: list[tuple[str, ...]], width: int | None,
+                  padding: int = 1) -> list[int]:
+    """Cells of each column: its widest cell or header; the first column's at most what
+    `width` cells leave once the others (plus `padding` cells on both sides of every column)
+    are placed (None: no limit). The first cells are then cut to it with `ellipsize`."""
+    widths = [max(cell_len(cell) for cell in (header, *(row[index] for row in rows)))
+              for index, header in enumerate(headers)]
+    if width is not None and widths:
+        room = width - sum(widths[1:]) - 2 * padding * len(widths)
+        widths[0] = min(widths[0], max(room, MIN_NAME_CELLS))
+    return widths
+
+
+class SweepTable(DataTable[str]):
+    """The sweep's table; says when its width changes, since the names are cut to fit it."""
+
+    class Resized(Message):
+        """The table has a new size (Resize itself does not bubble to the screen)."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Tell the screen (DataTable's own resize handling runs as well)."""
+        self.post_message(self.Resized())
 
 
 class SweepScreen(ModalScreen[SweepChoice | None]):
@@ -99,6 +130,8 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
         self._catalog = catalog
         self._units = units
         self._choices: list[SweepChoice] = []
+        self._rows: list[Row] = []
+        self._shown_width: int | None = None
         self.order = "capability"
         """How `best` ranks (gpufit.core.rank.BEST_ORDERS); `o` cycles it."""
 
@@ -117,12 +150,12 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
                         "total memory first, then power.")
             box.border_subtitle = "Enter loads · Esc closes"
             yield Static(rule, classes="sweep-rule")
-            yield DataTable(cursor_type="row", zebra_stripes=True, id="sweep-table")
+            yield SweepTable(cursor_type="row", zebra_stripes=True, id="sweep-table")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(*KINDS[self._kind])
+        table.add_columns(*KINDS[self._kind])  # the headers while the rows are computed
         table.loading = True
         table.focus()
         self._fill()
@@ -137,16 +170,49 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
                                            self._units)
         table = self.query_one(DataTable)
         table.loading = False
-        table.clear()
+        self._rows = rows
         self._choices = [choice for choice, _cells in rows]
-        for _choice, cells in rows:
-            table.add_row(*cells)
+        self._show_rows()
         if not rows:
             self.query_one(".sweep-rule", Static).update("Nothing in the catalog fits.")
         self.rows_ready = True
 
     rows_ready = False
     """Set once the table is filled (tests wait on it)."""
+
+    def _table_width(self) -> int | None:
+        """Cells the table's columns may take: its width less a vertical scrollbar, counted
+        whether shown or not (a long list shows one, a short one may not). None before the
+        table has been laid out (rows can be ready first); it says `Resized` then."""
+        table = self.query_one(DataTable)
+        if table.size.width <= 0:
+            return None
+        return table.size.width - table.styles.scrollbar_size_vertical
+
+    def _show_rows(self) -> None:
+        """Fill the table for its present width. The columns are made again, with explicit
+        widths: a DataTable's measured columns only ever widen (a narrower screen needs a
+        narrower first column), and they are measured after a frame drawn at the headers'
+        widths."""
+        table = self.query_one(DataTable)
+        headers = KINDS[self._kind]
+        self._shown_width = self._table_width()
+        rows = [cells for _choice, cells in self._rows]
+        widths = column_widths(headers, rows, self._shown_width, table.cell_padding)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        for header, cells in zip(headers, widths, strict=True):
+            table.add_column(header, width=cells)
+        for name, *others in rows:
+            table.add_row(ellipsize(name, widths[0]), *others)
+        if self._rows:
+            table.move_cursor(row=min(cursor, len(self._rows) - 1))
+
+    @on(SweepTable.Resized)
+    def _refit(self) -> None:
+        """A new width (the first layout, or the terminal resized): cut the names again."""
+        if self._rows and self._table_width() != self._shown_width:
+            self._show_rows()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if notify_failure(self, event):

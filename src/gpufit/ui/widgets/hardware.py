@@ -1,7 +1,9 @@
 """Hardware pane: catalog GPUs grouped by family, a filter, the GPU count and a memory override.
 
 The override is bounded by what hardware exists: at most `OVERRIDE_MARGIN` × the largest card
-in the catalog (room for a card newer than the catalog, never a typo's 999,999 GB).
+in the catalog (room for a card newer than the catalog, never a typo's 999,999 GB). The box
+shows and reads it in the screen's units (GB or GiB, `g`), so it reads like the result beside
+it; the setup keeps bytes.
 """
 
 from __future__ import annotations
@@ -21,22 +23,23 @@ from textual.widgets import Input, Label, Static
 
 from gpufit.core.catalog import Catalog
 from gpufit.core.recommend import MAX_GPUS
-from gpufit.core.specs import GB
 from gpufit.detect.match import DetectedOption
-from gpufit.ui.format import short_gpu_name
+from gpufit.ui.format import UNITS, short_gpu_name, size, unit_bytes
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
 from gpufit.ui.widgets.typed import settle, typed_value
 
 OVERRIDE_MARGIN = 1.5
-"""How far a typed GB/GPU may exceed the largest catalog card's memory."""
-MIN_OVERRIDE_GB = 0.1
+"""How far a typed memory per GPU may exceed the largest catalog card's memory."""
+MIN_OVERRIDE = 0.1
+"""The smallest memory per GPU the box accepts, in the unit it shows."""
 
 
-def max_override_gb(catalog: Catalog) -> float:
-    """The largest GB/GPU the box accepts: `OVERRIDE_MARGIN` × the largest catalog card."""
+def max_override(catalog: Catalog, units: str = "GB") -> float:
+    """The largest memory per GPU the box accepts, in `units` (GB or GiB):
+    `OVERRIDE_MARGIN` × the largest catalog card."""
     largest_bytes = max((gpu.memory_bytes for gpu in catalog.gpus.values()), default=0)
-    return round(OVERRIDE_MARGIN * largest_bytes / GB) or 1000
+    return round(OVERRIDE_MARGIN * largest_bytes / unit_bytes(units)) or 1000
 
 
 class HardwarePane(PickerPane):
@@ -50,6 +53,8 @@ class HardwarePane(PickerPane):
     """What nvidia-smi found on this machine, listed first (bound to the main screen)."""
     detection_status: var[str] = var("", init=False)
     """One line: what detection found, or why it found nothing."""
+    units: var[str] = var("GB", init=False)
+    """GB or GiB: the unit the memory box shows and reads (follows the screen's units)."""
 
     FAMILY_ORDER: ClassVar[tuple[str, ...]] = (
         "Consumer", "Workstation", "Data centre", "Laptop", "Apple Silicon")
@@ -57,7 +62,6 @@ class HardwarePane(PickerPane):
     def __init__(self, catalog: Catalog, *, id: str = "hardware", selected: str = "") -> None:
         super().__init__("1 Hardware", "/ filter GPUs", id=id, selected=selected)
         self._catalog = catalog
-        self.max_override_gb = max_override_gb(catalog)
         self._before: tuple[int, int | None] = (self.gpu_count, self.memory_override_bytes)
 
     def compose_above_list(self) -> ComposeResult:
@@ -78,15 +82,8 @@ class HardwarePane(PickerPane):
             yield Input(str(self.gpu_count), type="integer", compact=True, id="gpu-count",
                         validators=[Integer(minimum=1, maximum=MAX_GPUS)],
                         tooltip=f"How many GPUs, 1–{MAX_GPUS} (also + and -)")
-            yield Label("GB/GPU")
-            limit = f"{MIN_OVERRIDE_GB:g}–{self.max_override_gb:,.0f}"
-            yield Input(type="number", compact=True, id="memory-override",
-                        validators=[Number(minimum=MIN_OVERRIDE_GB, maximum=self.max_override_gb,
-                                           failure_description=(
-                                               f"GB/GPU must be {limit} ({OVERRIDE_MARGIN:g} × "
-                                               "the largest card in the catalog)."))],
-                        valid_empty=True,
-                        tooltip=f"Usable memory per GPU in GB (10^9), {limit}; empty = catalog")
+            yield Label(f"{self.units}/GPU", id="memory-unit")
+            yield Input(type="number", compact=True, id="memory-override", valid_empty=True)
 
     def rows(self) -> Iterable[Row]:
         """Detected hardware first, then GPUs grouped by family (known families first),
@@ -95,7 +92,7 @@ class HardwarePane(PickerPane):
             name = short_gpu_name(option.name)
             title = f"{option.count} × {name}" if option.count > 1 else name
             free = "free unknown" if option.free_memory_bytes is None else \
-                f"{option.free_memory_bytes / GB:.1f} GB free"
+                f"{size(option.free_memory_bytes, self.units)} free"
             prompt = Content.assemble(("● ", "$text-success"), title,
                                       (f"\n  {free} · detected", "$foreground-muted"))
             haystack = " ".join(("detected local this", option.label, option.gpu.name))
@@ -123,18 +120,53 @@ class HardwarePane(PickerPane):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # The screen passes only detection by data_bind; its units reach the box by a watch,
+        # so `g` relabels the box like every other size on screen. Watched first: the boxes
+        # below are then filled in the screen's units.
+        if hasattr(self.screen, "units"):
+            self.watch(self.screen, "units", self._follow_units)
+        self._show_unit()
         self._show_catalog_memory()
         self._show_count()
         self._show_override()
+
+    def _follow_units(self, units: str) -> None:
+        self.units = units if units in UNITS else "GB"
+
+    def watch_units(self) -> None:
+        """The box now speaks another unit: its label, bound, placeholder and figure follow; the
+        bytes in use do not change."""
+        if not self.is_mounted:
+            return
+        self._show_unit()
+        self._show_catalog_memory()
+        self._show_override()
+        if self.detected:
+            self.rebuild()  # the detected rows' "… free"
+
+    def _show_unit(self) -> None:
+        """The label, the bound (in the unit shown, so a refusal names numbers the user can
+        type) and the tooltip of the memory box."""
+        units = self.units
+        self.query_one("#memory-unit", Label).update(f"{units}/GPU")
+        box = self.query_one("#memory-override", Input)
+        limit = f"{MIN_OVERRIDE:g}–{max_override(self._catalog, units):,.0f}"
+        box.validators = [Number(
+            minimum=MIN_OVERRIDE, maximum=max_override(self._catalog, units),
+            failure_description=(f"{units}/GPU must be {limit} ({OVERRIDE_MARGIN:g} × the "
+                                 "largest card in the catalog)."))]
+        scale = "2^30" if units == "GiB" else "10^9"
+        box.tooltip = f"Usable memory per GPU in {units} ({scale} bytes), {limit}; empty = catalog"
 
     def _show_catalog_memory(self) -> None:
         gpu = self._catalog.gpus.get(self.selected)
         option = next((option for option in self.detected if option.key == self.selected), None)
         memory = self.query_one("#memory-override", Input)
+        divisor = unit_bytes(self.units)
         if option is not None:
-            memory.placeholder = f"{option.memory_per_gpu_bytes / GB:.1f}"
+            memory.placeholder = f"{option.memory_per_gpu_bytes / divisor:.1f}"
         else:
-            memory.placeholder = f"{gpu.usable_memory_bytes / GB:.1f}" if gpu else ""
+            memory.placeholder = f"{gpu.usable_memory_bytes / divisor:.1f}" if gpu else ""
 
     def watch_detected(self) -> None:
         if self.is_mounted:
@@ -162,10 +194,12 @@ class HardwarePane(PickerPane):
 
     def _show_override(self, *, force: bool = False) -> None:
         box = self.query_one("#memory-override", Input) if self.is_mounted else None
-        if box is not None and (force or not box.has_focus) \
-                and _parse_gb(box.value) != self.memory_override_bytes:
-            box.value = "" if self.memory_override_bytes is None else \
-                f"{self.memory_override_bytes / GB:g}"
+        shown = _figure(self.memory_override_bytes, self.units)
+        # A typed "24.0" stands for the same bytes as "24": compare bytes, then text, so the
+        # box is rewritten only when what it says differs from the value in use.
+        if box is not None and (force or not box.has_focus) and box.value != shown \
+                and _parse(box.value, self.units) != self.memory_override_bytes:
+            box.value = shown
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Entering a box: remember the value in use, for a refused entry to return to."""
@@ -185,8 +219,8 @@ class HardwarePane(PickerPane):
         if box.id == "gpu-count":
             if settle(box, str(count), "GPU count") and count != self.gpu_count:
                 self.post_message(GpuCountChanged(count))
-        elif settle(box, "" if memory_bytes is None else f"{memory_bytes / GB:g}", "GB/GPU",
-                    default=f"the card's {box.placeholder} GB") \
+        elif settle(box, _figure(memory_bytes, self.units), f"{self.units}/GPU",
+                    default=f"the card's {box.placeholder} {self.units}") \
                 and memory_bytes != self.memory_override_bytes:
             self.post_message(MemoryOverrideChanged(memory_bytes))
 
@@ -198,7 +232,7 @@ class HardwarePane(PickerPane):
     @on(Input.Changed, "#memory-override")
     def _memory_typed(self, event: Input.Changed) -> None:
         if (value := typed_value(event)) is not None:
-            self.post_message(MemoryOverrideChanged(_parse_gb(value)))
+            self.post_message(MemoryOverrideChanged(_parse(value, self.units)))
 
     @on(Input.Submitted, "#gpu-count, #memory-override")
     def _row_submitted(self, event: Input.Submitted) -> None:
@@ -208,10 +242,18 @@ class HardwarePane(PickerPane):
         self.focus_default()
 
 
-def _parse_gb(text: str) -> int | None:
-    """'24' → 24 × 10^9 bytes; empty or not a positive number → None."""
+def _parse(text: str, units: str) -> int | None:
+    """'24' → 24 × 10^9 bytes in GB, 24 × 2^30 in GiB; empty or not a positive number → None."""
     try:
         value = float(text)
     except ValueError:
         return None
-    return round(value * GB) if value > 0 and math.isfinite(value) else None
+    return round(value * unit_bytes(units)) if value > 0 and math.isfinite(value) else None
+
+
+def _figure(value_bytes: int | None, units: str) -> str:
+    """The box's text for `value_bytes`: '' for the catalog figure; else the number in `units`,
+    to 3 decimals (what a user types survives a round trip; 20 GB shows as 18.626 GiB)."""
+    if value_bytes is None:
+        return ""
+    return f"{round(value_bytes / unit_bytes(units), 3):g}"

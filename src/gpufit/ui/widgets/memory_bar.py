@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from gpufit.core.estimate import MemoryBreakdown
-from gpufit.ui.format import size
+from gpufit.ui.format import size, unit_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,18 +81,34 @@ def bar(memory: MemoryBreakdown, width: int) -> Content:
     return Content.assemble(*cells)
 
 
+SIZE_CELLS = 10
+"""Cells of the breakdown's size column ("1,234.5 GB" and "63.1 GiB" right-aligned)."""
+
+
 def breakdown(memory: MemoryBreakdown, units: str) -> Content:
-    """The bar's key and figures in one table: pattern, part, size; then free or short."""
+    """The bar's key and figures in one table: pattern, part, size; then free or short.
+
+    The short line reads like the verdict ("41.5 of 24.0 GiB", one unit at the end) with its
+    figure under the figures above: "41.5 GiB of 24.0 GiB" wrapped in the 35 cells the result
+    pane has at 80×24."""
     lines: list[Content] = []
     for item in parts(memory):
         lines.append(Content.assemble((item.glyph, item.style),
                                       f" {item.label:<12}{size(item.value_bytes, units):>10}"))
     if memory.headroom_bytes < 0:
+        figure_cells = SIZE_CELLS - len(f" {units}")
         lines.append(Content.assemble(
             (CAPACITY_GLYPH, "bold $text-error"), (f" {'short':<12}", "bold"),
-            (f"{size(-memory.headroom_bytes, units):>10}", "bold $text-error"),
-            f" of {size(memory.available_bytes, units)}"))
+            (f"{_figure(-memory.headroom_bytes, units):>{figure_cells}}", "bold $text-error"),
+            f" of {_figure(memory.available_bytes, units)} {units}"))
     return Content("\n").join(lines)
+
+
+def _figure(value_bytes: float, units: str) -> str:
+    """A size without its unit; whole numbers from 1,000 up, where a tenth is noise and the
+    line must stay within the pane ("1,235 of 2,101 GiB")."""
+    value = value_bytes / unit_bytes(units)
+    return f"{value:,.1f}" if value < 999.95 else f"{value:,.0f}"
 
 
 class MemoryBar(Widget):
