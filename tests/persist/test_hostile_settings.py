@@ -34,9 +34,9 @@ def test_deeply_nested_settings_are_moved_aside_not_raised(tmp_path: Path) -> No
 
 def test_a_bom_in_settings_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
-    path.write_bytes(b'\xef\xbb\xbfunits = "GiB"\n')
+    path.write_bytes(b'\xef\xbb\xbfunits = "GB"\n')
     store = SettingsStore(path)
-    assert store.settings.units == "GiB" and store.problems == []
+    assert store.settings.units == "GB" and store.problems == []
 
 
 def test_a_settings_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_unknown_keys_tables_and_rejected_values_survive_a_write(tmp_path: Path)
                     '[keymap]\n"gpufit.quit" = 5\n"gpufit.help" = "f1"\n'
                     '[plugins.colour]\nname = "x"\n')
     store = SettingsStore(path)
-    assert store.settings.units == "GB" and store.settings.keymap == {"gpufit.help": "f1"}
+    assert store.settings.units == "GiB" and store.settings.keymap == {"gpufit.help": "f1"}
     problems = " ".join(store.problems)
     assert "units = 'gib'" in problems and "gpufit.quit" in problems
     assert "restore_last_session" in problems
@@ -67,10 +67,10 @@ def test_unknown_keys_tables_and_rejected_values_survive_a_write(tmp_path: Path)
                      "keymap": {"gpufit.quit": 5, "gpufit.help": "f1"},
                      "plugins": {"colour": {"name": "x"}}, "theme": "gpufit-light"}
     # Changing a setting the file had wrong writes the new value over it, and only that.
-    store.update(units="GiB")
+    store.update(units="GB")
     saved = tomllib.loads(path.read_text())
-    assert saved["units"] == "GiB" and saved["future_flag"] is True
-    assert SettingsStore(path).settings.units == "GiB"
+    assert saved["units"] == "GB" and saved["future_flag"] is True
+    assert SettingsStore(path).settings.units == "GB"
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400"])

@@ -33,5 +33,5 @@ def test_a_bad_models_table_is_reported_and_kept(tmp_path: Path) -> None:
 def test_no_models_table_is_written_when_there_is_none(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     store = SettingsStore(path)
-    store.update(units="GiB")
+    store.update(units="GB")  # a change from the default (GiB), so the file is written
     assert "models" not in tomllib.loads(path.read_text())

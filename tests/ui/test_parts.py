@@ -102,16 +102,16 @@ def test_settings_round_trip(tmp_path):
     path = tmp_path / "deep" / "settings.toml"
     store = SettingsStore(path)
     assert store.settings == Settings() and not path.exists()
-    store.update(theme="gpufit-light", units="GiB")
-    assert tomllib.loads(path.read_text()) == {"theme": "gpufit-light", "units": "GiB"}
-    assert SettingsStore(path).settings == Settings("gpufit-light", "GiB")
+    store.update(theme="gpufit-light", units="GB")  # both differ from the defaults
+    assert tomllib.loads(path.read_text()) == {"theme": "gpufit-light", "units": "GB"}
+    assert SettingsStore(path).settings == Settings("gpufit-light", "GB")
     assert not list(path.parent.glob(".settings-*"))  # the temporary file was replaced
 
 
 def test_settings_with_wrong_types_fall_back_per_field(tmp_path):
     path = tmp_path / "settings.toml"
-    path.write_text('theme = 3\nunits = "GiB"\n')
-    assert SettingsStore(path).settings == Settings(units="GiB")
+    path.write_text('theme = 3\nunits = "GB"\n')
+    assert SettingsStore(path).settings == Settings(units="GB")
 
 
 def test_corrupt_settings_moved_aside(tmp_path):

@@ -27,6 +27,10 @@ DEFAULT_THEME = "gpufit-dark"
 DEFAULT_HUB_TIMEOUT_S = 10.0
 UNITS = ("GB", "GiB")
 """Size units the app can show: decimal GB (10^9) or binary GiB (2^30)."""
+DEFAULT_UNITS = "GiB"
+"""Sizes start in GiB: GPU memory is binary wherever a user reads it — a card sold as "24 GB"
+holds 24 GiB (nvidia-smi: 24564 MiB), and llama.cpp logs MiB — so "of 24.0 GiB" matches
+the card's name where "of 25.8 GB" looked like a different card. `g` switches to GB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +39,7 @@ class Settings:
 
     theme: str = DEFAULT_THEME
     """Name of the colour theme."""
-    units: str = "GB"
+    units: str = DEFAULT_UNITS
     """GB (10^9 bytes) or GiB (2^30 bytes) for sizes."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id → keys, e.g. {"gpufit.quit" = "ctrl+q"} (ids are listed on the help screen)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,6 @@ from gpufit.persist.profiles import ProfileStore
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
 from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
-from gpufit.ui.format import DEFAULT_UNITS
 from gpufit.ui.screens.main import MainScreen
 from gpufit.ui.terminal import AsciiFilter, TerminalProfile, terminal_profile
 from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
@@ -67,7 +65,6 @@ class GpufitApp(App[None]):
         """What the pickers list."""
         self.service = service
         """Runs the estimates off the event loop."""
-        _default_units(settings)
         self.settings = settings
         """Remembered theme and units."""
         self._notes = list(notes)
@@ -189,20 +186,6 @@ class GpufitApp(App[None]):
         for system_command in super().get_system_commands(screen):
             if system_command.title not in ("Theme", "Quit") or not titles:
                 yield system_command
-
-
-def _default_units(settings: SettingsStore) -> None:
-    """A settings file that names no units starts in `DEFAULT_UNITS` (GiB); one that names
-    them keeps them. A bridge until `Settings.units` itself defaults to GiB: the store writes
-    only what changed since loading, so the loaded value moves too, and `g` back to GB is
-    then a change that is written."""
-    document = getattr(settings, "_document", None)
-    if not isinstance(document, dict) or "units" in document \
-            or settings.settings.units == DEFAULT_UNITS:
-        return
-    settings.settings = replace(settings.settings, units=DEFAULT_UNITS)
-    if hasattr(settings, "_loaded"):
-        settings._loaded = settings.settings
 
 
 def _catalog_notes(catalog: Catalog) -> list[str]:

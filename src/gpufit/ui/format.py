@@ -7,16 +7,10 @@ import re
 from rich.cells import cell_len
 
 from gpufit.core.specs import GB, GIB
-from gpufit.persist.settings import UNITS
+from gpufit.persist.settings import DEFAULT_UNITS, UNITS
 
 __all__ = ["DEFAULT_UNITS", "UNITS", "compact_gpu_name", "ellipsize", "params", "rate", "size",
            "tokens", "unit_bytes"]
-
-DEFAULT_UNITS = "GiB"
-"""Sizes start in GiB: GPU memory is binary wherever a user reads it — a card sold as "24 GB"
-holds 24 GiB (nvidia-smi: 24564 MiB), and llama.cpp logs MiB — so "of 24.0 GiB" matches
-the card's name where "of 25.8 GB" looked like a different card. `g` switches to GB."""
-
 
 def unit_bytes(units: str) -> int:
     """Bytes in one of `units`: 2^30 for GiB, 10^9 for GB."""
