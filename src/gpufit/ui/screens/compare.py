@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -96,7 +97,7 @@ class CompareScreen(ModalScreen[None]):
         for name, pinned, current in self._rows:
             # A mark, not only bold, so differences read without colour too.
             marker = "" if pinned == current else " ≠"
-            table.add_row(name + marker, pinned, current)
+            table.add_row(Text(name + marker), Text(pinned), Text(current))  # never markup
         table.focus()
 
 

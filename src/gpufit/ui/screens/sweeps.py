@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -204,7 +205,9 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
         for header, cells in zip(headers, widths, strict=True):
             table.add_column(header, width=cells)
         for name, *others in rows:
-            table.add_row(ellipsize(name, widths[0]), *others)
+            # Plain text: DataTable reads a str cell as markup, and a model file's name may
+            # hold "[" (a local GGUF called "x[/b]" raised a MarkupError).
+            table.add_row(*(Text(cell) for cell in (ellipsize(name, widths[0]), *others)))
         if self._rows:
             table.move_cursor(row=min(cursor, len(self._rows) - 1))
 

@@ -1,0 +1,61 @@
+"""A model whose name looks like markup is shown as written: tables never read names as markup.
+
+A GGUF file's `general.name` (or its stem) becomes the model's name; a file named
+`tiny[/b][bold]x` made the sweep table raise a MarkupError (DataTable reads str cells as markup).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gguf import LlamaFileType
+from model_files import LLAMA_METADATA, llama_tensors, write_gguf
+from textual.widgets import DataTable
+from ui_helpers import WIDE, main_screen
+
+from gpufit.core.catalog import load_catalog
+from gpufit.importers.model_import import import_model
+from gpufit.ui.pilot import drain, settle
+from gpufit.ui.screens.compare import CompareScreen
+from gpufit.ui.screens.sweeps import SweepScreen
+
+NAME = "tiny[/b][bold]x"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GPUFIT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("GPUFIT_DATA_DIR", str(tmp_path / "data"))
+
+
+def table_text(table: DataTable) -> str:
+    return "\n".join(" ".join(str(cell) for cell in table.get_row_at(row))
+                     for row in range(table.row_count))
+
+
+async def test_sweep_and_compare_show_a_bracketed_model_name_as_written(build_app,
+                                                                       tmp_path: Path):
+    path = tmp_path / "tiny-Q4_K_M.gguf"
+    write_gguf(path, "llama", LLAMA_METADATA, llama_tensors(), LlamaFileType.MOSTLY_Q4_K_M,
+               name=NAME)
+    catalog = load_catalog()
+    imported = import_model(path, catalog.quants)
+    assert NAME in imported.spec.name
+    app = build_app(catalog=catalog, imported_model=imported)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await settle(pilot)
+        assert screen.setup.model_id == imported.spec.id
+        await pilot.press("p", "right_square_bracket")
+        await settle(pilot)
+        await pilot.press("c")
+        await drain(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        assert NAME in table_text(app.screen.query_one(DataTable))
+        await pilot.press("escape", "b")
+        await drain(pilot)
+        await pilot.pause()
+        assert isinstance(app.screen, SweepScreen)
+        assert NAME[:4] in table_text(app.screen.query_one(DataTable))
+        assert app.is_running
