@@ -141,7 +141,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="pickers"):
                 yield Static(id="pane-tabs")
                 yield HardwarePane(catalog, selected=self.gpu_id).data_bind(
-                    MainScreen.detected, MainScreen.detection_status)
+                    MainScreen.detected, MainScreen.detection_status, MainScreen.units)
                 yield ModelPane(catalog, selected=self.model_id,
                                 fit_headroom=self.sources.headroom)
                 yield QuantPane(catalog, selected=self.quant_id).data_bind(

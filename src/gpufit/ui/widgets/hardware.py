@@ -24,7 +24,7 @@ from textual.widgets import Input, Label, Static
 from gpufit.core.catalog import Catalog
 from gpufit.core.recommend import MAX_GPUS
 from gpufit.detect.match import DetectedOption
-from gpufit.ui.format import UNITS, short_gpu_name, size, unit_bytes
+from gpufit.ui.format import DEFAULT_UNITS, short_gpu_name, size, unit_bytes
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
 from gpufit.ui.widgets.typed import settle, typed_value
@@ -53,8 +53,8 @@ class HardwarePane(PickerPane):
     """What nvidia-smi found on this machine, listed first (bound to the main screen)."""
     detection_status: var[str] = var("", init=False)
     """One line: what detection found, or why it found nothing."""
-    units: var[str] = var("GB", init=False)
-    """GB or GiB: the unit the memory box shows and reads (follows the screen's units)."""
+    units: var[str] = var(DEFAULT_UNITS, init=False)
+    """GB or GiB: the unit the memory box shows and reads (bound to the screen's units)."""
 
     FAMILY_ORDER: ClassVar[tuple[str, ...]] = (
         "Consumer", "Workstation", "Data centre", "Laptop", "Apple Silicon")
@@ -120,18 +120,10 @@ class HardwarePane(PickerPane):
 
     def on_mount(self) -> None:
         super().on_mount()
-        # The screen passes only detection by data_bind; its units reach the box by a watch,
-        # so `g` relabels the box like every other size on screen. Watched first: the boxes
-        # below are then filled in the screen's units.
-        if hasattr(self.screen, "units"):
-            self.watch(self.screen, "units", self._follow_units)
         self._show_unit()
         self._show_catalog_memory()
         self._show_count()
         self._show_override()
-
-    def _follow_units(self, units: str) -> None:
-        self.units = units if units in UNITS else "GB"
 
     def watch_units(self) -> None:
         """The box now speaks another unit: its label, bound, placeholder and figure follow; the
