@@ -12,6 +12,7 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.css.stylesheet import StylesheetError
 from textual.css.tokenizer import TokenError
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -115,6 +116,13 @@ class GpufitApp(App[None]):
 
     def on_unmount(self) -> None:
         self.service.close()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notify with the text as written, never as markup: notifications quote file paths,
+        model and profile names, nvidia-smi and Hub errors, where "[/b]" is a MarkupError and
+        "[@click=…]" an action. (Every caller's `markup` is overridden: none uses markup.)"""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def set_keymap(self, keymap: Mapping[str, str]) -> None:
         """Apply the entries that name a real binding with keys that can be typed; say why

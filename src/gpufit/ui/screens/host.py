@@ -109,7 +109,7 @@ class HostDialog(ModalScreen[HostValues | None]):
                         if self._detected else "The OS did not report the RAM size.")
             yield Static(detected + " Prices are yours: gpufit has none built in.",
                          classes="host-note")
-            yield Static(id="host-price", classes="host-note")
+            yield Static(id="host-price", classes="host-note", markup=False)  # a typed currency
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -89,7 +89,7 @@ class OpenModelDialog(ModalScreen[ImportedModel | None]):
                          "(config.json + safetensors).", classes="open-model-hint")
             yield Input(placeholder="/path/to/model.gguf", id="model-path", compact=True,
                         suggester=PathSuggester())
-            yield Static("", id="open-model-problem")
+            yield Static("", id="open-model-problem", markup=False)  # quotes the typed path
             if self._recent:
                 yield Static("Recent", classes="open-model-recent-title")
                 yield OptionList(*(Option(path, id=f"recent-{index}")

@@ -108,7 +108,7 @@ class Confirm(ModalScreen[bool]):
         with Vertical(classes="dialog") as box:
             box.border_title = "Confirm"
             box.border_subtitle = "y yes · n no"
-            yield Static(self._question)
+            yield Static(self._question, markup=False)  # it quotes a profile name
 
 
 class ProfilesScreen(ModalScreen[Profile | None]):

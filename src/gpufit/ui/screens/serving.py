@@ -145,7 +145,7 @@ class ServingScreen(ModalScreen[ServingInputs | None]):
                             tooltip="Slowest acceptable time per output token (150 ms ≈ "
                                     "reading speed)")
             yield ServingChart()
-            yield Static("Computing…", id="serving-summary")
+            yield Static("Computing…", id="serving-summary", markup=False)  # may quote an error
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

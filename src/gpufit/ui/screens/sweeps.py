@@ -150,7 +150,7 @@ class SweepScreen(ModalScreen[SweepChoice | None]):
                 rule = ("The fewest cards of each GPU (or one MIG slice) that hold it; smallest "
                         "total memory first, then power.")
             box.border_subtitle = "Enter loads · Esc closes"
-            yield Static(rule, classes="sweep-rule")
+            yield Static(rule, classes="sweep-rule", markup=False)  # names a GPU or model
             yield SweepTable(cursor_type="row", zebra_stripes=True, id="sweep-table")
         yield Footer(compact=True, show_command_palette=False)
 

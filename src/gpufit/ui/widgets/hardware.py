@@ -67,7 +67,9 @@ class HardwarePane(PickerPane):
     def compose_above_list(self) -> ComposeResult:
         """The detection status: wrapped (up to three lines), the whole text in its tooltip,
         so a hung nvidia-smi reads differently from a missing one at any width."""
-        status = Static(self.detection_status, id="detect-status", classes="status-line")
+        # Plain text: it quotes nvidia-smi (its errors and GPU names may hold brackets).
+        status = Static(self.detection_status, id="detect-status", classes="status-line",
+                        markup=False)
         status.styles.text_wrap = "wrap"
         status.styles.height = "auto"
         status.styles.max_height = 3
