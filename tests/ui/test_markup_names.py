@@ -102,3 +102,16 @@ async def test_detection_and_open_file_errors_quote_brackets_as_written(build_ap
         problem_line = app.screen.query_one("#open-model-problem", Static)
         await wait_until(pilot, lambda: "[/b]" in str(problem_line.render()), rounds=200)
         assert app.is_running
+
+
+async def test_a_recent_file_path_with_brackets_is_listed_as_written(build_app):
+    app = build_app()
+    app.settings.update(recent_model_files=("/models/[/b]/x.gguf",))
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, OpenModelDialog))
+        await pilot.pause()
+        recent = app.screen.query_one("#recent-models")
+        assert "/models/[/b]/x.gguf" in str(recent.get_option_at_index(0).prompt)
+        assert app.is_running

@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Footer, Input, OptionList, Static
@@ -92,7 +93,7 @@ class OpenModelDialog(ModalScreen[ImportedModel | None]):
             yield Static("", id="open-model-problem", markup=False)  # quotes the typed path
             if self._recent:
                 yield Static("Recent", classes="open-model-recent-title")
-                yield OptionList(*(Option(path, id=f"recent-{index}")
+                yield OptionList(*(Option(Content(path), id=f"recent-{index}")  # not markup
                                    for index, path in enumerate(self._recent)),
                                  id="recent-models", compact=True)
         yield Footer(compact=True, show_command_palette=False)
