@@ -209,6 +209,28 @@ async def test_a_detected_gpu_not_preselected_says_why(build_app):
         assert "Not selected" in screen.detection_status
 
 
+async def test_a_measured_memory_is_named_as_measured_in_the_units_shown(build_app):
+    snapshot = parse_any(SMI.read_text())  # an RTX 4090 with 24,564 MiB
+
+    async def detector() -> Snapshot:
+        return snapshot
+
+    app = build_app(detector=detector)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(pilot)
+        await wait_until(pilot, lambda: bool(screen.detected))
+        await settle(pilot)
+        line = str(screen.query_one("#setup", Static).render())
+        assert f"(measured {24564 / 1024:.1f} GiB)" in line
+        await pilot.press("g")
+        await settle(pilot)
+        line = str(screen.query_one("#setup", Static).render())
+        assert f"(measured {24564 * 2**20 / 1e9:.1f} GB)" in line
+        screen.memory_override_bytes = 20 * 10**9
+        await settle(pilot)
+        assert "(set to 20.0 GB)" in str(screen.query_one("#setup", Static).render())
+
+
 # -- 10. profiles: rename keeps the cursor, save takes a note ------------------------------
 
 async def test_a_renamed_profile_keeps_the_cursor(build_app):

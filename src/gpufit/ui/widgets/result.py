@@ -45,15 +45,18 @@ def banner(assessment: Assessment, units: str) -> Content:
     return Content.assemble(*parts)
 
 
-def setup_line(estimate: Estimate) -> Content:
-    """Model · quant, then the hardware, then the workload."""
+def setup_line(assessment: Assessment, units: str) -> Content:
+    """Model · quant, then the hardware (with the memory per GPU when it is not the catalog's:
+    typed by the user, or measured by nvidia-smi), then the workload."""
+    estimate = assessment.estimate
     workload, hardware = estimate.workload, estimate.hardware
     gpu = short_gpu_name(hardware.gpu.name)
     if hardware.count > 1:
         gpu = f"{hardware.count} × {gpu}"
     if hardware.memory_override_bytes is not None:
         each = " each" if hardware.count > 1 else ""
-        gpu += f" (set to {size(hardware.memory_per_gpu_bytes)}{each})"
+        how = "set to" if assessment.setup.memory_override_bytes is not None else "measured"
+        gpu += f" ({how} {size(hardware.memory_per_gpu_bytes, units)}{each})"
     return Content.assemble(
         (estimate.model.name, "bold"), " · ", (estimate.quant.id, "bold"), "\n", gpu, "\n",
         (f"ctx {workload.context_tokens:,} × {workload.sequences} · "
@@ -217,7 +220,7 @@ class ResultPanel(VerticalScroll):
         for name in VERDICT_CLASSES.values():
             verdict.remove_class(name)
         verdict.add_class(VERDICT_CLASSES[self.result.verdict])
-        show(self.query_one("#setup", Static), setup_line(estimate))
+        show(self.query_one("#setup", Static), setup_line(self.result, units))
         self.query_one(MemoryBar).memory = estimate.memory
         show(self.query_one("#breakdown", Static), breakdown(estimate.memory, units))
         show(self.query_one("#figures", Static),
