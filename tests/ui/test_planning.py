@@ -74,7 +74,7 @@ async def test_best_here_loads_the_chosen_row(build_app):
         await pilot.press("j", "enter")
         await settle(pilot)
         screen = main_screen(pilot)
-        chosen = table.get_row_at(1)
+        chosen = [str(cell) for cell in table.get_row_at(1)]
         assert screen.result is not None
         assert screen.result.estimate.model.name == chosen[0]
         assert screen.quant_id == chosen[1]
@@ -131,7 +131,7 @@ async def test_pin_then_compare_side_by_side(build_app):
         await pilot.press("c")
         await pilot.pause()
         table = app.screen.query_one(DataTable)
-        rows = {str(table.get_row_at(index)[0]): table.get_row_at(index)[1:]
+        rows = {str(table.get_row_at(index)[0]): [str(cell) for cell in table.get_row_at(index)[1:]]
                 for index in range(table.row_count)}
         assert list(rows["quant ≠"]) == ["Q4_K_M", "Q8_0"]
         assert rows["model"][0] == rows["model"][1] == "Llama 3.1 8B"
