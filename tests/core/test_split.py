@@ -7,6 +7,7 @@ import math
 import pytest
 
 from gpufit.core.estimate import estimate
+from gpufit.core.plans import split_text
 from gpufit.core.specs import GB, MIB, GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.split import _even_counts, bigger_siblings, gpus_needed, split_plan
 
@@ -34,20 +35,51 @@ def tiny(count: int, engine: str = "llama.cpp"):
                     Workload(context_tokens=CONTEXT, engine=engine))
 
 
-def test_layer_split_puts_the_head_on_the_last_gpu_and_balances_bytes():
-    plan = split_plan(tiny(2))
+def test_layer_split_is_llama_cpps_equal_split_when_every_gpu_holds_it():
+    plan = split_plan(tiny(2))  # a few hundred kB on 1 GiB cards
     assert plan.mode == "layer"
-    # Per-layer 74,240 + 12,800 = 87,040 bytes; head 128,256. Contiguous splits: [2, 2] gives the
-    # last GPU 302,336; [3, 1] gives max(261,120, 215,296): the balanced split is 3 + 1.
-    assert plan.layers_per_gpu == (3, 1)
-    assert plan.tensor_split == "3,1"
+    assert plan.layers_per_gpu == (2, 2) and not plan.default_overflows and plan.notes == ()
+    first, last = plan.shares
+    assert first.weights_bytes == 2 * LAYER_WEIGHT_BYTES
+    assert last.weights_bytes == 2 * LAYER_WEIGHT_BYTES + HEAD_BYTES  # the head goes last
+    assert first.kv_cache_bytes == last.kv_cache_bytes == 2 * LAYER_KV_BYTES
+    # Each GPU keeps its own compute buffer and runtime, so the buffers are equal.
+    assert first.buffers_bytes == last.buffers_bytes > 0
+
+
+def test_layer_split_balances_bytes_when_the_equal_split_overflows_the_last_gpu():
+    # Per layer 74,240 + 12,800 = 87,040 bytes; head 128,256. [2, 2] puts 302,336 on the last
+    # GPU, [3, 1] at most 261,120 on either: a GPU with 290,000 bytes beside its buffers holds
+    # only the balanced split. (The runtime overhead grows with the card's memory, so the card
+    # size that leaves that room is found by iterating.)
+    room, card_bytes = 290_000, CARD.memory_mib * MIB
+
+    def two_cards(memory_bytes: int):
+        return estimate(TINY, F16, Hardware(CARD, count=2, memory_override_bytes=memory_bytes),
+                        Workload(context_tokens=CONTEXT))
+
+    for _ in range(8):
+        result = two_cards(card_bytes)
+        share = split_plan(result).shares[0]
+        card_bytes += room - (share.available_bytes - share.buffers_bytes)
+    result = two_cards(card_bytes)
+    plan = split_plan(result)
+    assert plan.layers_per_gpu == (3, 1) and plan.tensor_split == "3,1"
+    assert plan.default_overflows and "--tensor-split 3,1" in plan.notes[0]
     first, last = plan.shares
     assert first.weights_bytes == 3 * LAYER_WEIGHT_BYTES
     assert last.weights_bytes == LAYER_WEIGHT_BYTES + HEAD_BYTES
     assert first.kv_cache_bytes == 3 * LAYER_KV_BYTES
     assert last.kv_cache_bytes == LAYER_KV_BYTES
-    # Each GPU keeps its own compute buffer and runtime, so the buffers are equal.
-    assert first.buffers_bytes == last.buffers_bytes > 0
+    assert plan.fits
+    assert split_text(plan) == "layer split 3,1 (--tensor-split)"
+
+
+def test_the_split_is_named_by_where_its_layers_come_from():
+    assert split_text(split_plan(tiny(2))) == "layer split 2,2 (default)"
+    assert split_text(split_plan(tiny(2, "vllm"))) == "tensor parallel 2"
+    # 4 attention heads over 3 GPUs: 3 does not divide 4, so T = 1 and P = 3 (T × P = N).
+    assert split_text(split_plan(tiny(3, "vllm"))) == "tensor parallel 1 × pipeline 3"
 
 
 def test_layer_split_accounts_for_every_gpu_byte_of_the_estimate():

@@ -15,6 +15,7 @@ from gpufit.core.specs import GB
 
 if TYPE_CHECKING:
     from gpufit.core.assess import Assessment
+    from gpufit.core.split import SplitPlan
 
 DEFAULT_CURRENCY = "USD"
 """Public cloud GPU-hour prices are quoted in US dollars almost everywhere, so a price typed
@@ -105,15 +106,27 @@ def plans_dict(plans: Assessment) -> dict[str, Any]:
     }
 
 
+def split_text(split: SplitPlan) -> str:
+    """How a multi-GPU plan spreads the model, in the words every surface uses: the layers per
+    GPU and where they come from (llama.cpp's default, `--tensor-split`, or — when nothing
+    fits — the balanced split that comes closest), or the tensor × pipeline sizes."""
+    if split.mode == "tensor":
+        parallel = split.parallel
+        return f"tensor parallel {parallel.tensor}" + (
+            f" × pipeline {parallel.pipeline}" if parallel.pipeline > 1 else "")
+    counts = split.tensor_split
+    if split.default_overflows:
+        return f"layer split {counts} (--tensor-split)"
+    return f"layer split {counts} ({'default' if split.fits else 'balanced'})"
+
+
 def plans_lines(plans: Assessment) -> list[str]:
     """The plans as plain-text lines (the text report's tail; Markdown lists them too)."""
     lines: list[str] = []
     if plans.split.mode != "single":
         shares = ", ".join(f"{share.total_bytes / GB:,.1f}" for share in plans.split.shares)
         lines.append(f"per GPU      {shares} GB of {plans.split.shares[0].available_bytes / GB:,.1f} "
-                     f"({plans.split.mode} split"
-                     + (f", --tensor-split {plans.split.tensor_split}" if plans.split.mode == "layer"
-                        else "") + ")")
+                     f"· {split_text(plans.split)}")
         lines += [f"note: {note}" for note in plans.split.notes]
     serving = plans.serving
     if serving.best is not None:

@@ -5,8 +5,9 @@ Two ways to split, one per engine:
 - **layer split** (llama.cpp's default `--split-mode layer`): each GPU holds a contiguous run
   of layers with their KV cache, its own compute buffer and runtime; the output head sits on the
   last GPU. llama.cpp's own default gives each GPU an equal share of layers (proportional to
-  free memory, equal for identical cards); because the head makes the last GPU heavier, we also
-  compute the split that balances bytes and give it as `--tensor-split`.
+  free memory, equal for identical cards), and that is the plan when every GPU holds its share;
+  when the head makes the last GPU overflow, the plan is the split that balances bytes, given
+  as `--tensor-split`.
 - **tensor parallel** (vLLM): every weight matrix, the KV heads and the activations are cut in
   T, the largest size that divides the attention heads; what is left of the GPU count becomes
   P pipeline stages (T × P = N). KV heads are replicated when T exceeds the model's KV heads
@@ -68,6 +69,7 @@ class SplitPlan:
     shares: tuple[GpuShare, ...]
     layers_per_gpu: tuple[int, ...]  # for llama.cpp's --tensor-split
     default_overflows: bool  # llama.cpp's equal layer split would overflow a GPU that this one fits
+    # (a layer plan is llama.cpp's equal split when that fits, else the balanced one)
     notes: tuple[str, ...]
     parallel: Parallelism = SINGLE_GPU
     """The engine's parallel sizes (tensor × pipeline); a layer split is all pipeline."""
@@ -139,8 +141,10 @@ def _layer_plan(result: Estimate, per_gpu_available: int, parallel: Parallelism)
     balanced = _balanced_counts(layer_bytes, count, head_bytes)
     even_shares = _shares(even, layer_bytes, result, per_gpu_fixed, head_bytes, per_gpu_available)
     shares = _shares(balanced, layer_bytes, result, per_gpu_fixed, head_bytes, per_gpu_available)
-    default_overflows = any(share.headroom_bytes < 0 for share in even_shares) and all(
-        share.headroom_bytes >= 0 for share in shares)
+    if all(share.headroom_bytes >= 0 for share in even_shares):
+        # What llama.cpp does with no flag, and what the run hint (no --tensor-split) runs.
+        return SplitPlan("layer", tuple(even_shares), tuple(even), False, (), parallel)
+    default_overflows = all(share.headroom_bytes >= 0 for share in shares)
     notes: tuple[str, ...] = ()
     if default_overflows:
         notes = (f"llama.cpp's default equal split overflows a GPU; "

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from gpufit.core.assess import Assessment
 from gpufit.core.estimate import Estimate
-from gpufit.core.plans import energy_basis_text, money
+from gpufit.core.plans import energy_basis_text, money, split_text
 from gpufit.core.recommend import Recommendation
 from gpufit.core.report import VERDICT_WORDS, band_text
 from gpufit.core.tensors import exact_file_weights
@@ -146,10 +146,7 @@ def plans(result: Assessment, units: str) -> Content:
     split = result.split
     if split.mode != "single":
         worst = max(split.shares, key=lambda share: share.total_bytes)
-        parallel = split.parallel
-        how = (f"layer split {split.tensor_split}" if split.mode == "layer" else
-               f"tensor parallel {parallel.tensor}" + (f" × pipeline {parallel.pipeline}"
-                                                      if parallel.pipeline > 1 else ""))
+        how = split_text(split)
         lines.append(_line("Per GPU", f"≤ {size(worst.total_bytes, units)} of "
                                       f"{size(worst.available_bytes, units)}"))
         lines.append(_line("", (how, MUTED)))
