@@ -167,3 +167,15 @@ def test_a_tied_embedding_is_loaded_twice_by_llama_cpp_and_read_as_the_head(cata
     assert untied.memory.head_copy_bytes == 0
     assert untied.weights.bytes_read_per_token(0.0) \
         == untied.weights.total_bytes - untied.weights.bytes_by_group["embedding"]
+
+
+def test_higher_quality_advice_stops_at_the_precision_the_model_was_released_in(catalog):
+    # Llama 3.1 8B was released in BF16: with room for anything, FP32 adds no quality.
+    roomy = run(catalog, "a100-80gb-sxm", "llama-3.1-8b", "Q4_K_M", count=7)
+    better = [item for item in recommend(roomy, catalog.quants) if item.kind == "quant"]
+    assert [item.data["quant"] for item in better] == ["BF16"]
+    # DeepSeek-V3 was released in FP8: nothing above 8 bits is offered as better.
+    fp8 = run(catalog, "h200", "deepseek-v3", "Q4_K_M", count=8)
+    offered = [catalog.quants[item.data["quant"]] for item in recommend(fp8, catalog.quants)
+               if item.kind == "quant"]
+    assert offered and all(quant.default_bits_per_weight <= 8.0 for quant in offered)

@@ -44,6 +44,11 @@ class Recommendation:
         return {"kind": self.kind, "text": self.text, **self.data}
 
 
+NATIVE_BITS = {"fp32": 32.0, "bf16": 16.0, "fp16": 16.0, "fp8": 8.0, "mxfp4": 4.25}
+"""Bits per weight of each release precision (MXFP4: 4-bit values plus an 8-bit scale per 32,
+OCP Microscaling spec); a quant above them cannot be of higher quality than the release."""
+
+
 def engine_quants(quants: Mapping[str, QuantSpec], engine: str) -> list[QuantSpec]:
     """Quants the engine runs, best quality first (more effective bits = closer to the original)."""
     usable = [quant for quant in quants.values() if engine in quant.engines]
@@ -153,6 +158,8 @@ def _when_fits(result: Estimate, quants: Mapping[str, QuantSpec]) -> list[Recomm
     for quant in engine_quants(quants, workload.engine):
         if quant.default_bits_per_weight <= result.quant.default_bits_per_weight:
             break
+        if quant.default_bits_per_weight > NATIVE_BITS.get(model.native_dtype, 16.0):
+            continue  # more bits than the model was released in add no quality (FP32 of a BF16)
         trial = estimate(model, quant, result.hardware, workload)
         if trial.verdict == "fits":
             advice.append(Recommendation(
