@@ -9,6 +9,9 @@ import pytest
 
 from gpufit.core.catalog import Catalog, load_catalog
 
+# Shared checks keep pytest's detailed assertion messages.
+pytest.register_assert_rewrite("published_counts")
+
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
 
