@@ -233,15 +233,26 @@ async def test_a_measured_memory_is_named_as_measured_in_the_units_shown(build_a
 
 # -- 10. profiles: rename keeps the cursor, save takes a note ------------------------------
 
-async def test_a_renamed_profile_keeps_the_cursor(build_app):
+
+def save_three_profiles() -> None:
+    """alpha, bravo and charlie, in that order on the profiles screen."""
     store = ProfileStore()
     for name in ("alpha", "bravo", "charlie"):
         store.save(Profile(name=name, gpu="rtx-4090", model="llama-3.1-8b", quant="Q4_K_M"))
+
+
+async def open_profiles(pilot) -> None:
+    """Press o on the settled main screen and wait for the profiles screen."""
+    await settle(pilot)
+    await pilot.press("o")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ProfilesScreen))
+
+
+async def test_a_renamed_profile_keeps_the_cursor(build_app):
+    save_three_profiles()
     app = build_app()
     async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        await open_profiles(pilot)
         await pilot.press("j", "j", "n")
         await wait_until(pilot, lambda: isinstance(app.screen, NamePrompt))
         app.screen.query_one(Input).value = "zulu"
@@ -394,14 +405,10 @@ async def test_a_refused_serving_input_goes_back_to_the_one_in_use(build_app):
 
 
 async def test_a_deleted_profile_leaves_the_cursor_on_the_next_one(build_app):
-    store = ProfileStore()
-    for name in ("alpha", "bravo", "charlie"):
-        store.save(Profile(name=name, gpu="rtx-4090", model="llama-3.1-8b", quant="Q4_K_M"))
+    save_three_profiles()
     app = build_app()
     async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        await open_profiles(pilot)
         await pilot.press("j", "d", "y")
         await wait_until(pilot, lambda: isinstance(app.screen, ProfilesScreen))
         await pilot.pause()
