@@ -25,9 +25,11 @@ MAX_CURRENCY_CHARS = 8
 """Room for a code ("USD"), a symbol ("€", "R$") or a short word ("kr", "credits")."""
 
 
-def currency_problem(text: str) -> str | None:
-    """Why `text` cannot be a currency (None when it can): it must be 1 to MAX_CURRENCY_CHARS
-    printable characters once surrounding spaces are dropped."""
+def currency_problem(text: object) -> str | None:
+    """Why `text` cannot be a currency (None when it can): it must be text of 1 to
+    MAX_CURRENCY_CHARS printable characters once surrounding spaces are dropped."""
+    if not isinstance(text, str):
+        return "is not text"
     code = text.strip()
     if not code:
         return "must not be empty (a code or symbol such as USD, EUR, $ or €)"

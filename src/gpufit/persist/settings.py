@@ -105,8 +105,8 @@ def _from_document(document: dict[str, Any], problems: list[str] | None = None) 
             problems.append(f"settings.toml: {key} = {value!r} is not a positive finite "
                             "number; ignored it (unset).")
     currency = document.get("currency")
-    problem = currency_problem(currency) if isinstance(currency, str) else "is not text"
-    if currency is not None and problem is None:
+    problem = currency_problem(currency)
+    if isinstance(currency, str) and problem is None:
         settings = replace(settings, currency=currency.strip())
     elif currency is not None:
         problems.append(f"settings.toml: currency = {currency!r} {problem}; using "
@@ -267,8 +267,8 @@ class SettingsStore:
                 raise ValueError(f"{key} must be a positive finite number, not {value!r}")
         if "currency" in changes:
             currency = changes["currency"]
-            problem = currency_problem(currency) if isinstance(currency, str) else "is not text"
-            if problem is not None:
+            problem = currency_problem(currency)
+            if problem is not None or not isinstance(currency, str):
                 raise ValueError(f"currency {currency!r} {problem}; {self.path.name} keeps "
                                  f"{self.settings.currency}")
             changes["currency"] = currency.strip()

@@ -19,8 +19,7 @@ def unit_bytes(units: str) -> int:
 
 def size(value_bytes: float, units: str = "GB", digits: int = 1) -> str:
     """Bytes in decimal GB (10^9) or binary GiB (2^30), with the unit."""
-    divisor = GIB if units == "GiB" else GB
-    return f"{value_bytes / divisor:,.{digits}f} {units}"
+    return f"{value_bytes / unit_bytes(units):,.{digits}f} {units}"
 
 
 def rate(tokens_per_s: float) -> str:
@@ -82,7 +81,7 @@ def ellipsize(text: str, width: int) -> str:
     if width <= 1:
         return "…"[:max(width, 0)]
     tail_cells = (width - 1) // 2
-    head, tail = text, ""
+    tail = ""
     while cell_len(tail) < tail_cells:
         tail = text[len(text) - len(tail) - 1:]
     head = text[:len(text) - len(tail)]

@@ -13,8 +13,8 @@ from textual.widgets import Static
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
 from gpufit.core.estimate import Estimate
-from gpufit.core.specs import GB, GIB, QuantSpec
-from gpufit.ui.format import rate
+from gpufit.core.specs import QuantSpec
+from gpufit.ui.format import rate, unit_bytes
 from gpufit.ui.messages import QuantChosen
 from gpufit.ui.widgets.picker import PickerPane, Row
 from gpufit.ui.widgets.updates import set_border_subtitle
@@ -65,8 +65,7 @@ HEADER = header()
 def size_cells(value_bytes: float, units: str, *, signed: bool = False) -> str:
     """A size in at most 4 cells (5 with a sign): '43.2', '810', '1.3k' (thousands of
     `units`); the unit is named in the header's tooltip and the result pane's subtitle."""
-    divisor = GIB if units == "GiB" else GB
-    value = abs(value_bytes) / divisor
+    value = abs(value_bytes) / unit_bytes(units)
     if value < 99.95:
         text = f"{value:.1f}"
     elif value < 999.5:
