@@ -28,6 +28,8 @@ from pathlib import Path
 COLD_START = r"""
 import time
 started = time.perf_counter()
+from gpufit import startup
+startup.hold()  # as the console script does (gpufit.startup.main)
 import asyncio, sys
 from pathlib import Path
 from textual import events

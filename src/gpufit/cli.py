@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gpufit import startup
 from gpufit.cli_hub import (
     HubLookupError,
     hub_model_and_quant,
@@ -90,6 +91,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 return 2
         return _run_app(args.profile, args.app_model, args.app_models_dir, args.app_hub_timeout)
     catalog = _load_catalog()
+    startup.release()  # a long sweep must not grow without collection
     if args.command == "profiles":
         return run_profiles(args, catalog)
     try:

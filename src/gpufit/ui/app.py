@@ -16,6 +16,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
+from gpufit import startup
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog, load_catalog
 from gpufit.detect.snapshot import Snapshot
@@ -75,16 +76,20 @@ class GpufitApp(App[None]):
         self.terminal = TerminalProfile()
         """What the terminal draws: ASCII only (TERM=linux …) and/or 16 colours (set at mount,
         once the driver says whether there is a terminal at all)."""
+        self._theme_at_mount = self._startup_theme(settings.settings.theme)
 
     def get_default_screen(self) -> Screen:
-        """The four-pane main screen."""
-        return MainScreen(self.catalog, self.service, units=self.settings.settings.units,
+        """The four-pane main screen, with its width class already set (set at the first
+        resize instead, it would restyle every widget once more before the first frame)."""
+        screen = MainScreen(self.catalog, self.service, units=self.settings.settings.units,
                           remember_units=lambda units: self.remember(units=units),
                           detector=self._detector, profiles=self._profiles,
                           profile_name=self._profile_name,
                           restore_session=self.settings.settings.restore_last_session,
                           start=self._start, local_scanner=self._local_scanner,
                           hub_timeout_s=self.settings.settings.hub_timeout_s)
+        screen.add_class(*width_classes(self.size.width, MainScreen.HORIZONTAL_BREAKPOINTS))
+        return screen
 
     def on_mount(self) -> None:
         self.terminal = terminal_profile(os.environ, self.console.color_system,
@@ -97,8 +102,10 @@ class GpufitApp(App[None]):
         if self.settings.settings.keymap:
             # Remapped keys from settings.toml [keymap]: binding id → keys.
             self.set_keymap(self.settings.settings.keymap)
-        self._apply_theme(self.settings.settings.theme)
+        if self._theme_at_mount is not None:
+            self._apply_theme(self._theme_at_mount)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.call_after_refresh(startup.release)  # after the first frame
         missing = [kind for kind, entries in (("GPUs", self.catalog.gpus), ("models",
                    self.catalog.models), ("quants", self.catalog.quants)) if not entries]
         if missing:
@@ -143,6 +150,22 @@ class GpufitApp(App[None]):
         self.remember(restore_last_session=restore)
         self.notify("The setup at quit will be reopened at start." if restore else
                     "Each start begins from the defaults.", title="Restore last session")
+
+    def _startup_theme(self, name: str) -> str | None:
+        """Set an available theme that needs no stylesheet check before the stylesheet is
+        first parsed, so the first frame is styled once (setting `theme` later parses the whole
+        stylesheet again). Returns the theme left for mount: a missing one (named there, with
+        its fallback) or a theme file's own CSS variables, checked against the stylesheet."""
+        theme = self.get_theme(name)
+        if theme is None or (name in self._file_themes and theme.variables):
+            return name
+        self.set_reactive(App.theme, name)
+        self.update_classes({**{cls: False for cls in self.classes if cls.startswith("-theme-")},
+                             f"-theme-{name}": True, "-dark-mode": theme.dark,
+                             "-light-mode": not theme.dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
+        return None
 
     def _apply_theme(self, name: str) -> None:
         if name in self.available_themes:
@@ -194,6 +217,13 @@ class GpufitApp(App[None]):
         for system_command in super().get_system_commands(screen):
             if system_command.title not in ("Theme", "Quit") or not titles:
                 yield system_command
+
+
+def width_classes(width: int, breakpoints: Sequence[tuple[int, str]]) -> list[str]:
+    """The class Textual's horizontal breakpoints give a screen this wide (the widest
+    breakpoint it reaches), or none."""
+    reached = [(start, name) for start, name in breakpoints if width >= start]
+    return [max(reached)[1]] if reached else []
 
 
 def _catalog_notes(catalog: Catalog) -> list[str]:

@@ -6,10 +6,16 @@ back by up to two frame periods. Holding repaints (Textual's batch update) from 
 until its result is on the panes paints once: sooner, and with half the bytes over SSH. The
 hold is bounded: released when the newest estimate lands or fails, and by a timer after
 `HOLD_LIMIT_S` whatever happens, so a slow estimate never freezes the echo for long.
+
+The first frame is the exception: nothing is held before it, and estimates wait for it. An
+estimate thread started earlier shares the interpreter lock with the event loop and would
+slow the first paint by as long as the assessment takes; painted first, the panes appear at
+once and the verdict follows.
 """
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -29,6 +35,15 @@ class FrameHold:
         self._screen = screen
         self._batch: AbstractContextManager[None] | None = None
         self._limit: Timer | None = None
+        self._painted = asyncio.Event()
+
+    def start(self) -> None:
+        """Note the screen's first frame once it is painted (call when the screen mounts)."""
+        self._screen.call_after_refresh(self._painted.set)
+
+    async def first_frame(self) -> None:
+        """Return once the screen's first frame is painted."""
+        await self._painted.wait()
 
     @property
     def holding(self) -> bool:
@@ -37,7 +52,7 @@ class FrameHold:
 
     def hold(self) -> None:
         """Hold repaints until `release` or the time limit (a second hold extends nothing)."""
-        if self._batch is not None or not self._screen.is_mounted:
+        if self._batch is not None or not self._painted.is_set():
             return
         self._batch = self._screen.app.batch_update()
         self._batch.__enter__()

@@ -2,7 +2,8 @@
 (a background scan of the Hugging Face cache, Ollama, LM Studio, llama.cpp's cache and the
 user's folders) and any Hugging Face Hub repo the user types as `org/name` in the filter.
 
-Both run in worker threads, so the first frame never waits for them; the scan reads headers
+Both run in worker threads, so the first frame never waits for them (the scan starts after
+the first verdict); the scan reads headers
 only (and a warm scan hits its cache), and the Hub is asked only when the user asks. Every
 model found joins the session's catalog with its file's exact weights.
 """
@@ -35,6 +36,7 @@ class ModelSources:
         self._scanner = scanner
         self._hub_timeout_s = hub_timeout_s
         self.last_scan: LocalScan | None = None
+        self._started = False
 
     @property
     def scanning(self) -> bool:
@@ -63,6 +65,13 @@ class ModelSources:
         return self._screen.query_one(ModelPane)
 
     # -- this machine -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """The session's first scan, once: called when the first estimate has ended, so the
+        scan's thread does not share the interpreter with the first frame or first verdict."""
+        if self._scanner is not None and not self._started:
+            self._started = True
+            self.scan()
 
     def scan(self) -> None:
         """Look for models on this machine in the background (again, for a rescan)."""

@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 
 from gpufit.core.assess import Assessment
 from gpufit.core.report import to_json, to_markdown
+from gpufit.ui.widgets.text_box import TextBox
 
 FORMATS = ("markdown", "json")
 LAST_DIRECTORY_ATTRIBUTE = "report_directory"
@@ -89,7 +90,7 @@ class SaveReportDialog(ModalScreen[Path | None]):
             box.border_subtitle = "Enter saves · Esc cancels"
             yield Static("Save to (a folder keeps the file name; ~ is your home):",
                          classes="open-model-hint")
-            yield Input(str(self._default), id="report-path", select_on_focus=False)
+            yield TextBox(str(self._default), id="report-path", select_on_focus=False)
 
     @on(Input.Submitted, "#report-path")
     def _submitted(self, event: Input.Submitted) -> None:

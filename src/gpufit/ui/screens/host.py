@@ -20,6 +20,7 @@ from textual.validation import Number
 from textual.widgets import Footer, Input, Label, Static
 
 from gpufit.core.plans import DEFAULT_CURRENCY, currency_problem, money
+from gpufit.ui.widgets.text_box import TextBox
 
 FIELDS = (
     ("ram_gb", "System RAM, GB", "empty: read from the OS"),
@@ -97,13 +98,13 @@ class HostDialog(ModalScreen[HostValues | None]):
                 value = self._current.get(key)
                 with Horizontal(classes="host-row"):
                     yield Label(f"{label:<22}")
-                    yield Input("" if value is None else f"{value:g}", placeholder=hint,
+                    yield TextBox("" if value is None else f"{value:g}", placeholder=hint,
                                 compact=True, id=key, validators=[Number(minimum=0.000001)],
                                 valid_empty=True)
             key, label, hint = CURRENCY_FIELD
             with Horizontal(classes="host-row"):
                 yield Label(f"{label:<22}")
-                yield Input(str(self._current.get(key) or DEFAULT_CURRENCY), placeholder=hint,
+                yield TextBox(str(self._current.get(key) or DEFAULT_CURRENCY), placeholder=hint,
                             compact=True, id=key)
             detected = ("The OS reports " + f"{self._detected / 1e9:,.1f} GB of RAM."
                         if self._detected else "The OS did not report the RAM size.")

@@ -25,11 +25,7 @@ from textual.worker import Worker
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
-from gpufit.core.setup import (
-    DEFAULT_CONTEXT_TOKENS,
-    MAX_GPUS,
-    Setup,
-)
+from gpufit.core.setup import DEFAULT_CONTEXT_TOKENS, MAX_GPUS, Setup
 from gpufit.core.specs import KV_CACHE_DTYPES, GpuSpec
 from gpufit.detect.match import DetectedOption
 from gpufit.detect.snapshot import Snapshot
@@ -153,15 +149,14 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self._show_setup(self.setup)
         self.watch_current_pane(self.current_pane)
-        self._estimate(self.request())  # the first frame is not held for it
+        self.frames.start()
+        self._estimate(self.request())  # it starts once the first frame is painted
         if self.profiles.name is not None:
             self.profiles.open(self.profiles.name)
         elif self._restore_session:
             self.profiles.restore_last_session()
         if self.detection.enabled:
             self.detection.rescan()
-        if self.sources.scanning:
-            self.call_after_refresh(self.sources.scan)  # after the first frame, off the loop
 
     def on_unmount(self) -> None:
         self.frames.release()
@@ -230,6 +225,7 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="estimate", name="estimate", exit_on_error=False)
     async def _estimate(self, request: EstimateRequest) -> None:
         try:
+            await self.frames.first_frame()
             result = await self._service.submit(request)
             if result is None or request != self.request():
                 return  # superseded: a newer setup has its own worker (and the hold)
@@ -237,6 +233,7 @@ class MainScreen(Screen[None]):
             self.call_after_refresh(self.prefetch.after_result)
         finally:
             self.frames.release_for(request == self.request())
+            self.call_after_refresh(self.sources.start)  # the first scan follows the first verdict
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures surface: a notification, never a crash."""

@@ -27,6 +27,7 @@ from gpufit.core.specs import QuantSpec
 from gpufit.importers.errors import ModelImportError
 from gpufit.importers.model_import import ImportedModel, import_model
 from gpufit.persist.settings import SettingsStore
+from gpufit.ui.widgets.text_box import TextBox
 
 MODEL_SUFFIXES = (".gguf", ".safetensors", ".json")
 
@@ -88,7 +89,7 @@ class OpenModelDialog(ModalScreen[ImportedModel | None]):
             box.border_subtitle = "Tab completes · Enter opens · Esc cancels"
             yield Static("A .gguf file (any part of a split one) or a Hugging Face folder "
                          "(config.json + safetensors).", classes="open-model-hint")
-            yield Input(placeholder="/path/to/model.gguf", id="model-path", compact=True,
+            yield TextBox(placeholder="/path/to/model.gguf", id="model-path", compact=True,
                         suggester=PathSuggester())
             yield Static("", id="open-model-problem", markup=False)  # quotes the typed path
             if self._recent:

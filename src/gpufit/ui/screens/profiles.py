@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from gpufit.persist.profiles import Profile, ProfileError, ProfileStore, summary
 from gpufit.ui.widgets.picker import NavList
+from gpufit.ui.widgets.text_box import TextBox
 
 MODES = {"open": "open", "rename": "rename", "delete": "delete"}
 
@@ -48,7 +49,7 @@ class NamePrompt(ModalScreen[str | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = self._title
             box.border_subtitle = "Enter saves · Esc cancels"
-            yield Input(self._value, placeholder=self._placeholder, id="name")
+            yield TextBox(self._value, placeholder=self._placeholder, id="name")
 
     @on(Input.Submitted, "#name")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -77,8 +78,8 @@ class SavePrompt(ModalScreen[tuple[str, str] | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = "Save profile"
             box.border_subtitle = "Enter saves · Tab moves · Esc cancels"
-            yield Input(self._name, placeholder="profile name", id="name")
-            yield Input(self._note, placeholder="note (optional): what this setup is for",
+            yield TextBox(self._name, placeholder="profile name", id="name")
+            yield TextBox(self._note, placeholder="note (optional): what this setup is for",
                         id="note")
 
     @on(Input.Submitted)
@@ -133,7 +134,7 @@ class ProfilesScreen(ModalScreen[Profile | None]):
             box.border_title = {"open": "Open profile", "rename": "Rename profile",
                                 "delete": "Delete profile"}[self._mode]
             box.border_subtitle = "Enter " + self._mode + " · n rename · d delete · Esc close"
-            yield Input(placeholder="/ filter profiles", compact=True, id="profile-filter")
+            yield TextBox(placeholder="/ filter profiles", compact=True, id="profile-filter")
             yield NavList(id="profile-list")
         yield Footer(compact=True, show_command_palette=False)
 

@@ -29,6 +29,7 @@ from gpufit.core.serving import ServingProfile
 from gpufit.service import EstimateRequest, compute
 from gpufit.ui.format import rate, seconds
 from gpufit.ui.widgets.chart import ChartPoint, ServingChart
+from gpufit.ui.widgets.text_box import TextBox
 from gpufit.ui.widgets.typed import settle
 from gpufit.ui.workers import notify_failure
 
@@ -131,15 +132,15 @@ class ServingScreen(ModalScreen[ServingInputs | None]):
             box.border_subtitle = "Tab moves · Esc closes"
             with Horizontal(classes="serving-inputs"):
                 yield Label("prompt")
-                yield Input(str(self._inputs.prompt_tokens), type="integer", compact=True,
+                yield TextBox(str(self._inputs.prompt_tokens), type="integer", compact=True,
                             id="prompt-tokens", validators=[Integer(minimum=1, maximum=MAX_TOKENS)],
                             tooltip="Prompt tokens per request")
                 yield Label("output")
-                yield Input(str(self._inputs.output_tokens), type="integer", compact=True,
+                yield TextBox(str(self._inputs.output_tokens), type="integer", compact=True,
                             id="output-tokens", validators=[Integer(minimum=1, maximum=MAX_TOKENS)],
                             tooltip="Generated tokens per request")
                 yield Label("TPOT limit ms")
-                yield Input(f"{self._inputs.tpot_limit_s * 1000:g}", type="number", compact=True,
+                yield TextBox(f"{self._inputs.tpot_limit_s * 1000:g}", type="number", compact=True,
                             id="tpot-limit",
                             validators=[Number(minimum=1, maximum=MAX_TPOT_LIMIT_MS)],
                             tooltip="Slowest acceptable time per output token (150 ms ≈ "

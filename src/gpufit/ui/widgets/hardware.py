@@ -27,6 +27,7 @@ from gpufit.detect.match import DetectedOption
 from gpufit.ui.format import DEFAULT_UNITS, short_gpu_name, size, unit_bytes
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
+from gpufit.ui.widgets.text_box import TextBox
 from gpufit.ui.widgets.typed import settle, typed_value
 
 OVERRIDE_MARGIN = 1.5
@@ -81,11 +82,11 @@ class HardwarePane(PickerPane):
         yield from super().compose()
         with Horizontal(classes="hardware-row"):
             yield Label("GPUs")
-            yield Input(str(self.gpu_count), type="integer", compact=True, id="gpu-count",
+            yield TextBox(str(self.gpu_count), type="integer", compact=True, id="gpu-count",
                         validators=[Integer(minimum=1, maximum=MAX_GPUS)],
                         tooltip=f"How many GPUs, 1–{MAX_GPUS} (also + and -)")
             yield Label(f"{self.units}/GPU", id="memory-unit")
-            yield Input(type="number", compact=True, id="memory-override", valid_empty=True)
+            yield TextBox(type="number", compact=True, id="memory-override", valid_empty=True)
 
     def rows(self) -> Iterable[Row]:
         """Detected hardware first, then GPUs grouped by family (known families first),

@@ -21,6 +21,8 @@ from textual.reactive import var
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from gpufit.ui.widgets.text_box import TextBox
+
 
 class NavList(OptionList):
     """An option list that also moves with j/k, like every keyboard-first tool."""
@@ -67,7 +69,7 @@ class PickerPane(Vertical):
 
     def compose(self) -> ComposeResult:
         """Filter on top, list below."""
-        yield Input(placeholder=self._placeholder, compact=True, classes="filter",
+        yield TextBox(placeholder=self._placeholder, compact=True, classes="filter",
                     id=f"{self.id}-filter")
         yield from self.compose_above_list()
         yield NavList(id=f"{self.id}-list")

@@ -17,6 +17,7 @@ from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.setup import MAX_SEQUENCES, MIN_CONTEXT_TOKENS
 from gpufit.core.specs import KV_CACHE_DTYPES
 from gpufit.ui.messages import WorkloadChanged
+from gpufit.ui.widgets.text_box import TextBox
 from gpufit.ui.widgets.typed import settle, typed_value
 
 T = TypeVar("T")
@@ -64,11 +65,11 @@ class WorkloadBar(Horizontal):
     def compose(self) -> ComposeResult:
         """Context, sequences, KV type, engine."""
         yield Label("Context", classes="field-label")
-        yield Input(str(self.context_tokens), type="integer", compact=True, id="context",
+        yield TextBox(str(self.context_tokens), type="integer", compact=True, id="context",
                     validators=[self._context_validator()],
                     tooltip="Context tokens per sequence ([ halves, ] doubles)")
         yield Label("tok  Seqs", classes="field-label")
-        yield Input(str(self.sequences), type="integer", compact=True, id="sequences",
+        yield TextBox(str(self.sequences), type="integer", compact=True, id="sequences",
                     validators=[Integer(minimum=1, maximum=MAX_SEQUENCES)],
                     tooltip="Concurrent sequences sharing the GPU")
         yield Choice("kv-dtype", id="kv-dtype")
