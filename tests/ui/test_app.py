@@ -219,15 +219,19 @@ async def test_bindings_are_remappable_from_settings(build_app, settings_path):
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=["80x24", "140x45"])
 async def test_footer_fits_the_width_and_the_rest_is_shown_with_its_key(build_app, size):
-    from textual.widgets._footer import FooterKey
+    from gpufit.ui.widgets.footer import KeyFooter
 
     app = build_app()
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        footer_keys = list(app.screen.query(FooterKey))
-        shown = {key.key for key in footer_keys if key.display}
+        footer = app.screen.query_one(KeyFooter)
+        shown = {key.key for key in footer.shown}
         assert {"question_mark", "q", "slash", "ctrl+p"} <= shown
-        assert sum(key.outer_size.width for key in footer_keys if key.display) <= size[0]
+        drawn = footer.render().plain
+        assert len(drawn) <= size[0] and drawn.rstrip().endswith("^p palette")
+        for key in footer.shown:  # each key shown is drawn whole
+            assert (f"{key.key_display} {key.description}" if key.group is None
+                    else f"{key.key_display}") in drawn
         wide_only = {command.key for command in commands.COMMANDS
                      if not command.narrow and command.show}
         if size == NARROW:

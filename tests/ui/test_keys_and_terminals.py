@@ -96,9 +96,10 @@ async def test_remapped_keys_show_in_help_footer_and_hints(build_app, settings_p
         assert commands.key_for(app, "context-double") == "D"
         assert commands.key_for(app, "kv-dtype") == "v"  # not remapped
         assert commands.key_for(app, "restore-session") == ""  # palette only
-        from textual.widgets._footer import FooterKey
-        footer = {key.action: key.key_display for key in app.screen.query(FooterKey)}
-        assert footer["app.quit"] == "^x"
+        from gpufit.ui.widgets.footer import KeyFooter
+        footer = app.screen.query_one(KeyFooter)
+        assert {key.action: key.key_display for key in footer.shown}["app.quit"] == "^x"
+        assert "^x quit" in footer.render().plain
         await pilot.press("E")
         await settle(pilot)
         assert main_screen(pilot).engine == "vllm"
@@ -320,7 +321,7 @@ async def test_at_140x45_the_hardware_column_holds_names_and_numbers(build_app):
 
 
 async def test_at_60x20_the_workload_bar_and_footer_fit(build_app):
-    from textual.widgets._footer import FooterKey
+    from gpufit.ui.widgets.footer import KeyFooter
 
     app = build_app()
     async with app.run_test(size=SMALL) as pilot:
@@ -330,8 +331,12 @@ async def test_at_60x20_the_workload_bar_and_footer_fit(build_app):
         for choice in bar.query(".choice"):  # every choice ends inside the screen
             assert choice.region.right <= SMALL[0]
             assert str(choice.render()).rstrip().endswith(")")  # "(e)" hint not cut
-        shown = [key for key in app.screen.query(FooterKey) if key.display]
-        assert sum(key.outer_size.width for key in shown) <= SMALL[0]
+        footer = app.screen.query_one(KeyFooter)
+        drawn = footer.render().plain
+        assert len(drawn) <= SMALL[0] and drawn.rstrip().endswith("^p palette")
+        # The keys without a label elsewhere on screen all fit; the groups are left out.
+        assert {"question_mark", "q", "slash", "s", "o"} <= {key.key for key in footer.shown}
+        assert all(key.group is None for key in footer.shown)
 
 
 def test_snapshot_140x45_hardware(snap_compare, snapshot_app):

@@ -1,60 +1,165 @@
-"""The key footer: Textual's compact footer, with the keys that only fit a wide screen tagged.
+"""The key footer: one line of the keys in force, drawn by one widget.
 
-At 80 columns not every key fits on one line; keys whose action is in `wide_only` get the class
-`-wide-only`, and the stylesheet hides them on a narrow screen. They remain in the help screen
-and the command palette, and most are shown beside the control they change.
+Textual's `Footer` builds a widget per key (33 of the main screen's 68 widgets), fills in only
+after the first frame and rebuilds them whenever the bindings change. This footer draws the
+same line — `? help q quit  1234 panes / filter …   ▏^p palette` — from the screen's active
+bindings at render time, so it is in the first frame and a change of keys is one repaint.
+
+What is left out, and why: below 120 columns the keys of `wide_only` actions (their control
+shows its key, and the help screen and palette list them); below 70 columns (the app's
+`-small` class) the groups too. A click on a key presses it, as Textual's footer does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from itertools import groupby
 
-from textual.app import ComposeResult
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
 
-if TYPE_CHECKING:
-    from textual.screen import Screen
+PALETTE_EDGE = "▏"
 
 
-class KeyFooter(Footer):
-    """A footer that marks the keys to drop below 120 columns."""
+@dataclass(frozen=True, slots=True)
+class FooterKey:
+    """One key on show: what it is, how it is written, what it does."""
+
+    key: str
+    key_display: str
+    action: str
+    description: str
+    enabled: bool
+    group: str | None = None
+    """The group's label when the key is shown in a group (`1234 panes`)."""
+
+
+class KeyFooter(Widget, can_focus=False):
+    """The keys of the current screen and focus, with the command palette key on the right."""
+
+    COMPONENT_CLASSES = {"key-footer--key", "key-footer--description", "key-footer--edge"}  # noqa: RUF012
 
     def __init__(self, wide_only: Iterable[str]) -> None:
-        super().__init__(compact=True, show_command_palette=True)
+        super().__init__()
         self._wide_only = frozenset(wide_only)
-        self._shown: tuple[tuple[str, str, str, bool], ...] | None = None
+        self._shown: tuple[FooterKey, ...] = ()
+        self._keys_drawn: tuple[FooterKey, ...] = ()
+        """The keys in force when the line was last drawn (some may not have fitted)."""
+        self._spans: list[tuple[int, int, str]] = []
+        """(first column, end column, key) of each key drawn, for clicks."""
 
-    def compose(self) -> ComposeResult:
-        """Textual's keys, with `-wide-only` on those the narrow layout leaves out, and on a
-        group's box and label when every key of the group is left out (else the label of an
-        empty group would still take room, and overflow under the palette key)."""
-        group_box: KeyGroup | None = None
-        group_wide_only: bool | None = None
-        for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action in self._wide_only:
-                widget.add_class("-wide-only")
-            if isinstance(widget, KeyGroup):
-                group_box = widget
-            elif isinstance(widget, FooterKey) and widget.has_class("-grouped"):
-                group_wide_only = group_wide_only is not False and widget.has_class("-wide-only")
-            elif isinstance(widget, FooterLabel):
-                if group_wide_only:
-                    widget.add_class("-wide-only")
-                    if group_box is not None:
-                        group_box.add_class("-wide-only")
-                group_box, group_wide_only = None, None
-            yield widget
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen) -> None:
-        """Rebuild only when the keys on show change: Textual rebuilds the footer on every
-        focus move, which costs a layout pass (~0.1 s on a slow server) for an identical line."""
-        shown = tuple((key, binding.action, binding.description, enabled)
-                      for key, (_, binding, enabled, _) in screen.active_bindings.items()
-                      if binding.show)
-        if shown == self._shown:
-            return
-        super().bindings_changed(screen)
-        if screen.app.app_focus:  # Textual recomposes only then
-            self._shown = shown
+        """Repaint only when the keys on show change (a focus move often changes none)."""
+        if screen is self.screen and self._keys(screen) != self._keys_drawn:
+            self.refresh()
+
+    @property
+    def shown(self) -> tuple[FooterKey, ...]:
+        """The keys drawn whole on the line now, the palette key last."""
+        return self._shown
+
+    def _keys(self, screen: Screen) -> tuple[FooterKey, ...]:
+        narrow = screen.has_class("-narrow")
+        small = self.app.has_class("-small")
+        seen: set[str] = set()
+        listed: list[tuple[Binding, bool]] = []
+        for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+            # One entry per action (an action bound to two keys shows its first).
+            if binding.show and binding.action not in seen:
+                seen.add(binding.action)
+                listed.append((binding, enabled))
+        # In the order the bindings are declared: a remapped key is listed under its new key,
+        # which would otherwise move it to the end and out of its group.
+        declared = [binding.id for binding in (*type(screen).BINDINGS, *type(self.app).BINDINGS)
+                    if isinstance(binding, Binding) and binding.id]
+        rank = {binding_id: index for index, binding_id in reversed(list(enumerate(declared)))}
+        listed.sort(key=lambda item: rank.get(item[0].id or "", len(rank)))
+        keys: list[FooterKey] = []
+        for group, members_iter in groupby(listed, lambda item: item[0].group):
+            members = list(members_iter)
+            grouped = group is not None and len(members) > 1
+            if grouped and small:
+                continue
+            for binding, enabled in members:
+                if binding.action in self._wide_only and narrow:
+                    continue
+                keys.append(FooterKey(binding.key, self.app.get_key_display(binding),
+                                      binding.action, binding.description, enabled,
+                                      group.description if grouped and group else None))
+        palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if palette is not None and self.app.ENABLE_COMMAND_PALETTE:
+            _node, binding, enabled, _tooltip = palette
+            keys.append(FooterKey(binding.key, self.app.get_key_display(binding),
+                                  binding.action, binding.description, enabled, None))
+        return tuple(keys)
+
+    def render(self) -> Text:
+        self._keys_drawn = keys = self._keys(self.screen)
+        key_style = self.get_component_rich_style("key-footer--key")
+        description_style = self.get_component_rich_style("key-footer--description")
+        palette = keys[-1] if keys and keys[-1].key == self.app.COMMAND_PALETTE_BINDING else None
+        body = keys[:-1] if palette is not None else keys
+        tail = "" if palette is None else f"{palette.key_display} {palette.description}"
+        room = self.size.width - (cell_len(tail) + 2 if palette is not None else 0)
+        line = Text(no_wrap=True, overflow="crop", end="")
+        spans: list[tuple[int, int, str]] = []
+        shown: list[FooterKey] = []
+
+        def chunk(members: list[FooterKey], group: str | None) -> tuple[Text, list[int]]:
+            """One key with its description, or a group's keys and its label."""
+            text = Text(" " if group else "", end="")
+            starts = []
+            for key in members:
+                starts.append(text.cell_len)
+                faded = Style() if key.enabled else Style(dim=True)  # as Textual's footer
+                text.append(key.key_display, key_style + faded)
+                if group is None and key.description:
+                    text.append(f" {key.description}", description_style + faded)
+            if group is not None:
+                text.append(f" {group}", description_style)
+            text.append(" ")
+            return text, starts
+
+        for group, members_iter in groupby(body, lambda key: key.group):
+            members = list(members_iter)
+            pieces = [(members, group)] if group is not None else [([key], None) for key in members]
+            for piece_keys, piece_group in pieces:
+                text, starts = chunk(piece_keys, piece_group)
+                if line.cell_len + text.cell_len > room:
+                    break  # a key is drawn whole or not at all
+                for key, offset in zip(piece_keys, starts, strict=True):
+                    width = cell_len(key.key_display) + (
+                        cell_len(key.description) + 1 if piece_group is None else 0)
+                    spans.append((line.cell_len + offset, line.cell_len + offset + width, key.key))
+                    shown.append(key)
+                line.append_text(text)
+        if palette is not None:
+            line.pad_right(max(0, room - line.cell_len))
+            line.append(PALETTE_EDGE, self.get_component_rich_style("key-footer--edge"))
+            spans.append((line.cell_len, line.cell_len + cell_len(tail), palette.key))
+            shown.append(palette)
+            faded = Style() if palette.enabled else Style(dim=True)
+            line.append(palette.key_display, key_style + faded)
+            line.append(f" {palette.description} ", description_style + faded)
+        self._spans, self._shown = spans, tuple(shown)
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a key presses it."""
+        for start, end, key in self._spans:
+            if start <= event.x < end:
+                event.stop()
+                self.app.simulate_key(key)
+                return
