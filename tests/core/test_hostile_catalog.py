@@ -209,6 +209,16 @@ def test_an_absurd_number_skips_its_entry_quickly(tmp_path, builtin, table, key,
     assert catalog.quants["Q4_K_M"] == builtin.quants["Q4_K_M"]
 
 
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_an_entry_with_a_blank_id_is_named_by_its_position(tmp_path, table) -> None:
+    # Found by the property below: an issue naming the entry " " says nothing.
+    document = {name: [dict(entry)] for name, entry in TABLES.items()}
+    document[table][0]["id"] = "  "
+    catalog = load_catalog_files([write(tmp_path, "mine.toml", document)])
+    [issue] = [issue for issue in catalog.issues if issue.field == "id"]
+    assert (issue.file, issue.entry) == ("mine.toml", "#1")
+
+
 def test_a_model_at_the_layer_bound_loads(tmp_path) -> None:
     catalog = user_catalog(tmp_path, {"model": [{**MODEL, "layers": 2048}]})
     assert catalog.models["user-model"].layers == 2048

@@ -179,8 +179,8 @@ def _read_entry(
         issues.append(CatalogIssue(file, label, "-", f"[[{table}]] entry must be a table"))
         return
     entry_id = entry.get("id")
-    if isinstance(entry_id, str) and entry_id:
-        label = entry_id
+    if isinstance(entry_id, str) and entry_id.strip():
+        label = entry_id  # a blank id names nothing: the entry's position does
     problem = validate(entry, TABLES[table])
     if problem:
         issues.append(CatalogIssue(file, label, problem[0], problem[1] + " — entry skipped"))
