@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpufit.cli_output import print_json
 from gpufit.cli_values import add_models_dir_flag
 from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES
-from gpufit.core.exl2 import resolve_quant
-from gpufit.core.rank import (
+from gpufit.core.setup import (
+    DEFAULT_CONTEXT_TOKENS,
     DEFAULT_MAX_QUALITY_LOSS_PCT,
     DEFAULT_MIN_TOKENS_PER_S,
-    HardwareFit,
-    RankedModel,
-    best_for_hardware,
-    hardware_for,
+    MAX_GPUS,
+    Setup,
 )
-from gpufit.core.resolve import resolve
-from gpufit.core.setup import DEFAULT_CONTEXT_TOKENS, Setup
 from gpufit.core.specs import GB, KV_CACHE_DTYPES, Hardware
-from gpufit.core.split import MAX_GPUS
+
+if TYPE_CHECKING:
+    from gpufit.core.rank import HardwareFit, RankedModel
 
 
 class SweepUsageError(Exception):
@@ -72,6 +70,11 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
 def run_sweep(catalog: Catalog, args: argparse.Namespace,
               detected: Callable[[], Hardware]) -> int:
     """Run `sweep` and print it; `detected` gives this machine's hardware for `--gpu detected`."""
+    # The ranking core loads here: the parser (which the app's start builds too) needs none of it.
+    from gpufit.core.exl2 import resolve_quant
+    from gpufit.core.rank import best_for_hardware, hardware_for
+    from gpufit.core.resolve import resolve
+
     engine_given, args.engine = args.engine is not None, args.engine or "llama.cpp"
     setup = Setup(context_tokens=args.context, sequences=args.sequences,
                   kv_cache_dtype=args.kv_cache_dtype, engine=args.engine)

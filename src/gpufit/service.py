@@ -12,10 +12,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gpufit.core.assess import Assessment, HostInputs, assess
 from gpufit.core.catalog import Catalog
-from gpufit.core.setup import HardwareSource, Setup, SetupError
+from gpufit.core.setup import HardwareSource, HostInputs, Setup, SetupError
+
+if TYPE_CHECKING:
+    from gpufit.core.assess import Assessment
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,12 @@ class EstimateRequest:
 
 
 def compute(request: EstimateRequest, catalog: Catalog) -> Assessment:
-    """The synchronous work of one request (also what the service runs in its thread)."""
+    """The synchronous work of one request (also what the service runs in its thread).
+
+    The estimation core is imported on the first request, in the worker thread after the
+    first frame: nothing of it is needed to paint the panes."""
+    from gpufit.core.assess import assess
+
     return assess(request.setup, catalog, host=request.host,
                   price_per_gpu_hour=request.price_per_gpu_hour,
                   detected={option.key: option for option in request.detected})

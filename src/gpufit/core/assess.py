@@ -17,35 +17,22 @@ from gpufit.core.engines import engine_profile
 from gpufit.core.estimate import Estimate, estimate
 from gpufit.core.exl2 import resolve_quant_text
 from gpufit.core.offload import HostMemory, OffloadPlan, default_host, plan_offload
-from gpufit.core.plans import DEFAULT_CURRENCY, currency_problem
 from gpufit.core.recommend import Recommendation, engine_advice, recommend
 from gpufit.core.run_hints import RunHint, run_hints
 from gpufit.core.serving import ServingProfile, serving_profile
-from gpufit.core.setup import HardwareSource, Setup, SetupError, gpu_count_problem, setup_hardware
+from gpufit.core.setup import (
+    HardwareSource,
+    HostInputs,
+    Setup,
+    SetupError,
+    gpu_count_problem,
+    setup_hardware,
+)
 from gpufit.core.specs import Hardware, ModelSpec, QuantSpec
 from gpufit.core.split import SplitPlan, split_plan
 
 AssessmentVerdict = Literal["fits", "tight", "does-not-fit", "unsupported"]
 """The memory verdict, or "unsupported" when the engine cannot run the quant at all."""
-
-
-@dataclass(frozen=True, slots=True)
-class HostInputs:
-    """What the user (or the OS) says about the host: RAM size and bandwidth, None = unknown
-    size / the platform's typical bandwidth (see offload.default_host); and the currency the
-    user's price is in, which the host dialog and settings keep beside that price."""
-
-    ram_bytes: int | None = None
-    ram_bandwidth_gbps: float | None = None
-    currency: str = DEFAULT_CURRENCY
-    """A code or symbol ("USD", "€"); every price and cost of the assessment is shown in it."""
-
-    def __post_init__(self) -> None:
-        # Checked where it enters the core, so no renderer can meet an empty or multi-line one.
-        problem = currency_problem(self.currency)
-        if problem is not None:
-            raise ValueError(f"currency {self.currency!r} {problem}")
-        object.__setattr__(self, "currency", self.currency.strip())
 
 
 @dataclass(frozen=True, slots=True)

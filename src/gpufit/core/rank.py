@@ -22,15 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gpufit.core.estimate import Estimate
-from gpufit.core.setup import MAX_GPUS, Setup
+from gpufit.core.setup import DEFAULT_MAX_QUALITY_LOSS_PCT, DEFAULT_MIN_TOKENS_PER_S, MAX_GPUS, Setup
 from gpufit.core.specs import GpuSpec, Hardware, ModelSpec, QuantSpec, Workload
 from gpufit.core.split import gpus_needed
 from gpufit.core.sweep import SweepRow, sweep
-
-DEFAULT_MIN_TOKENS_PER_S = 10.0
-"""Human reading speed is 5–7 tokens/s; 10 leaves a margin (see docs/estimation.md)."""
-DEFAULT_MAX_QUALITY_LOSS_PCT = 10.0
-"""Perplexity increase beyond which a quant is a last resort rather than a recommendation."""
 
 
 def quality_loss_pct(quant: QuantSpec) -> float | None:

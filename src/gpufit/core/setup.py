@@ -20,6 +20,7 @@ from gpufit.core.engines import (
     EngineId,
     FlashAttention,
 )
+from gpufit.core.plans import DEFAULT_CURRENCY, currency_problem
 from gpufit.core.specs import KV_CACHE_DTYPES, GpuSpec, Hardware, ModelSpec, Workload
 
 DEFAULT_GPU = "rtx-4090"
@@ -31,7 +32,14 @@ DEFAULT_PROMPT_TOKENS = 1000
 DEFAULT_OUTPUT_TOKENS = 200
 DEFAULT_TPOT_LIMIT_S = 0.1
 """Serving: the slowest acceptable time per output token (10 tokens/s per user)."""
+# Rankings (`best here`, `sweep --gpu`): what counts as usable.
+DEFAULT_MIN_TOKENS_PER_S = 10.0
+"""Human reading speed is 5–7 tokens/s; 10 leaves a margin (see docs/estimation.md)."""
+DEFAULT_MAX_QUALITY_LOSS_PCT = 10.0
+"""Perplexity increase beyond which a quant is a last resort rather than a recommendation."""
 MAX_GPUS = 16
+DETECTED_PREFIX = "detected:"
+"""Hardware ids of the options nvidia-smi found begin with this (`detected:0`)."""
 MIN_CONTEXT_TOKENS = 256
 MAX_SEQUENCES = 4096
 
@@ -157,3 +165,22 @@ def setup_hardware(setup: Setup, gpus: Mapping[str, GpuSpec],
     if gpu is None:
         return None
     return Hardware(gpu, setup.gpu_count, setup.memory_override_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class HostInputs:
+    """What the user (or the OS) says about the host: RAM size and bandwidth, None = unknown
+    size / the platform's typical bandwidth (see offload.default_host); and the currency the
+    user's price is in, which the host dialog and settings keep beside that price."""
+
+    ram_bytes: int | None = None
+    ram_bandwidth_gbps: float | None = None
+    currency: str = DEFAULT_CURRENCY
+    """A code or symbol ("USD", "€"); every price and cost of the assessment is shown in it."""
+
+    def __post_init__(self) -> None:
+        # Checked where it enters the core, so no renderer can meet an empty or multi-line one.
+        problem = currency_problem(self.currency)
+        if problem is not None:
+            raise ValueError(f"currency {self.currency!r} {problem}")
+        object.__setattr__(self, "currency", self.currency.strip())

@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 
 from gpufit.core.mig import mig_slice
 from gpufit.core.resolve import base_key, normalise
+from gpufit.core.setup import DETECTED_PREFIX
 from gpufit.core.specs import MIB, GpuSpec, Hardware
 from gpufit.detect.snapshot import GpuReading, MigReading, Snapshot
 
 MEMORY_TOLERANCE = 0.10
-DETECTED_PREFIX = "detected:"
 MIN_PLAUSIBLE_MEMORY_BYTES = 256 * MIB
 MAX_PLAUSIBLE_MEMORY_BYTES = 4 * 1024**4
 """Deliberately loose bounds on one GPU's (or MIG slice's) memory: a reading outside them is a

@@ -17,9 +17,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from gpufit import startup
-from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog, load_catalog
-from gpufit.detect.snapshot import Snapshot
 from gpufit.persist import paths
 from gpufit.persist.profiles import ProfileStore
 from gpufit.persist.settings import DEFAULT_THEME, SettingsStore
@@ -30,6 +28,9 @@ from gpufit.ui.terminal import AsciiFilter, TerminalProfile, terminal_profile
 from gpufit.ui.themes import ThemeSet, default_theme_dirs, load_themes
 
 if TYPE_CHECKING:
+    from gpufit.core.assess import Assessment
+    from gpufit.detect.snapshot import Snapshot
+
     # Only a model opened from a file needs the readers; they load when one is opened.
     from gpufit.importers.model_import import ImportedModel
     from gpufit.ui.model_sources import LocalScanner

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from gpufit.detect.match import DETECTED_PREFIX, DetectedOption, hardware_options, status_text
-from gpufit.detect.snapshot import Snapshot
+from gpufit.core.setup import DETECTED_PREFIX
 
 if TYPE_CHECKING:
+    from gpufit.detect.match import DetectedOption
+    from gpufit.detect.snapshot import Snapshot
     from gpufit.ui.screens.main import MainScreen
 
 
@@ -44,6 +45,9 @@ class DetectionController:
                           name="detect GPUs", exit_on_error=False)
 
     async def _detect(self, detector: Callable[[], Awaitable[Snapshot]]) -> None:
+        # The matcher loads with the first detection, after the first frame.
+        from gpufit.detect.match import hardware_options, status_text
+
         screen = self._screen
         snapshot = await detector()
         options = tuple(hardware_options(snapshot, screen.catalog.gpus))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gpufit.core.assess import Assessment, HostInputs
 from gpufit.core.plans import money
+from gpufit.core.setup import HostInputs
 from gpufit.core.specs import GB
 from gpufit.ui.format import short_gpu_name
 from gpufit.ui.widgets.result import ResultPanel
 
 if TYPE_CHECKING:
+    from gpufit.core.assess import Assessment
     from gpufit.ui.screens.host import HostValues
     from gpufit.ui.screens.main import MainScreen
     from gpufit.ui.screens.serving import ServingInputs

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpufit.detect.match import DETECTED_PREFIX
+from gpufit.core.setup import DETECTED_PREFIX
 from gpufit.persist.profiles import (
     DETECTED_GPU,
     Profile,
@@ -22,7 +22,6 @@ from gpufit.persist.profiles import (
     profile_of_setup,
     profile_setup,
 )
-from gpufit.ui.screens.profiles import Confirm, ProfilesScreen, SavePrompt
 
 if TYPE_CHECKING:
     from gpufit.ui.screens.main import MainScreen
@@ -107,6 +106,8 @@ class ProfileController:
 
     def save(self) -> None:
         """Name the current setup and save it; an existing name asks before overwriting."""
+        from gpufit.ui.screens.profiles import SavePrompt  # the dialogs load when first used
+
         screen = self._screen
         default = self.name or f"{screen.model_id} on {screen.gpu_id}"
         note = ""
@@ -118,6 +119,8 @@ class ProfileController:
     def _save_named(self, answer: tuple[str, str] | None, overwrite: bool = False) -> None:
         if not answer or not answer[0]:
             return
+        from gpufit.ui.screens.profiles import Confirm
+
         name, note = answer
         screen = self._screen
         try:
@@ -137,6 +140,8 @@ class ProfileController:
 
     def choose(self, mode: str = "open") -> None:
         """The profile list: Enter opens (or renames/deletes, per `mode`)."""
+        from gpufit.ui.screens.profiles import ProfilesScreen
+
         self._screen.app.push_screen(ProfilesScreen(self.store, mode), self._chosen)
 
     def _chosen(self, profile: Profile | None) -> None:

@@ -22,13 +22,10 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.worker import Worker
 
-from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
 from gpufit.core.engines import ENGINES, FLASH_ATTENTION_CHOICES
 from gpufit.core.setup import DEFAULT_CONTEXT_TOKENS, MAX_GPUS, Setup
 from gpufit.core.specs import KV_CACHE_DTYPES, GpuSpec
-from gpufit.detect.match import DetectedOption
-from gpufit.detect.snapshot import Snapshot
 from gpufit.persist.profiles import ProfileStore
 from gpufit.service import EstimateRequest, EstimateService
 from gpufit.ui import commands
@@ -49,8 +46,6 @@ from gpufit.ui.model_sources import LocalScanner, ModelSources
 from gpufit.ui.navigation import PICKERS, FocusController, picker_of
 from gpufit.ui.planning import PlanningController
 from gpufit.ui.prefetch import NeighbourPrefetch
-from gpufit.ui.reports import export
-from gpufit.ui.screens.help import HelpScreen
 from gpufit.ui.session import ProfileController
 from gpufit.ui.setup_view import SetupField, checked_setup, initial_setup, show_setup
 from gpufit.ui.widgets.footer import KeyFooter
@@ -62,6 +57,9 @@ from gpufit.ui.widgets.workload import MIN_CONTEXT_TOKENS, WorkloadBar, cycle
 from gpufit.ui.workers import notify_failure
 
 if TYPE_CHECKING:
+    from gpufit.core.assess import Assessment
+    from gpufit.detect.match import DetectedOption
+    from gpufit.detect.snapshot import Snapshot
     from gpufit.ui.app import GpufitApp
 
 CHOICES: dict[str, tuple[Any, ...]] = {
@@ -338,10 +336,14 @@ class MainScreen(Screen[None]):
 
     def action_show_help(self) -> None:
         """The help screen, generated from the bindings."""
+        from gpufit.ui.screens.help import HelpScreen  # loaded when first asked for
+
         self.app.push_screen(HelpScreen(self))
 
     def action_export(self, kind: str, clipboard: bool = False) -> None:
         """Save the report (Markdown or JSON) where asked; `clipboard` also copies it (OSC 52)."""
+        from gpufit.ui.reports import export  # loaded when first asked for
+
         export(self, self.result, kind, clipboard=clipboard)
 
     def action_rescan(self) -> None:

@@ -25,14 +25,8 @@ from textual.worker import Worker
 
 from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
-from gpufit.core.rank import (
-    BEST_ORDERS,
-    DEFAULT_MAX_QUALITY_LOSS_PCT,
-    DEFAULT_MIN_TOKENS_PER_S,
-    best_for_hardware,
-    hardware_for,
-)
-from gpufit.core.setup import MAX_GPUS
+from gpufit.core.rank import BEST_ORDERS, best_for_hardware, hardware_for
+from gpufit.core.setup import DEFAULT_MAX_QUALITY_LOSS_PCT, DEFAULT_MIN_TOKENS_PER_S, MAX_GPUS
 from gpufit.ui.format import compact_gpu_name, ellipsize, rate, short_gpu_name, size
 from gpufit.ui.workers import notify_failure
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -22,13 +22,15 @@ from textual.validation import Integer, Number
 from textual.widgets import Input, Label, Static
 
 from gpufit.core.catalog import Catalog
-from gpufit.core.recommend import MAX_GPUS
-from gpufit.detect.match import DetectedOption
+from gpufit.core.setup import MAX_GPUS
 from gpufit.ui.format import DEFAULT_UNITS, short_gpu_name, size, unit_bytes
 from gpufit.ui.messages import GpuChosen, GpuCountChanged, MemoryOverrideChanged
 from gpufit.ui.widgets.picker import PickerPane, Row
 from gpufit.ui.widgets.text_box import TextBox
 from gpufit.ui.widgets.typed import settle, typed_value
+
+if TYPE_CHECKING:
+    from gpufit.detect.match import DetectedOption
 
 OVERRIDE_MARGIN = 1.5
 """How far a typed memory per GPU may exceed the largest catalog card's memory."""

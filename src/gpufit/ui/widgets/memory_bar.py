@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from gpufit.core.estimate import MemoryBreakdown
 from gpufit.ui.format import size, unit_bytes
+
+if TYPE_CHECKING:
+    from gpufit.core.estimate import MemoryBreakdown
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.content import Content
@@ -10,14 +11,16 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Static
 
-from gpufit.core.assess import Assessment
 from gpufit.core.catalog import Catalog
-from gpufit.core.estimate import Estimate
 from gpufit.core.specs import QuantSpec
 from gpufit.ui.format import rate, unit_bytes
 from gpufit.ui.messages import QuantChosen
 from gpufit.ui.widgets.picker import PickerPane, Row
 from gpufit.ui.widgets.updates import set_border_subtitle
+
+if TYPE_CHECKING:
+    from gpufit.core.assess import Assessment
+    from gpufit.core.estimate import Estimate
 
 ID_WIDTH = 10
 # Word + mark + colour: the word alone must carry the meaning (NO_COLOR, colour blindness).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -10,15 +11,16 @@ from textual.content import Content
 from textual.reactive import var
 from textual.widgets import Static
 
-from gpufit.core.assess import Assessment
-from gpufit.core.estimate import Estimate
 from gpufit.core.plans import energy_basis_text, money, split_text
-from gpufit.core.recommend import Recommendation
-from gpufit.core.report import VERDICT_WORDS, band_text
 from gpufit.core.tensors import exact_file_weights
 from gpufit.ui.format import rate, seconds, short_gpu_name, size
 from gpufit.ui.widgets.memory_bar import MemoryBar, breakdown
 from gpufit.ui.widgets.updates import set_border_subtitle, set_border_title, show
+
+if TYPE_CHECKING:
+    from gpufit.core.assess import Assessment
+    from gpufit.core.estimate import Estimate
+    from gpufit.core.recommend import Recommendation
 
 VERDICT_MARKS = {"fits": "✓", "tight": "~", "does-not-fit": "✗", "unsupported": "✗"}
 VERDICT_CLASSES = {"fits": "-fits", "tight": "-tight", "does-not-fit": "-no", "unsupported": "-no"}
@@ -33,6 +35,9 @@ def _line(label: str, *value: str | tuple[str, str]) -> Content:
 def banner(assessment: Assessment, units: str) -> Content:
     """'✓ FITS  7.0 of 25.8 GB' — the word first, never colour alone; with detected hardware,
     '(not in free memory now)' when a card lacks the free memory for its share."""
+    # The report's own words; the report loads with the first result, after the first frame.
+    from gpufit.core.report import VERDICT_WORDS
+
     memory = assessment.estimate.memory
     verdict = assessment.verdict
     parts: list[str | tuple[str, str]] = [
@@ -67,6 +72,8 @@ def setup_line(assessment: Assessment, units: str) -> Content:
 
 def figures(assessment: Assessment, units: str) -> Content:
     """Weights (real vs naive), speeds and limits, one labelled line each."""
+    from gpufit.core.report import band_text
+
     estimate = assessment.estimate
     memory, speed, workload = estimate.memory, estimate.speed, estimate.workload
     file = exact_file_weights(estimate.model, estimate.quant)
