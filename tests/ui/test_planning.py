@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 from textual.widgets import DataTable, Input, Static
-from ui_helpers import NARROW, WIDE, main_screen
+from ui_helpers import NARROW, WIDE, main_screen, wait_until
 
 from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
 from gpufit.ui.pilot import drain, settle
@@ -180,3 +180,29 @@ def test_host_values_name_the_bad_field():
     assert values == {"ram_gb": None}
     assert problems == ["RAM bandwidth, GB/s: 'fast' is not a number",
                         "Price per GPU-hour: must be greater than 0"]
+
+
+async def test_host_dialog_speaks_the_screens_units_and_keeps_decimal_gb(build_app,
+                                                                         settings_path):
+    app = build_app(ram_probe=lambda: 64 * 2**30)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("dollar_sign")
+        await wait_until(pilot, lambda: isinstance(app.screen, HostDialog))
+        text = " ".join(str(static.render()) for static in app.screen.query("Label, Static"))
+        assert "System RAM, GiB" in text and "The OS reports 64.0 GiB of RAM." in text
+        await pilot.press(*"32", "enter")
+        await settle(pilot)
+        saved = tomllib.loads(settings_path.read_text())
+        assert saved["ram_gb"] == pytest.approx(32 * 2**30 / 1e9)  # settings keep decimal GB
+        assert main_screen(pilot).request().host.ram_bytes == pytest.approx(32 * 2**30)
+        await pilot.press("g")  # GB from now on
+        await settle(pilot)
+        await pilot.press("dollar_sign")
+        await wait_until(pilot, lambda: isinstance(app.screen, HostDialog))
+        text = " ".join(str(static.render()) for static in app.screen.query("Label, Static"))
+        assert "System RAM, GB" in text and "68.7 GB of RAM" in text
+        assert app.screen.query_one("#ram_gb", Input).value == "34.3597"
+        await pilot.press("enter")  # left alone: the RAM is kept as saved, not as shown
+        await settle(pilot)
+        assert tomllib.loads(settings_path.read_text())["ram_gb"] == 32 * 2**30 / 1e9

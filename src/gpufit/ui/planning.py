@@ -137,8 +137,6 @@ class PlanningController:
 
     def host(self) -> None:
         """Set system RAM, its bandwidth and the price per GPU-hour."""
-        from gpufit.detect.host import system_ram_bytes
-
         settings = self._screen.gpufit_app.settings.settings
         current: HostValues = {"ram_gb": settings.ram_gb,
                                "ram_bandwidth_gbps": settings.ram_bandwidth_gbps,
@@ -146,7 +144,10 @@ class PlanningController:
                                "currency": settings.currency}
         from gpufit.ui.screens.host import HostDialog
 
-        self._screen.app.push_screen(HostDialog(current, system_ram_bytes()), self._host_saved)
+        probe = self._screen.gpufit_app.ram_probe  # the OS's RAM, as offload plans read it
+        self._screen.app.push_screen(HostDialog(current, probe() if probe else None,
+                                                self._screen.units),
+                                     self._host_saved)
 
     def _host_saved(self, values: HostValues | None) -> None:
         if values is None:
