@@ -213,3 +213,18 @@ async def test_the_hardware_table_fits_again_after_the_terminal_is_resized(build
         await wait_until(pilot, lambda: shows_every_cell(
             *row_on_screen(table, 0, screen_lines(app))))
         await assert_every_row_shows_every_cell(pilot, table)
+
+
+async def test_at_60x20_a_long_verdict_puts_its_sizes_whole_under_the_word(build_app):
+    app = build_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        screen = main_screen(pilot)
+        screen.model_id, screen.quant_id = "mixtral-8x22b", "Q4_K_M"  # far too big for 24 GB
+        await settle(pilot)
+        lines = screen_lines(app)
+        word = next(index for index, line in enumerate(lines) if "DOES NOT FIT" in line)
+        assert re.search(r"\b\d+\.\d of 24\.0 GiB\b", lines[word + 1])  # not "82.1 of" / "24.0"
+        await pilot.resize_terminal(140, 45)  # room again: one line
+        await settle(pilot)
+        assert re.search(r"DOES NOT FIT  \d+\.\d of 24\.0 GiB", "\n".join(screen_lines(app)))

@@ -32,18 +32,20 @@ def _line(label: str, *value: str | tuple[str, str]) -> Content:
     return Content.assemble((f"{label:<{LABEL_WIDTH}}", MUTED), *value)
 
 
-def banner(assessment: Assessment, units: str) -> Content:
+def banner(assessment: Assessment, units: str, width: int = 0) -> Content:
     """'✓ FITS  7.0 of 25.8 GB' — the word first, never colour alone; with detected hardware,
-    '(not in free memory now)' when a card lacks the free memory for its share."""
+    '(not in free memory now)' when a card lacks the free memory for its share. Narrower
+    than `width` cells, the sizes go under the word whole ("82.1 of / 24.0 GiB" otherwise)."""
     # The report's own words; the report loads with the first result, after the first frame.
     from gpufit.core.report import VERDICT_WORDS
 
     memory = assessment.estimate.memory
     verdict = assessment.verdict
-    parts: list[str | tuple[str, str]] = [
-        (f"{VERDICT_MARKS[verdict]} {VERDICT_WORDS[verdict]}", "bold"),
-        f"  {size(memory.total_bytes, units).removesuffix(' ' + units)} of "
-        f"{size(memory.available_bytes, units)}"]
+    word = f"{VERDICT_MARKS[verdict]} {VERDICT_WORDS[verdict]}"
+    sizes = (f"{size(memory.total_bytes, units).removesuffix(' ' + units)} of "
+             f"{size(memory.available_bytes, units)}")
+    gap = "\n" if 0 < width < len(word) + 2 + len(sizes) else "  "
+    parts: list[str | tuple[str, str]] = [(word, "bold"), gap + sizes]
     free = assessment.free_memory
     if free is not None and not free.fits and verdict in ("fits", "tight"):
         parts.append(("\n✗ not in the memory free now", "bold $text-error"))
@@ -215,12 +217,15 @@ class ResultPanel(VerticalScroll):
     def watch_units(self) -> None:
         self._show()
 
+    def on_resize(self) -> None:
+        self._show()  # the verdict line breaks by the width (unchanged parts are not redrawn)
+
     def _show(self) -> None:
         if not self.is_mounted or self.result is None:
             return
         estimate, units = self.result.estimate, self.units
         verdict = self.query_one("#verdict", Static)
-        show(verdict, banner(self.result, units))
+        show(verdict, banner(self.result, units, verdict.content_region.width))
         for name in VERDICT_CLASSES.values():
             verdict.remove_class(name)
         verdict.add_class(VERDICT_CLASSES[self.result.verdict])
