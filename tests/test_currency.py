@@ -220,3 +220,25 @@ def test_host_dialog_previews_the_price_as_the_reports_show_it() -> None:
         "Price 2.50 EUR per GPU-hour; every cost is shown in EUR."
     assert "costs would be in $" in price_preview({"price_per_gpu_hour": "", "currency": "$"})
     assert "must not be empty" in price_preview({"price_per_gpu_hour": "2", "currency": ""})
+
+
+def test_report_uses_the_host_the_app_saved_unless_a_flag_overrides(
+        catalog: Catalog, capsys: pytest.CaptureFixture[str]) -> None:
+    # What `$` in the app saves; the app assesses with it, so report must too (one truth).
+    SettingsStore(settings_file()).update(price_per_gpu_hour=2.0, currency="EUR", ram_gb=64.0,
+                                          ram_bandwidth_gbps=50.0)
+    flags = [flag for flag in FLAGS if flag not in ("--price-per-gpu-hour", "2")]
+    assert cli.main(["report", *flags, "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    as_the_app = assess(SETUP, catalog, host=HostInputs(64 * 10**9, 50.0, "EUR"),
+                        price_per_gpu_hour=2.0)
+    assert json.loads(out) == json.loads(to_json(as_the_app))
+    assert "price 2 per GPU-hour (--price-per-gpu-hour overrides)" in err
+    assert "RAM 64 GB (--ram-gb overrides)" in err
+    assert cli.main(["report", *flags, "--price-per-gpu-hour", "3", "--ram-gb", "32",
+                     "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    flagged = assess(SETUP, catalog, host=HostInputs(32 * 10**9, 50.0, "EUR"),
+                     price_per_gpu_hour=3.0)
+    assert json.loads(out) == json.loads(to_json(flagged))
+    assert "price" not in err and "RAM 64" not in err

@@ -16,7 +16,7 @@ from gpufit.cli_hub import HubLookupError, hub_model_and_quant, is_hub_name
 from gpufit.cli_output import OutputError, print_json
 from gpufit.cli_profiles import ProfileUsageError, load_profile, run_profiles
 from gpufit.cli_sweep import SweepUsageError, run_sweep
-from gpufit.cli_values import report_currency
+from gpufit.cli_values import report_host
 from gpufit.core.assess import assess
 from gpufit.core.catalog import Catalog
 from gpufit.core.exl2 import QuantChoiceError, resolve_quant
@@ -195,8 +195,8 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
         prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens,
         tpot_limit_s=None if args.tpot_limit_ms is None else args.tpot_limit_ms / 1000)
-    assessment = assess(setup, catalog, host=_host(args), price_per_gpu_hour=args.price_per_gpu_hour,
-                        detected=detected)
+    host, price = _host(args)
+    assessment = assess(setup, catalog, host=host, price_per_gpu_hour=price, detected=detected)
     if args.format == "json":
         try:
             text = to_json(assessment)
@@ -210,14 +210,14 @@ def _report(catalog: Catalog, args: argparse.Namespace, profile: Profile | None)
     return 0
 
 
-def _host(args: argparse.Namespace) -> HostInputs:
-    """The host for offload plans: RAM as entered or read from the OS, bandwidth as entered;
-    and the currency of the price."""
+def _host(args: argparse.Namespace) -> tuple[HostInputs, float | None]:
+    """The host for offload plans and the price: as flagged, else as saved in the app, else RAM
+    read from the OS and no price — what the app itself would assess."""
     from gpufit.detect.host import system_ram_bytes
 
-    ram = round(args.ram_gb * GB) if args.ram_gb else system_ram_bytes()
-    return HostInputs(ram, args.ram_bandwidth,
-                      report_currency(args.currency, args.price_per_gpu_hour))
+    ram_gb, bandwidth, price, currency = report_host(args)
+    ram = round(ram_gb * GB) if ram_gb else system_ram_bytes()
+    return HostInputs(ram, bandwidth, currency), price
 
 
 def _detect(catalog: Catalog, args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """Typed values read from the command line: counts, GPU counts, finite numbers, timeouts and a
 currency, each refused in one line (argparse exits 2) when it is not plausible — NaN, ±∞,
-non-ASCII digits and thousands of digits included. Also where `report`'s currency comes from
-when no flag names one, and the `--models-dir` flag several commands share.
+non-ASCII digits and thousands of digits included. Also where `report`'s host (RAM, its
+bandwidth, the price and its currency) comes from when no flag names it — the app's saved
+settings, so `report` and the app's exports agree — and the `--models-dir` flag several
+commands share.
 """
 
 from __future__ import annotations
@@ -70,6 +72,32 @@ def currency(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return text.strip()
+
+
+def report_host(args: argparse.Namespace) -> tuple[float | None, float | None, float | None, str]:
+    """(RAM GB, RAM GB/s, price per GPU-hour, currency) for `report`: each flag, else what the
+    app saved with `$` in settings.toml (said on stderr, with the flag that overrides it), else
+    unknown (RAM is then read from the OS by the caller)."""
+    from gpufit.persist.settings import read_settings
+
+    settings, document, _problems = read_settings()
+    chosen: list[float | None] = []
+    used: list[str] = []
+    for flag, value, key, words in (
+            ("--ram-gb", args.ram_gb, "ram_gb", "RAM {:g} GB"),
+            ("--ram-bandwidth", args.ram_bandwidth, "ram_bandwidth_gbps", "RAM bandwidth {:g} GB/s"),
+            ("--price-per-gpu-hour", args.price_per_gpu_hour, "price_per_gpu_hour",
+             "price {:g} per GPU-hour")):
+        saved = getattr(settings, key)
+        if value is None and key in document and saved is not None:
+            value = saved
+            used.append(f"{words.format(saved)} ({flag} overrides)")
+        chosen.append(value)
+    if used:
+        print(f"gpufit-tui: as saved in the app (settings.toml): {'; '.join(used)}",
+              file=sys.stderr)
+    ram_gb, bandwidth, price = chosen
+    return ram_gb, bandwidth, price, report_currency(args.currency, price)
 
 
 def report_currency(flag: str | None, price_per_gpu_hour: float | None) -> str:
