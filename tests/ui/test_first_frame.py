@@ -79,16 +79,22 @@ async def test_the_first_style_pass_has_the_width_class_textual_would_set(build_
     assert first_classes and expected <= first_classes[0]
 
 
-async def test_text_boxes_are_styled_once_they_are_on_screen(build_app, monkeypatch):
-    styled_off_screen: list[str] = []
+@pytest.fixture
+def styled_off_screen(monkeypatch) -> list[str]:
+    """Ids of the text boxes the stylesheet is applied to while not on a screen."""
+    styled: list[str] = []
     original = Stylesheet.apply
 
     def apply(sheet, node, *args, **kwargs):
         if isinstance(node, Input) and not node.is_attached:
-            styled_off_screen.append(str(node.id))
+            styled.append(str(node.id))
         return original(sheet, node, *args, **kwargs)
 
     monkeypatch.setattr(Stylesheet, "apply", apply)
+    return styled
+
+
+async def test_text_boxes_are_styled_once_they_are_on_screen(build_app, styled_off_screen):
     app = build_app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
@@ -100,17 +106,8 @@ async def test_text_boxes_are_styled_once_they_are_on_screen(build_app, monkeypa
     assert styled_off_screen == []
 
 
-async def test_a_plain_input_is_restyled_before_it_is_on_screen(build_app, monkeypatch):
+async def test_a_plain_input_is_restyled_before_it_is_on_screen(build_app, styled_off_screen):
     # The check above can fail: Textual's Input is styled while it is being built.
-    styled_off_screen: list[str] = []
-    original = Stylesheet.apply
-
-    def apply(sheet, node, *args, **kwargs):
-        if isinstance(node, Input) and not node.is_attached:
-            styled_off_screen.append(str(node.id))
-        return original(sheet, node, *args, **kwargs)
-
-    monkeypatch.setattr(Stylesheet, "apply", apply)
     app = build_app()
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
