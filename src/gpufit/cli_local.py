@@ -15,7 +15,7 @@ from typing import Any
 from gpufit.cli_output import print_json
 from gpufit.core.catalog import Catalog
 from gpufit.core.exl2 import resolve_quant
-from gpufit.core.rank import RankedModel, best_for_hardware
+from gpufit.core.rank import RankedModel, best_for_hardware, sort_ranked
 from gpufit.core.setup import Setup
 from gpufit.core.specs import GB, Hardware, ModelSpec, QuantSpec
 from gpufit.importers.stores import (
@@ -106,7 +106,8 @@ def local_models(catalog: Catalog, models_dirs: Sequence[str] | None) -> list[Lo
 
 def rank_local(hardware: Hardware, catalog: Catalog, models_dirs: Sequence[str] | None,
                setup: Setup, engine_given: bool, min_tokens_per_s: float,
-               max_quality_loss_pct: float) -> tuple[list[RankedModel], dict[str, dict[str, Any]]]:
+               max_quality_loss_pct: float,
+               order: str = "capability") -> tuple[list[RankedModel], dict[str, dict[str, Any]]]:
     """`sweep --gpu X --local`: each model on this machine at its file's own quant, by the
     catalog sweep's rule (gpufit.core.rank), best first; plus, per model id, the row's local
     fields (store name, engine). A file llama.cpp cannot run (safetensors) is ranked on the
@@ -128,5 +129,5 @@ def rank_local(hardware: Hardware, catalog: Catalog, models_dirs: Sequence[str] 
         print(f"gpufit-tui: {left_out} of {len(models)} local models do not fit with margin, "
               "run too slowly or lose too much quality here (see `report --model NAME`)",
               file=sys.stderr)
-    ranked.sort(key=lambda item: (-item.capability_params, -item.row.decode_tokens_per_s))
+    sort_ranked(ranked, order)
     return ranked, extra

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from gpufit.core.rank import HardwareFit, RankedModel
 
 
+ORDERS = ("capability", "speed", "quality", "size")
+"""`--order`'s choices: gpufit.core.rank.BEST_ORDERS' keys (named here, so building the parser
+does not load the ranking core; a test keeps the two the same)."""
+
+
 class SweepUsageError(Exception):
     """The sweep flags do not say what to sweep."""
 
@@ -57,6 +62,9 @@ def add_sweep_parser(commands: argparse._SubParsersAction, positive_int: Callabl
                        default=DEFAULT_MAX_QUALITY_LOSS_PCT, metavar="PCT",
                        help="with --gpu: largest published perplexity increase to accept "
                             f"(default {DEFAULT_MAX_QUALITY_LOSS_PCT:g} %%)")
+    sweep.add_argument("--order", choices=ORDERS, default="capability",
+                       help="with --gpu: capability (default: the largest dense-equivalent "
+                            "model first), speed, quality or size, as `o` in the app's `b`")
     sweep.add_argument("--max-count", type=gpu_count, default=8,
                        help=f"with --model: most cards of one GPU (default 8, at most {MAX_GPUS})")
     sweep.add_argument("--limit", type=positive_int, default=20, help="rows to show (default 20)")
@@ -72,7 +80,7 @@ def run_sweep(catalog: Catalog, args: argparse.Namespace,
     """Run `sweep` and print it; `detected` gives this machine's hardware for `--gpu detected`."""
     # The ranking core loads here: the parser (which the app's start builds too) needs none of it.
     from gpufit.core.exl2 import resolve_quant
-    from gpufit.core.rank import best_for_hardware, hardware_for
+    from gpufit.core.rank import BEST_ORDERS, best_for_hardware, hardware_for
     from gpufit.core.resolve import resolve
 
     engine_given, args.engine = args.engine is not None, args.engine or "llama.cpp"
@@ -91,18 +99,19 @@ def run_sweep(catalog: Catalog, args: argparse.Namespace,
             from gpufit.cli_local import rank_local
 
             local, extra = rank_local(hardware, catalog, args.models_dir, setup, engine_given,
-                                      args.min_speed, args.max_quality_loss)
+                                      args.min_speed, args.max_quality_loss, args.order)
             rows = [{**_model_row(item), **extra[item.row.model.id]}
                     for item in local[:args.limit]]
         else:
             ranked = best_for_hardware(hardware, catalog.models.values(), catalog.quants.values(),
-                                       setup, args.min_speed, args.max_quality_loss)[:args.limit]
+                                       setup, args.min_speed, args.max_quality_loss,
+                                       args.order)[:args.limit]
             rows = [_model_row(item) for item in ranked]
         engine = args.engine if engine_given or not args.local else "each model's engine"
         title = (f"What fits best on {_setup(hardware)}"
                  f"{' among the models on this machine' if args.local else ''} ({engine}, "
                  f"{context}, ≥ {args.min_speed:g} tok/s, ≤ {args.max_quality_loss:g} % "
-                 "perplexity loss)")
+                 f"perplexity loss); {BEST_ORDERS[args.order]}")
     elif args.local:
         raise SweepUsageError("--local goes with --gpu: it ranks this machine's models on it")
     elif args.model and args.quant:

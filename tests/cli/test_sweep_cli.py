@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from gpufit.cli import main
 from gpufit.core.specs import GB, MIB
 
@@ -79,3 +81,34 @@ def test_sweep_usage_errors_exit_2(capsys):
     code, _out, err = run(capsys, "sweep", "--model", "llama-3.1-8b", "--quant", "Q4_K_M",
                           "--count", "2")
     assert code == 2 and "--max-count" in err
+
+
+def test_sweep_order_names_the_orders_the_core_ranks_by() -> None:
+    from gpufit.cli_sweep import ORDERS
+    from gpufit.core.rank import BEST_ORDERS
+
+    assert tuple(BEST_ORDERS) == ORDERS
+
+
+def test_sweep_gpu_orders_as_asked_and_says_how(capsys):
+    rows = {}
+    for order in ("capability", "speed", "quality", "size"):
+        code, out, _err = run(capsys, "sweep", "--gpu", "rtx-4090", "--order", order,
+                              "--format", "json", "--limit", "500")
+        assert code == 0
+        rows[order] = json.loads(out)["rows"]
+    # The same models each time, in the order asked for (checked on the rows' own figures).
+    assert sorted(row["model"] for row in rows["speed"]) == sorted(
+        row["model"] for row in rows["capability"])
+    speeds = [row["decode_tokens_per_s"] for row in rows["speed"]]
+    assert speeds == sorted(speeds, reverse=True)
+    losses = [row["quality_loss_pct"] for row in rows["quality"]]
+    assert losses == sorted(losses)
+    capability = [row["capability_params"] for row in rows["capability"]]
+    assert capability == sorted(capability, reverse=True)
+    assert rows["speed"] != rows["capability"]  # a real choice on this GPU
+    code, out, _err = run(capsys, "sweep", "--gpu", "rtx-4090", "--order", "speed")
+    assert "fastest decode first" in out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", "--gpu", "rtx-4090", "--order", "fastest"])
+    assert exit_info.value.code == 2 and "--order" in capsys.readouterr().err

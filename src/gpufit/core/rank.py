@@ -18,7 +18,7 @@ The rules (docs/estimation.md, "Sweeps") are deliberately simple enough to state
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gpufit.core.estimate import Estimate
@@ -100,9 +100,15 @@ def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: I
             continue
         best = min(good, key=lambda row: (losses[row.quant.id], -row.decode_tokens_per_s))
         ranked.append(RankedModel(best, losses[best.quant.id], capability_params(model)))
+    sort_ranked(ranked, order)
+    return ranked
+
+
+def sort_ranked(ranked: list[RankedModel], order: str) -> None:
+    """Sort `ranked` in place, best first by `order` (a BEST_ORDERS key; ValueError else)."""
     if order not in BEST_ORDERS:
         raise ValueError(f"order must be one of {', '.join(BEST_ORDERS)}, not {order!r}")
-    keys = {
+    keys: dict[str, Callable[[RankedModel], tuple[float, float]]] = {
         "capability": lambda item: (-item.capability_params, -item.row.decode_tokens_per_s),
         "speed": lambda item: (-item.row.decode_tokens_per_s, -item.capability_params),
         "quality": lambda item: (item.quality_loss_pct, -item.capability_params),
@@ -110,7 +116,6 @@ def best_for_hardware(hardware: Hardware, models: Iterable[ModelSpec], quants: I
                               -item.row.decode_tokens_per_s),
     }
     ranked.sort(key=keys[order])
-    return ranked
 
 
 @dataclass(frozen=True, slots=True)
