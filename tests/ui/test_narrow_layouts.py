@@ -225,6 +225,10 @@ async def test_at_60x20_a_long_verdict_puts_its_sizes_whole_under_the_word(build
         lines = screen_lines(app)
         word = next(index for index, line in enumerate(lines) if "DOES NOT FIT" in line)
         assert re.search(r"\b\d+\.\d of 24\.0 GiB\b", lines[word + 1])  # not "82.1 of" / "24.0"
+        # The breakdown's short line likewise: its capacity whole on the next line.
+        short = next(index for index, line in enumerate(lines) if " short " in line)
+        assert re.search(r"short +\d+\.\d +│", lines[short])
+        assert re.search(r" of 24\.0 GiB +│", lines[short + 1])
         await pilot.resize_terminal(140, 45)  # room again: one line
         await settle(pilot)
         assert re.search(r"DOES NOT FIT  \d+\.\d of 24\.0 GiB", "\n".join(screen_lines(app)))

@@ -88,22 +88,27 @@ SIZE_CELLS = 10
 """Cells of the breakdown's size column ("1,234.5 GB" and "63.1 GiB" right-aligned)."""
 
 
-def breakdown(memory: MemoryBreakdown, units: str) -> Content:
+def breakdown(memory: MemoryBreakdown, units: str, width: int = 0) -> Content:
     """The bar's key and figures in one table: pattern, part, size; then free or short.
 
     The short line reads like the verdict ("41.5 of 24.0 GiB", one unit at the end) with its
     figure under the figures above: "41.5 GiB of 24.0 GiB" wrapped in the 35 cells the result
-    pane has at 80×24."""
+    pane has at 80×24. Narrower than `width` (60×20), "of 24.0 GiB" goes whole on a line of
+    its own under the figure, rather than wrapping inside it."""
     lines: list[Content] = []
     for item in parts(memory):
         lines.append(Content.assemble((item.glyph, item.style),
                                       f" {item.label:<12}{size(item.value_bytes, units):>10}"))
     if memory.headroom_bytes < 0:
         figure_cells = SIZE_CELLS - len(f" {units}")
+        capacity = f" of {_figure(memory.available_bytes, units)} {units}"
+        figure_end = len(CAPACITY_GLYPH) + 13 + figure_cells  # glyph, " short       ", figure
+        if 0 < width < figure_end + len(capacity):
+            capacity = "\n" + f"{capacity.strip():>{figure_end + len(units) + 1}}"
         lines.append(Content.assemble(
             (CAPACITY_GLYPH, "bold $text-error"), (f" {'short':<12}", "bold"),
             (f"{_figure(-memory.headroom_bytes, units):>{figure_cells}}", "bold $text-error"),
-            f" of {_figure(memory.available_bytes, units)} {units}"))
+            capacity))
     return Content("\n").join(lines)
 
 

@@ -231,7 +231,8 @@ class ResultPanel(VerticalScroll):
         verdict.add_class(VERDICT_CLASSES[self.result.verdict])
         show(self.query_one("#setup", Static), setup_line(self.result, units))
         self.query_one(MemoryBar).memory = estimate.memory
-        show(self.query_one("#breakdown", Static), breakdown(estimate.memory, units))
+        table = self.query_one("#breakdown", Static)
+        show(table, breakdown(estimate.memory, units, table.content_region.width))
         show(self.query_one("#figures", Static),
              Content("\n").join(part for part in (figures(self.result, units),
                                                   plans(self.result, units)) if part.plain))
