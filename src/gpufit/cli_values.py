@@ -77,10 +77,17 @@ def currency(text: str) -> str:
 def report_host(args: argparse.Namespace) -> tuple[float | None, float | None, float | None, str]:
     """(RAM GB, RAM GB/s, price per GPU-hour, currency) for `report`: each flag, else what the
     app saved with `$` in settings.toml (said on stderr, with the flag that overrides it), else
-    unknown (RAM is then read from the OS by the caller)."""
-    from gpufit.persist.settings import read_settings
+    unknown (RAM is then read from the OS by the caller). The currency: --currency, else the
+    saved one, so `report` and the app's exports name the same; a price with neither says how
+    to set one."""
+    from gpufit.persist.settings import HOST_KEYS, read_settings
 
-    settings, document, _problems = read_settings()
+    settings, document, problems = read_settings()
+    for problem in problems:
+        # Only what bears on this report: a keymap or theme problem is the app's to show.
+        if any(f" {key} = " in problem for key in (*HOST_KEYS, "currency")) \
+                or problem.startswith("Cannot read"):
+            print(f"gpufit-tui: {problem}", file=sys.stderr)
     chosen: list[float | None] = []
     used: list[str] = []
     for flag, value, key, words in (
@@ -89,7 +96,7 @@ def report_host(args: argparse.Namespace) -> tuple[float | None, float | None, f
             ("--price-per-gpu-hour", args.price_per_gpu_hour, "price_per_gpu_hour",
              "price {:g} per GPU-hour")):
         saved = getattr(settings, key)
-        if value is None and key in document and saved is not None:
+        if value is None and saved is not None:
             value = saved
             used.append(f"{words.format(saved)} ({flag} overrides)")
         chosen.append(value)
@@ -97,25 +104,11 @@ def report_host(args: argparse.Namespace) -> tuple[float | None, float | None, f
         print(f"gpufit-tui: as saved in the app (settings.toml): {'; '.join(used)}",
               file=sys.stderr)
     ram_gb, bandwidth, price = chosen
-    return ram_gb, bandwidth, price, report_currency(args.currency, price)
-
-
-def report_currency(flag: str | None, price_per_gpu_hour: float | None) -> str:
-    """--currency, else the one the app saved in settings.toml, so `report` and the app's
-    exports name the same currency; a price with neither says (on stderr) how to set one."""
-    if flag is not None:
-        return flag
-    from gpufit.persist.settings import read_settings
-
-    settings, document, problems = read_settings()
-    for problem in problems:
-        # Only what bears on this report: a keymap or theme problem is the app's to show.
-        if "currency" in problem or problem.startswith("Cannot read"):
-            print(f"gpufit-tui: {problem}", file=sys.stderr)
-    if price_per_gpu_hour is not None and "currency" not in document:
+    currency = args.currency or settings.currency
+    if args.currency is None and price is not None and "currency" not in document:
         print(f"gpufit-tui: costs are in {settings.currency}, the default; --currency EUR (or "
               'currency = "EUR" in settings.toml, or $ in the app) sets yours', file=sys.stderr)
-    return settings.currency
+    return ram_gb, bandwidth, price, currency
 
 
 def gpu_count(text: str) -> int:
