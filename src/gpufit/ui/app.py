@@ -82,14 +82,17 @@ class GpufitApp(App[None]):
     def get_default_screen(self) -> Screen:
         """The four-pane main screen, with its width class already set (set at the first
         resize instead, it would restyle every widget once more before the first frame)."""
-        screen = MainScreen(self.catalog, self.service, units=self.settings.settings.units,
-                          remember_units=lambda units: self.remember(units=units),
-                          detector=self._detector, profiles=self._profiles,
-                          profile_name=self._profile_name,
-                          restore_session=self.settings.settings.restore_last_session,
-                          start=self._start, local_scanner=self._local_scanner,
-                          hub_timeout_s=self.settings.settings.hub_timeout_s)
-        screen.add_class(*width_classes(self.size.width, MainScreen.HORIZONTAL_BREAKPOINTS))
+        settings = self.settings.settings
+        screen = MainScreen(self.catalog, self.service, units=settings.units,
+                            remember_units=lambda units: self.remember(units=units),
+                            detector=self._detector, profiles=self._profiles,
+                            profile_name=self._profile_name,
+                            restore_session=settings.restore_last_session,
+                            start=self._start, local_scanner=self._local_scanner,
+                            hub_timeout_s=settings.hub_timeout_s)
+        # Textual's own rule, as its resize handler applies it.
+        screen.add_class(*screen._get_breakpoint_classes(self.size.width,
+                                                         MainScreen.HORIZONTAL_BREAKPOINTS))
         return screen
 
     def on_mount(self) -> None:
@@ -218,13 +221,6 @@ class GpufitApp(App[None]):
         for system_command in super().get_system_commands(screen):
             if system_command.title not in ("Theme", "Quit") or not titles:
                 yield system_command
-
-
-def width_classes(width: int, breakpoints: Sequence[tuple[int, str]]) -> list[str]:
-    """The class Textual's horizontal breakpoints give a screen this wide (the widest
-    breakpoint it reaches), or none."""
-    reached = [(start, name) for start, name in breakpoints if width >= start]
-    return [max(reached)[1]] if reached else []
 
 
 def _catalog_notes(catalog: Catalog) -> list[str]:
