@@ -100,15 +100,15 @@ def breakdown(memory: MemoryBreakdown, units: str, width: int = 0) -> Content:
         lines.append(Content.assemble((item.glyph, item.style),
                                       f" {item.label:<12}{size(item.value_bytes, units):>10}"))
     if memory.headroom_bytes < 0:
-        figure_cells = SIZE_CELLS - len(f" {units}")
+        label = f" {'short':<12}"
+        figure = f"{_figure(-memory.headroom_bytes, units):>{SIZE_CELLS - len(f' {units}')}}"
         capacity = f" of {_figure(memory.available_bytes, units)} {units}"
-        figure_end = len(CAPACITY_GLYPH) + 13 + figure_cells  # glyph, " short       ", figure
-        if 0 < width < figure_end + len(capacity):
-            capacity = "\n" + f"{capacity.strip():>{figure_end + len(units) + 1}}"
-        lines.append(Content.assemble(
-            (CAPACITY_GLYPH, "bold $text-error"), (f" {'short':<12}", "bold"),
-            (f"{_figure(-memory.headroom_bytes, units):>{figure_cells}}", "bold $text-error"),
-            capacity))
+        if 0 < width < len(CAPACITY_GLYPH) + len(label) + len(figure) + len(capacity):
+            # On a line of its own, ending where the size column above ends.
+            row_cells = len(CAPACITY_GLYPH) + len(label) + SIZE_CELLS
+            capacity = "\n" + f"{capacity.strip():>{row_cells}}"
+        lines.append(Content.assemble((CAPACITY_GLYPH, "bold $text-error"), (label, "bold"),
+                                      (figure, "bold $text-error"), capacity))
     return Content("\n").join(lines)
 
 
