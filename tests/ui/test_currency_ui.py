@@ -7,12 +7,11 @@ import json
 import tomllib
 
 from textual.widgets import Input, Static
-from ui_helpers import WIDE, main_screen, wait_until
+from ui_helpers import WIDE, main_screen, open_host_dialog, wait_until
 
 from gpufit.core.plans import money
 from gpufit.ui.pilot import settle
 from gpufit.ui.reports import report_text
-from gpufit.ui.screens.host import HostDialog
 
 
 async def test_currency_set_in_the_host_dialog_reaches_the_pane_and_the_export(
@@ -25,10 +24,7 @@ async def test_currency_set_in_the_host_dialog_reaches_the_pane_and_the_export(
         screen = main_screen(pilot)
         screen.gpu_id, screen.model_id, screen.quant_id = "rtx-4090", "llama-3.1-8b", "Q4_K_M"
         await settle(pilot)
-        await pilot.press("dollar_sign")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, HostDialog)
+        dialog = await open_host_dialog(pilot)
         currency = dialog.query_one("#currency", Input)
         assert currency.value == "USD"  # the default, shown where the price is set
         currency.value = "EUR"
@@ -55,10 +51,7 @@ async def test_a_bad_currency_is_not_saved(build_app, settings_path):
     app = build_app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        await pilot.press("dollar_sign")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, HostDialog)
+        dialog = await open_host_dialog(pilot)
         currency = dialog.query_one("#currency", Input)
         currency.value = "NOT-A-CURRENCY"
         currency.focus()

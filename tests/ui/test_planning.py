@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 from textual.widgets import DataTable, Input, Static
-from ui_helpers import NARROW, WIDE, main_screen, wait_until
+from ui_helpers import NARROW, WIDE, main_screen, open_host_dialog
 
 from gpufit.core.serving import DEFAULT_TPOT_LIMIT_S
 from gpufit.ui.pilot import drain, settle
@@ -155,9 +155,7 @@ async def test_host_dialog_saves_price_and_ram(build_app, settings_path):
     app = build_app()
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
-        await pilot.press("dollar_sign")
-        await pilot.pause()
-        assert isinstance(app.screen, HostDialog)
+        await open_host_dialog(pilot)
         await pilot.press("tab", "tab", *"2.5", "enter")
         await settle(pilot)
         saved = tomllib.loads(settings_path.read_text())
@@ -182,14 +180,16 @@ def test_host_values_name_the_bad_field():
                         "Price per GPU-hour: must be greater than 0"]
 
 
+def dialog_text(dialog: HostDialog) -> str:
+    return " ".join(str(static.render()) for static in dialog.query("Label, Static"))
+
+
 async def test_host_dialog_speaks_the_screens_units_and_keeps_decimal_gb(build_app,
                                                                          settings_path):
     app = build_app(ram_probe=lambda: 64 * 2**30)
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
-        await pilot.press("dollar_sign")
-        await wait_until(pilot, lambda: isinstance(app.screen, HostDialog))
-        text = " ".join(str(static.render()) for static in app.screen.query("Label, Static"))
+        text = dialog_text(await open_host_dialog(pilot))
         assert "System RAM, GiB" in text and "The OS reports 64.0 GiB of RAM." in text
         await pilot.press(*"32", "enter")
         await settle(pilot)
@@ -198,9 +198,7 @@ async def test_host_dialog_speaks_the_screens_units_and_keeps_decimal_gb(build_a
         assert main_screen(pilot).request().host.ram_bytes == pytest.approx(32 * 2**30)
         await pilot.press("g")  # GB from now on
         await settle(pilot)
-        await pilot.press("dollar_sign")
-        await wait_until(pilot, lambda: isinstance(app.screen, HostDialog))
-        text = " ".join(str(static.render()) for static in app.screen.query("Label, Static"))
+        text = dialog_text(await open_host_dialog(pilot))
         assert "System RAM, GB" in text and "68.7 GB of RAM" in text
         assert app.screen.query_one("#ram_gb", Input).value == "34.3597"
         await pilot.press("enter")  # left alone: the RAM is kept as saved, not as shown

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from gpufit.ui.screens.host import HostDialog
 from gpufit.ui.screens.main import MainScreen
 
 NARROW = (80, 24)
@@ -32,3 +33,12 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], rounds: int = 
 def option_ids(options: Iterable[Any]) -> list[str]:
     """Ids of the selectable options of a list."""
     return [option.id for option in options if option.id is not None]
+
+
+async def open_host_dialog(pilot: Pilot) -> HostDialog:
+    """Press `$` and return the host dialog it opens."""
+    await pilot.press("dollar_sign")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HostDialog))
+    dialog = pilot.app.screen
+    assert isinstance(dialog, HostDialog)
+    return dialog
