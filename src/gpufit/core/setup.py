@@ -4,7 +4,9 @@ A `Setup` names the hardware (GPU id, count, memory override), the model and qua
 ids; an imported file joins the catalog under its own id) and the workload. It is the main
 screen's state, the body of a saved profile, what `report`'s flags build, what a sweep row or
 a compare pin holds. `gpufit.core.assess.assess` turns one into the `Assessment` every surface
-renders. Defaults live here and nowhere else.
+renders. Defaults live here and nowhere else (the rankings' thresholds too). `HostInputs`,
+what the user or the OS says about the host, travels beside a setup to `assess`; it lives here
+so the app can build a request without loading the estimation code.
 """
 
 from __future__ import annotations
