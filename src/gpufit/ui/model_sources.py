@@ -38,11 +38,6 @@ class ModelSources:
         self.last_scan: LocalScan | None = None
         self._started = False
 
-    @property
-    def scanning(self) -> bool:
-        """Whether this session looks for local models."""
-        return self._scanner is not None
-
     def headroom(self, model: ModelSpec) -> float:
         """Memory left over running `model` on the setup's hardware, quant and workload (for
         sorting by fit); -inf when the setup's parts cannot be resolved."""
