@@ -28,7 +28,7 @@ PALETTE_EDGE = "▏"
 
 
 @dataclass(frozen=True, slots=True)
-class FooterKey:
+class ShownKey:
     """One key on show: what it is, how it is written, what it does."""
 
     key: str
@@ -48,8 +48,8 @@ class KeyFooter(Widget, can_focus=False):
     def __init__(self, wide_only: Iterable[str]) -> None:
         super().__init__()
         self._wide_only = frozenset(wide_only)
-        self._shown: tuple[FooterKey, ...] = ()
-        self._keys_drawn: tuple[FooterKey, ...] = ()
+        self._shown: tuple[ShownKey, ...] = ()
+        self._keys_drawn: tuple[ShownKey, ...] = ()
         """The keys in force when the line was last drawn (some may not have fitted)."""
         self._spans: list[tuple[int, int, str]] = []
         """(first column, end column, key) of each key drawn, for clicks."""
@@ -66,11 +66,11 @@ class KeyFooter(Widget, can_focus=False):
             self.refresh()
 
     @property
-    def shown(self) -> tuple[FooterKey, ...]:
+    def shown(self) -> tuple[ShownKey, ...]:
         """The keys drawn whole on the line now, the palette key last."""
         return self._shown
 
-    def _keys(self, screen: Screen) -> tuple[FooterKey, ...]:
+    def _keys(self, screen: Screen) -> tuple[ShownKey, ...]:
         narrow = screen.has_class("-narrow")
         small = self.app.has_class("-small")
         seen: set[str] = set()
@@ -86,7 +86,7 @@ class KeyFooter(Widget, can_focus=False):
                     if isinstance(binding, Binding) and binding.id]
         rank = {binding_id: index for index, binding_id in reversed(list(enumerate(declared)))}
         listed.sort(key=lambda item: rank.get(item[0].id or "", len(rank)))
-        keys: list[FooterKey] = []
+        keys: list[ShownKey] = []
         for group, members_iter in groupby(listed, lambda item: item[0].group):
             members = list(members_iter)
             grouped = group is not None and len(members) > 1
@@ -95,13 +95,13 @@ class KeyFooter(Widget, can_focus=False):
             for binding, enabled in members:
                 if binding.action in self._wide_only and narrow:
                     continue
-                keys.append(FooterKey(binding.key, self.app.get_key_display(binding),
+                keys.append(ShownKey(binding.key, self.app.get_key_display(binding),
                                       binding.action, binding.description, enabled,
                                       group.description if grouped and group else None))
         palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if palette is not None and self.app.ENABLE_COMMAND_PALETTE:
             _node, binding, enabled, _tooltip = palette
-            keys.append(FooterKey(binding.key, self.app.get_key_display(binding),
+            keys.append(ShownKey(binding.key, self.app.get_key_display(binding),
                                   binding.action, binding.description, enabled, None))
         return tuple(keys)
 
@@ -115,9 +115,9 @@ class KeyFooter(Widget, can_focus=False):
         room = self.size.width - (cell_len(tail) + 2 if palette is not None else 0)
         line = Text(no_wrap=True, overflow="crop", end="")
         spans: list[tuple[int, int, str]] = []
-        shown: list[FooterKey] = []
+        shown: list[ShownKey] = []
 
-        def chunk(members: list[FooterKey], group: str | None) -> tuple[Text, list[int]]:
+        def chunk(members: list[ShownKey], group: str | None) -> tuple[Text, list[int]]:
             """One key with its description, or a group's keys and its label."""
             text = Text(" " if group else "", end="")
             starts = []
